@@ -1,0 +1,338 @@
+// Turns per-cell metrics of a sweep into per-source scaling curves, power-law fits and comparisons to real data.
+//
+// Following the paper's measuring pitfall: the test cross-entropy of a model trained on synthetic images can rise
+// with N while its accuracy rises too. So both loss and top-1 error (1 - accuracy) are fitted, and a curve whose
+// per-N means are not monotone decreasing keeps its fit for inspection but gets `unreliable: true` and no headline
+// slope (`scalingSlope: null`). The output is plain JSON (no class instances, no NaN/Infinity) and small.
+import type { CellMetrics, SourceSummary } from '../../core/types.js';
+import {
+  checkMonotoneDecreasing,
+  fitPowerLaw,
+  fitPowerLawWithOffset,
+  meanCI95,
+  type MeanCI,
+  type MonotoneOptions,
+  type MonotoneViolation,
+  type OffsetFit,
+  type PowerLawFit,
+} from './powerlaw.js';
+
+export type ScalingMetric = 'loss' | 'error';
+
+export interface PerNAggregate {
+  /** Number of training images. */
+  n: number;
+  /** Number of seeds (cells) aggregated. */
+  seeds: number;
+  loss: MeanCI;
+  /** Top-1 error, 1 - accuracy. */
+  error: MeanCI;
+  accuracy: MeanCI;
+  ece: MeanCI;
+}
+
+export interface ReliablePowerLawFit extends PowerLawFit {
+  /** True when the slope should not be read as a scaling exponent (non-monotone curve, or b <= 0). */
+  unreliable: boolean;
+  reason?: string;
+}
+
+export interface MetricScaling {
+  metric: ScalingMetric;
+  /** Per-N means never rise with N (beyond the tolerance in SweepAnalysis.settings). */
+  monotone: boolean;
+  violations: MonotoneViolation[];
+  /** Plain power law y = a N^-b over all per-seed points; null when it could not be fitted (see fitError). */
+  fit: ReliablePowerLawFit | null;
+  fitError?: string;
+  /** y = c + a N^-b over all per-seed points; null when it could not be fitted (see offsetFitError). */
+  offsetFit: OffsetFit | null;
+  offsetFitError?: string;
+  /** Headline scaling exponent b; null when the fit is missing or unreliable. */
+  scalingSlope: number | null;
+  /** Headline 95% CI of b, when scalingSlope is reported and the CI is available. */
+  scalingSlopeCI95: [number, number] | null;
+  unreliable: boolean;
+  reason?: string;
+}
+
+export interface CurveAnalysis {
+  source: string;
+  kind: 'real' | 'synthetic' | 'unknown';
+  description: string;
+  evalSet: string;
+  /** Sorted by N. */
+  perN: PerNAggregate[];
+  loss: MetricScaling;
+  error: MetricScaling;
+  lossMonotone: boolean;
+  errorMonotone: boolean;
+  warnings: string[];
+}
+
+export interface AccuracyGap {
+  n: number;
+  /** Mean accuracy of the synthetic source. */
+  accuracy: number;
+  /** Mean accuracy of the real source. */
+  realAccuracy: number;
+  /** accuracy - realAccuracy (negative: synthetic is behind). */
+  gap: number;
+}
+
+export interface SourceComparison {
+  source: string;
+  realSource: string;
+  evalSet: string;
+  /** b_error(synthetic) / b_error(real); null when either headline slope is missing. */
+  errorSlopeRatio: number | null;
+  /** b_loss(synthetic) / b_loss(real); null when either headline slope is missing. */
+  lossSlopeRatio: number | null;
+  /** Why a ratio is null, when it is. */
+  notes: string[];
+  /** At each N both sources share. */
+  accuracyGap: AccuracyGap[];
+}
+
+export interface AnalyzeOptions {
+  /** Tolerance of the monotonicity check; default { relTolerance: 0.01, seMultiplier: 2 }. */
+  monotone?: MonotoneOptions;
+}
+
+export interface SweepAnalysis {
+  version: 1;
+  sources: SourceSummary[];
+  /** The real source used for comparisons (the first real source in `sources` with cells), if any. */
+  realSource: string | null;
+  evalSets: string[];
+  sizes: number[];
+  seeds: number[];
+  cellCount: number;
+  curves: CurveAnalysis[];
+  comparisons: SourceComparison[];
+  warnings: string[];
+  settings: {
+    monotone: MonotoneOptions;
+    /** How the per-N CIs are computed. */
+    ci: string;
+    /** What the fits run on. */
+    fitPoints: string;
+  };
+}
+
+const DEFAULT_MONOTONE: MonotoneOptions = { relTolerance: 0.01, seMultiplier: 2 };
+
+function errorMessage(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+function fmt(x: number, digits = 3): string {
+  return Number.isFinite(x) ? x.toPrecision(digits) : String(x);
+}
+
+function analyzeMetric(
+  metric: ScalingMetric,
+  ns: number[],
+  ys: number[],
+  monotoneOpts: MonotoneOptions,
+): MetricScaling {
+  const check = checkMonotoneDecreasing(ns, ys, monotoneOpts);
+  const out: MetricScaling = {
+    metric,
+    monotone: check.monotone,
+    violations: check.violations,
+    fit: null,
+    offsetFit: null,
+    scalingSlope: null,
+    scalingSlopeCI95: null,
+    unreliable: true,
+  };
+  const reasons: string[] = [];
+  if (!check.monotone) {
+    const shown = check.violations
+      .slice(0, 2)
+      .map((x) => `${fmt(x.mean)} at N=${x.n} vs ${fmt(x.priorMean)} at N=${x.priorN}`);
+    const more = check.violations.length - shown.length;
+    const v = shown.join(', ') + (more > 0 ? `, and ${more} more rise${more > 1 ? 's' : ''}` : '');
+    reasons.push(
+      metric === 'loss'
+        ? `test loss is not monotone decreasing in N (${v}); a power law fitted to it is not a scaling law ` +
+            '(the pitfall: models trained on synthetic data can grow confidently wrong on real images as N grows)'
+        : `top-1 error is not monotone decreasing in N (${v})`,
+    );
+  }
+  try {
+    const fit = fitPowerLaw(ns, ys);
+    if (!(fit.b > 0)) reasons.push(`fitted exponent b = ${fmt(fit.b)} is not positive: ${metric} does not fall with N`);
+    out.fit = { ...fit, unreliable: reasons.length > 0 };
+    if (reasons.length > 0) out.fit.reason = reasons.join('; ');
+  } catch (e) {
+    out.fitError = errorMessage(e);
+    reasons.push(`no power-law fit: ${out.fitError}`);
+  }
+  try {
+    out.offsetFit = fitPowerLawWithOffset(ns, ys);
+  } catch (e) {
+    out.offsetFitError = errorMessage(e);
+  }
+  out.unreliable = reasons.length > 0;
+  if (reasons.length > 0) out.reason = reasons.join('; ');
+  if (out.fit && !out.unreliable) {
+    out.scalingSlope = out.fit.b;
+    out.scalingSlopeCI95 = out.fit.slopeCI95 ?? null;
+  }
+  return out;
+}
+
+/**
+ * Aggregates cells per (source, evalSet, N) over seeds, fits loss and error against N (plain and with an offset),
+ * flags non-monotone curves, and compares each synthetic source to the real one.
+ */
+export function analyzeSweep(
+  cells: readonly CellMetrics[],
+  sources: readonly SourceSummary[],
+  options: AnalyzeOptions = {},
+): SweepAnalysis {
+  const monotoneOpts = options.monotone ?? DEFAULT_MONOTONE;
+  const warnings: string[] = [];
+
+  // Drop cells with unusable numbers, and de-duplicate (source, evalSet, size, seed), keeping the last one.
+  const unique = new Map<string, CellMetrics>();
+  for (const c of cells) {
+    const bad = (['size', 'loss', 'accuracy', 'ece'] as const).filter((k) => !Number.isFinite(c[k]));
+    if (bad.length > 0 || c.size <= 0) {
+      warnings.push(
+        `dropped cell ${c.source}/${c.evalSet}/N=${c.size}/seed=${c.seed}: ${bad.length > 0 ? `non-finite ${bad.join(', ')}` : 'N <= 0'}`,
+      );
+      continue;
+    }
+    const key = JSON.stringify([c.source, c.evalSet, c.size, c.seed]);
+    if (unique.has(key)) warnings.push(`duplicate cell ${c.source}/${c.evalSet}/N=${c.size}/seed=${c.seed}: kept the last one`);
+    unique.set(key, c);
+  }
+  const kept = [...unique.values()];
+
+  const evalSets = [...new Set(kept.map((c) => c.evalSet))];
+  const sizes = [...new Set(kept.map((c) => c.size))].sort((p, q) => p - q);
+  const seeds = [...new Set(kept.map((c) => c.seed))].sort((p, q) => p - q);
+
+  const summaryByName = new Map(sources.map((s) => [s.name, s]));
+  const sourceNames = sources.map((s) => s.name);
+  for (const name of new Set(kept.map((c) => c.source))) {
+    if (!summaryByName.has(name)) {
+      warnings.push(`cells for source "${name}" have no SourceSummary; analysed as kind "unknown"`);
+      sourceNames.push(name);
+    }
+  }
+  for (const s of sources) {
+    if (!kept.some((c) => c.source === s.name)) warnings.push(`source "${s.name}" has no cells`);
+  }
+
+  const curves: CurveAnalysis[] = [];
+  for (const source of sourceNames) {
+    const summary = summaryByName.get(source);
+    for (const evalSet of evalSets) {
+      const group = kept.filter((c) => c.source === source && c.evalSet === evalSet).sort((p, q) => p.size - q.size || p.seed - q.seed);
+      if (group.length === 0) continue;
+      const curveWarnings: string[] = [];
+      const byN = new Map<number, CellMetrics[]>();
+      for (const c of group) byN.set(c.size, [...(byN.get(c.size) ?? []), c]);
+      const perN: PerNAggregate[] = [...byN.entries()]
+        .sort((p, q) => p[0] - q[0])
+        .map(([n, cs]) => ({
+          n,
+          seeds: cs.length,
+          loss: meanCI95(cs.map((c) => c.loss)),
+          error: meanCI95(cs.map((c) => 1 - c.accuracy)),
+          accuracy: meanCI95(cs.map((c) => c.accuracy)),
+          ece: meanCI95(cs.map((c) => c.ece)),
+        }));
+      const single = perN.filter((p) => p.seeds < 2).map((p) => p.n);
+      if (single.length > 0) curveWarnings.push(`only one seed at N = ${single.join(', ')}: no confidence interval there`);
+      if (perN.length < 3) curveWarnings.push(`only ${perN.length} distinct N: no slope confidence interval`);
+
+      const ns = group.map((c) => c.size);
+      const loss = analyzeMetric('loss', ns, group.map((c) => c.loss), monotoneOpts);
+      const error = analyzeMetric('error', ns, group.map((c) => 1 - c.accuracy), monotoneOpts);
+      for (const m of [loss, error]) {
+        if (m.fit && !m.unreliable && m.fit.r2 < 0.8)
+          curveWarnings.push(`${m.metric} fit is poor (log-space R² = ${fmt(m.fit.r2)}); read its slope with care`);
+      }
+      if (!loss.monotone && error.monotone)
+        curveWarnings.push(
+          'loss is not monotone while error is: the model becomes over-confident on real test data as N grows (see ECE)',
+        );
+      curves.push({
+        source,
+        kind: summary?.kind ?? 'unknown',
+        description: summary?.description ?? '',
+        evalSet,
+        perN,
+        loss,
+        error,
+        lossMonotone: loss.monotone,
+        errorMonotone: error.monotone,
+        warnings: curveWarnings,
+      });
+    }
+  }
+
+  const realSource = sources.find((s) => s.kind === 'real' && curves.some((c) => c.source === s.name))?.name ?? null;
+  const comparisons: SourceComparison[] = [];
+  if (realSource === null) {
+    if (curves.length > 0) warnings.push('no real source with cells: no comparison to real data');
+  } else {
+    for (const curve of curves) {
+      if (curve.source === realSource || curve.kind === 'real') continue;
+      const real = curves.find((c) => c.source === realSource && c.evalSet === curve.evalSet);
+      if (!real) continue;
+      const notes: string[] = [];
+      const ratio = (metric: ScalingMetric): number | null => {
+        const s = curve[metric].scalingSlope;
+        const r = real[metric].scalingSlope;
+        if (s === null) notes.push(`${metric} slope ratio: ${curve.source} has no reliable ${metric} slope`);
+        if (r === null) notes.push(`${metric} slope ratio: ${realSource} has no reliable ${metric} slope`);
+        if (s === null || r === null) return null;
+        if (r === 0) {
+          notes.push(`${metric} slope ratio: real slope is 0`);
+          return null;
+        }
+        return s / r;
+      };
+      const realByN = new Map(real.perN.map((p) => [p.n, p]));
+      const accuracyGap: AccuracyGap[] = [];
+      for (const p of curve.perN) {
+        const r = realByN.get(p.n);
+        if (!r) continue;
+        accuracyGap.push({ n: p.n, accuracy: p.accuracy.mean, realAccuracy: r.accuracy.mean, gap: p.accuracy.mean - r.accuracy.mean });
+      }
+      comparisons.push({
+        source: curve.source,
+        realSource,
+        evalSet: curve.evalSet,
+        errorSlopeRatio: ratio('error'),
+        lossSlopeRatio: ratio('loss'),
+        notes,
+        accuracyGap,
+      });
+    }
+  }
+
+  return {
+    version: 1,
+    sources: sources.map((s) => ({ ...s })),
+    realSource,
+    evalSets,
+    sizes,
+    seeds,
+    cellCount: kept.length,
+    curves,
+    comparisons,
+    warnings,
+    settings: {
+      monotone: { ...monotoneOpts },
+      ci: 'two-sided 95% Student-t interval of the mean over seeds (none with one seed)',
+      fitPoints: 'least squares over all per-seed points (not per-N means); power law fitted in log-log space',
+    },
+  };
+}

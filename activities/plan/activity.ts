@@ -1,0 +1,53 @@
+// First stage of a sweep: validate the spec where the workflow cannot (no I/O, no zod in
+// workflow code) and pin what the rest of the sweep depends on.
+import { FASHION_MNIST_CLASSES } from '../../core/fashion-mnist.js';
+import { validateSpec, type SweepSpec } from '../../core/spec.js';
+import { inputHash } from '../../core/hash.js';
+import { nonRetryable } from '../errors.js';
+import { GENERATOR_CODE_VERSION } from '../generate/gmm-diffusion.js';
+import { PROMPTS_CODE_VERSION } from '../prompts/activity.js';
+
+export const SYNTHETIC_SHARDS_CODE_VERSION = 'synthetic-shards-1';
+import { datasetFingerprint, type ActivityDeps } from '../context.js';
+
+export interface SweepPlan {
+  spec: SweepSpec;
+  classes: string[];
+  datasetFingerprint: string;
+  storeRoot: string;
+  /** Per source: the storage prefix of its shards, a hash of everything that determines them. */
+  sourceKeys: Record<string, string>;
+}
+
+/**
+ * Image i of a synthetic source depends only on (generator, prompt strategy, CFG, seed, i), not on
+ * how many images the sweep asks for, so sweeps with a different largest N share shards.
+ */
+export function sourceKeyFor(spec: SweepSpec, source: SweepSpec['sources'][number], fingerprint: string): string {
+  if (source.kind === 'real') return `sources/real-${fingerprint}`;
+  const hash = inputHash('synthetic-source', `${SYNTHETIC_SHARDS_CODE_VERSION}+${GENERATOR_CODE_VERSION}+${PROMPTS_CODE_VERSION}`, {
+    generator: source.generator,
+    prompts: source.prompts,
+    cfgScale: source.cfgScale,
+    generationSeed: spec.generation.seed,
+    shardSize: spec.generation.shardSize,
+    dataset: fingerprint,
+  });
+  return `sources/synthetic-${hash}`;
+}
+
+export function createPlanActivities(deps: ActivityDeps) {
+  return {
+    async planSweep(input: { spec: unknown }): Promise<SweepPlan> {
+      const spec = nonRetryable('InvalidSpec', () => validateSpec(input.spec, 'sweep spec'));
+      const fingerprint = await datasetFingerprint(deps);
+      return {
+        spec,
+        classes: [...FASHION_MNIST_CLASSES],
+        datasetFingerprint: fingerprint,
+        storeRoot: deps.store.root,
+        sourceKeys: Object.fromEntries(spec.sources.map((source) => [source.name, sourceKeyFor(spec, source, fingerprint)])),
+      };
+    },
+  };
+}

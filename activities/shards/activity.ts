@@ -1,0 +1,122 @@
+// Sharding stage: real images into WebDataset shards, and a manifest over a source's shards.
+import { heartbeat } from '@temporalio/activity';
+import { FASHION_MNIST_CLASSES, IMAGE_PIXELS, IMAGE_SIDE } from '../../core/fashion-mnist.js';
+import { inputHash } from '../../core/hash.js';
+import { encodeGrayPng } from '../../core/png.js';
+import { createRng, permutation } from '../../core/rng.js';
+import { hasValidObject } from '../../core/storage.js';
+import { loadDatasetSplit, type ActivityDeps } from '../context.js';
+import { MANIFEST_FORMAT, readManifest, writeManifest, type ShardRecord, type SourceManifest } from './manifest.js';
+import { packShard, sampleKey, shardName, type ShardSample } from './webdataset.js';
+
+export const REAL_SHARDS_CODE_VERSION = 'real-shards-1';
+
+export interface WriteRealShardsInput {
+  source: string;
+  count: number;
+  shardSize: number;
+  seed: number;
+  datasetFingerprint: string;
+}
+
+export interface ManifestOutput {
+  manifestUri: string;
+  totalSamples: number;
+  failedItems: number;
+  cached: boolean;
+}
+
+/** Class-interleaved order over the training split: every prefix is (nearly) class-balanced. */
+export function balancedOrder(labels: Uint8Array, classCount: number, seed: number): number[] {
+  const byClass: number[][] = Array.from({ length: classCount }, () => []);
+  labels.forEach((label, i) => byClass[label]!.push(i));
+  const shuffled = byClass.map((members, c) => {
+    const perm = permutation(members.length, createRng(`real-order|${seed}|${c}`));
+    return Array.from(perm, (j) => members[j]!);
+  });
+  const order: number[] = [];
+  for (let round = 0; order.length < labels.length; round++) {
+    for (const members of shuffled) if (round < members.length) order.push(members[round]!);
+  }
+  return order;
+}
+
+export function createShardActivities(deps: ActivityDeps) {
+  return {
+    async writeRealShards(input: WriteRealShardsInput): Promise<ManifestOutput> {
+      const { count, shardSize } = input;
+      const sourceKey = `sources/real-${inputHash('real-source', REAL_SHARDS_CODE_VERSION, {
+        dataset: input.datasetFingerprint,
+        seed: input.seed,
+        shardSize,
+      })}`;
+      const manifestKey = `${sourceKey}/manifest-n${count}.json`;
+      if (await hasValidObject(deps.store, manifestKey)) {
+        const manifest = await readManifest(deps.store, deps.store.uri(manifestKey));
+        return { manifestUri: deps.store.uri(manifestKey), totalSamples: manifest.totalSamples, failedItems: 0, cached: true };
+      }
+      const train = await loadDatasetSplit(deps, 'train');
+      if (count > train.count) throw new Error(`real source has ${train.count} training images, ${count} requested`);
+      const order = balancedOrder(train.labels, FASHION_MNIST_CLASSES.length, input.seed);
+      const shards: ShardRecord[] = [];
+      for (let shard = 0, first = 0; first < count; shard++, first += shardSize) {
+        // Shards hold a full shardSize even past `count`, so a later sweep with larger N reuses them.
+        const fullEnd = Math.min(first + shardSize, train.count);
+        const key = `${sourceKey}/${shardName(shard)}`;
+        let head = (await hasValidObject(deps.store, key)) ? await deps.store.head(key) : null;
+        if (!head) {
+          const samples: ShardSample[] = [];
+          for (let index = first; index < fullEnd; index++) {
+            const row = order[index]!;
+            const label = train.labels[row]!;
+            samples.push({
+              key: sampleKey(index),
+              png: encodeGrayPng(train.images.subarray(row * IMAGE_PIXELS, (row + 1) * IMAGE_PIXELS), IMAGE_SIDE, IMAGE_SIDE),
+              meta: { label, className: FASHION_MNIST_CLASSES[label]!, source: input.source, index },
+            });
+          }
+          head = await deps.store.put(key, await packShard(samples));
+          heartbeat({ shardsDone: shard + 1 });
+        }
+        shards.push({ uri: deps.store.uri(key), sha256: head.sha256, bytes: head.size, samples: fullEnd - first, firstIndex: first, failedItems: [] });
+      }
+      const manifest: SourceManifest = {
+        format: MANIFEST_FORMAT,
+        source: input.source,
+        kind: 'real',
+        description: 'real Fashion-MNIST training images (class-balanced order)',
+        classes: [...FASHION_MNIST_CLASSES],
+        totalSamples: shards.reduce((n, s) => n + s.samples, 0),
+        shards,
+      };
+      const manifestUri = await writeManifest(deps.store, manifestKey, manifest);
+      return { manifestUri, totalSamples: manifest.totalSamples, failedItems: 0, cached: false };
+    },
+
+    async writeSourceManifest(input: {
+      source: string;
+      kind: 'real' | 'synthetic';
+      description: string;
+      classes: string[];
+      manifestKey: string;
+      shards: ShardRecord[];
+    }): Promise<ManifestOutput> {
+      const manifest: SourceManifest = {
+        format: MANIFEST_FORMAT,
+        source: input.source,
+        kind: input.kind,
+        description: input.description,
+        classes: input.classes,
+        totalSamples: input.shards.reduce((n, s) => n + s.samples, 0),
+        shards: input.shards,
+      };
+      const manifestUri = await writeManifest(deps.store, input.manifestKey, manifest);
+      return {
+        manifestUri,
+        totalSamples: manifest.totalSamples,
+        failedItems: input.shards.reduce((n, s) => n + s.failedItems.length, 0),
+        cached: false,
+      };
+    },
+  };
+}

@@ -1,0 +1,560 @@
+// The classifier trained in every sweep cell: an MLP (784 -> hidden ReLU layers -> 10 logits)
+// trained with Adam on softmax cross-entropy by a hand-written, checkpointable loop.
+//
+// Reproducibility contract:
+//  - initial weights come from createRng(`${seed}|init`) (Glorot-uniform kernels, zero biases),
+//    never from TF.js's RNG;
+//  - epoch e visits the examples in permutation(count, createRng(`${seed}|epoch|${e}`)), so the
+//    batch at step s depends only on (seed, s) and a resume needs just the step counter;
+//  - Adam is implemented here (not tf.train.adam) so its whole state is {m, v, step}: the bias
+//    corrections are recomputed in float64 from the step, instead of tf.train.adam's running
+//    float32 products, which setWeights() re-derives with pow() and so would NOT restore
+//    bit-exactly.
+// Given a deterministic backend (wasm single-threaded, cpu), a run resumed from a checkpoint
+// ends with weights bit-identical to an uninterrupted run's.
+import * as tf from '@tensorflow/tfjs';
+import { IMAGE_PIXELS } from '../../core/fashion-mnist.js';
+import { createRng, permutation } from '../../core/rng.js';
+import type { TrainingRecipe } from '../../core/spec.js';
+import { initTfBackend } from './backend.js';
+
+export const NUM_CLASSES = 10;
+export const INPUT_SIZE = IMAGE_PIXELS;
+export const MODEL_FORMAT_VERSION = 1;
+export const CHECKPOINT_FORMAT_VERSION = 1;
+
+const ADAM = { beta1: 0.9, beta2: 0.999, epsilon: 1e-7 } as const;
+/** Generous sanity bounds for untrusted headers (the spec allows <= 4 layers of <= 4096). */
+const MAX_LAYERS = 16;
+const MAX_WIDTH = 65536;
+const MAX_PARAMS = 1 << 28;
+const MAX_HEADER_BYTES = 1 << 16;
+
+/** A trained model as plain data (no tensors: safe to keep, compare, serialize). */
+export interface SerializedClassifier {
+  format: typeof MODEL_FORMAT_VERSION;
+  arch: 'mlp';
+  inputSize: number;
+  classes: number;
+  hidden: number[];
+  /** [kernel0, bias0, kernel1, bias1, ...]; kernel i is row-major [fanIn, fanOut]. */
+  weights: Float32Array[];
+}
+
+/** What `onCheckpoint` receives and `resume` accepts: `bytes` is `encodeCheckpoint`'s output. */
+export interface Checkpoint {
+  /** Optimizer steps completed. */
+  step: number;
+  totalSteps: number;
+  bytes: Uint8Array;
+}
+
+/** Decoded checkpoint content. */
+export interface CheckpointState {
+  step: number;
+  totalSteps: number;
+  /** Loss of the last completed step's batch (NaN before the first step). */
+  lastLoss: number;
+  /** The run configuration the checkpoint belongs to; a resume must match it. */
+  run: RunFingerprint;
+  model: SerializedClassifier;
+  /** Adam slots, one per weight tensor, same order and sizes as `model.weights`. */
+  adam: { iteration: number; m: Float32Array[]; v: Float32Array[] };
+}
+
+export interface RunFingerprint {
+  seed: string;
+  count: number;
+  hidden: number[];
+  epochs: number;
+  minSteps: number;
+  batchSize: number;
+  learningRate: number;
+}
+
+export interface TrainingData {
+  /** count * 784 grayscale bytes. */
+  images: Uint8Array;
+  labels: Uint8Array;
+  count: number;
+}
+
+export interface TrainProgress {
+  step: number;
+  totalSteps: number;
+  epoch: number;
+  /** Loss of the latest step's batch. */
+  loss: number;
+}
+
+export interface TrainOptions {
+  seed: number | string;
+  resume?: Checkpoint | null;
+  onCheckpoint?: (c: Checkpoint) => Promise<void>;
+  onProgress?: (p: TrainProgress) => void;
+  signal?: AbortSignal;
+  /** Longest stretch of synchronous work before yielding to the event loop (default 25 ms). */
+  yieldEveryMs?: number;
+}
+
+export interface TrainResult {
+  model: SerializedClassifier;
+  steps: number;
+  /** Loss of the final step's batch (mean softmax cross-entropy, natural log). */
+  finalLoss: number;
+  /** 0 for a fresh run. */
+  resumedFromStep: number;
+}
+
+export class CorruptModelError extends Error {
+  readonly code = 'E_CORRUPT_MODEL';
+}
+
+export class CheckpointMismatchError extends Error {
+  readonly code = 'E_CHECKPOINT_MISMATCH';
+}
+
+// --- preprocessing ----------------------------------------------------------------------------
+
+const PIXEL_SCALE = new Float32Array(256).map((_, i) => i / 255);
+
+/**
+ * Pixels -> float32 in [0, 1] (x / 255), the one preprocessing used by training and inference.
+ * With `indices`, gathers those images (in that order); otherwise images [0, count).
+ */
+export function preprocess(images: Uint8Array, count: number, indices?: ArrayLike<number>): Float32Array {
+  const n = indices ? indices.length : count;
+  const out = new Float32Array(n * INPUT_SIZE);
+  for (let r = 0; r < n; r++) {
+    const src = (indices ? indices[r]! : r) * INPUT_SIZE;
+    if (src + INPUT_SIZE > images.length) throw new RangeError(`image ${src / INPUT_SIZE} is out of range`);
+    const dst = r * INPUT_SIZE;
+    for (let i = 0; i < INPUT_SIZE; i++) out[dst + i] = PIXEL_SCALE[images[src + i]!]!;
+  }
+  return out;
+}
+
+// --- model construction -----------------------------------------------------------------------
+
+/** [[784, h0], [h0], [h0, h1], [h1], ..., [hLast, 10], [10]]. */
+export function weightShapes(hidden: readonly number[], inputSize = INPUT_SIZE, classes = NUM_CLASSES): number[][] {
+  const widths = [inputSize, ...hidden, classes];
+  const shapes: number[][] = [];
+  for (let i = 0; i + 1 < widths.length; i++) shapes.push([widths[i]!, widths[i + 1]!], [widths[i + 1]!]);
+  return shapes;
+}
+
+/** Glorot-uniform kernels and zero biases from createRng(`${seed}|init`). */
+export function initialClassifier(hidden: readonly number[], seed: number | string): SerializedClassifier {
+  const rng = createRng(`${seed}|init`);
+  const weights = weightShapes(hidden).map((shape) => {
+    const values = new Float32Array(shape.reduce((a, b) => a * b, 1));
+    if (shape.length === 2) {
+      const limit = Math.sqrt(6 / (shape[0]! + shape[1]!));
+      for (let i = 0; i < values.length; i++) values[i] = (2 * rng.uniform() - 1) * limit;
+    }
+    return values;
+  });
+  return { format: MODEL_FORMAT_VERSION, arch: 'mlp', inputSize: INPUT_SIZE, classes: NUM_CLASSES, hidden: [...hidden], weights };
+}
+
+/**
+ * The TF.js layers MLP for `model` (dense ReLU hidden layers, linear logits) with its weights
+ * loaded. The caller owns it: call `.dispose()`.
+ */
+export function toLayersModel(model: SerializedClassifier): tf.Sequential {
+  checkClassifier(model);
+  const layers = tf.sequential();
+  const widths = [...model.hidden, model.classes];
+  widths.forEach((units, i) => {
+    layers.add(
+      tf.layers.dense({
+        units,
+        activation: i < model.hidden.length ? 'relu' : 'linear',
+        kernelInitializer: 'zeros',
+        ...(i === 0 ? { inputShape: [model.inputSize] } : {}),
+      }),
+    );
+  });
+  const shapes = weightShapes(model.hidden, model.inputSize, model.classes);
+  // The layer variables take over the data (ref-counted); the temporary tensors can go.
+  tf.tidy(() => layers.setWeights(model.weights.map((w, i) => tf.tensor(w, shapes[i]))));
+  return layers;
+}
+
+// --- training ---------------------------------------------------------------------------------
+
+/** Steps per epoch and total optimizer steps for a recipe on `count` examples. */
+export function trainingSteps(count: number, recipe: Pick<TrainingRecipe, 'epochs' | 'minSteps' | 'batchSize'>) {
+  const stepsPerEpoch = Math.ceil(count / recipe.batchSize);
+  return { stepsPerEpoch, totalSteps: Math.max(recipe.epochs * stepsPerEpoch, recipe.minSteps) };
+}
+
+export async function trainClassifier(data: TrainingData, recipe: TrainingRecipe, opts: TrainOptions): Promise<TrainResult> {
+  checkData(data);
+  if (recipe.model !== 'mlp') throw new Error(`unsupported model '${String(recipe.model)}'`);
+  const { stepsPerEpoch, totalSteps } = trainingSteps(data.count, recipe);
+  const run: RunFingerprint = {
+    seed: String(opts.seed),
+    count: data.count,
+    hidden: [...recipe.hidden],
+    epochs: recipe.epochs,
+    minSteps: recipe.minSteps,
+    batchSize: recipe.batchSize,
+    learningRate: recipe.learningRate,
+  };
+
+  let start: CheckpointState | null = null;
+  if (opts.resume) {
+    start = decodeCheckpoint(opts.resume.bytes);
+    if (start.step !== opts.resume.step) {
+      throw new CheckpointMismatchError(`checkpoint says step ${opts.resume.step} but its bytes hold step ${start.step}`);
+    }
+    const expected = JSON.stringify(run);
+    const found = JSON.stringify(start.run);
+    if (expected !== found) {
+      throw new CheckpointMismatchError(`checkpoint belongs to a different run: it has ${found}, this run is ${expected}`);
+    }
+  }
+  opts.signal?.throwIfAborted();
+  if (start && start.step >= totalSteps) {
+    return { model: start.model, steps: start.step, finalLoss: start.lastLoss, resumedFromStep: start.step };
+  }
+
+  await initTfBackend(recipe.backend);
+  const initial = start ? start.model : initialClassifier(recipe.hidden, opts.seed);
+  const layers = toLayersModel(initial);
+  const params = layers.trainableWeights.map((w) => w.read());
+  for (const p of params) if (!(p instanceof tf.Variable)) throw new Error('layer weights are not tf.Variables');
+  const vars = params as tf.Variable[];
+  const shapes = weightShapes(recipe.hidden);
+  const slot = (values: Float32Array[] | undefined, i: number) => {
+    const init = values ? tf.tensor(values[i]!, shapes[i]) : tf.zeros(shapes[i]!);
+    const variable = tf.variable(init, false);
+    init.dispose();
+    return variable;
+  };
+  const m = vars.map((_, i) => slot(start?.adam.m, i));
+  const v = vars.map((_, i) => slot(start?.adam.v, i));
+
+  let step = start ? start.step : 0;
+  let lastLoss = null as tf.Scalar | null;
+  let lastLossValue = start ? start.lastLoss : Number.NaN;
+  const readLoss = () => {
+    if (lastLoss) {
+      lastLossValue = lastLoss.dataSync()[0]!;
+      lastLoss.dispose();
+      lastLoss = null;
+    }
+    return lastLossValue;
+  };
+  const snapshot = (): Checkpoint => {
+    const loss = readLoss();
+    const model: SerializedClassifier = { ...initial, hidden: [...recipe.hidden], weights: vars.map(readFloats) };
+    const state: CheckpointState = {
+      step,
+      totalSteps,
+      lastLoss: loss,
+      run,
+      model,
+      adam: { iteration: step, m: m.map(readFloats), v: v.map(readFloats) },
+    };
+    return { step, totalSteps, bytes: encodeCheckpoint(state) };
+  };
+
+  const yieldEveryMs = opts.yieldEveryMs ?? 25;
+  let lastYield = performance.now();
+  let epochOrder = null as { epoch: number; order: Uint32Array } | null;
+  const batchSize = recipe.batchSize;
+  const lr = recipe.learningRate;
+  try {
+    while (step < totalSteps) {
+      opts.signal?.throwIfAborted();
+      const epoch = Math.floor(step / stepsPerEpoch);
+      if (epochOrder?.epoch !== epoch) {
+        epochOrder = { epoch, order: permutation(data.count, createRng(`${opts.seed}|epoch|${epoch}`)) };
+      }
+      const offset = (step % stepsPerEpoch) * batchSize;
+      const indices = epochOrder.order.subarray(offset, Math.min(offset + batchSize, data.count));
+      const x = preprocess(data.images, data.count, indices);
+      const y = new Int32Array(indices.length);
+      for (let i = 0; i < indices.length; i++) y[i] = data.labels[indices[i]!]!;
+
+      const t = step + 1;
+      const stepSize = lr / (1 - ADAM.beta1 ** t);
+      const sqrtCorrection2 = Math.sqrt(1 - ADAM.beta2 ** t);
+      const loss = tf.tidy(() => {
+        const xs = tf.tensor2d(x, [indices.length, INPUT_SIZE]);
+        const ys = tf.oneHot(tf.tensor1d(y, 'int32'), NUM_CLASSES);
+        const { value, grads } = tf.variableGrads(() => tf.losses.softmaxCrossEntropy(ys, forward(xs, vars)) as tf.Scalar, vars);
+        vars.forEach((w, i) => {
+          const g = grads[w.name];
+          if (!g) throw new Error(`no gradient for ${w.name}`);
+          const mi = m[i]!;
+          const vi = v[i]!;
+          mi.assign(tf.add(tf.mul(mi, ADAM.beta1), tf.mul(g, 1 - ADAM.beta1)));
+          vi.assign(tf.add(tf.mul(vi, ADAM.beta2), tf.mul(tf.square(g), 1 - ADAM.beta2)));
+          // w -= lr/(1-b1^t) * m / (sqrt(v)/sqrt(1-b2^t) + eps)   (== lr * m̂ / (sqrt(v̂) + eps))
+          const denom = tf.add(tf.div(tf.sqrt(vi), sqrtCorrection2), ADAM.epsilon);
+          w.assign(tf.sub(w, tf.div(tf.mul(mi, stepSize), denom)));
+        });
+        return value;
+      });
+      lastLoss?.dispose();
+      lastLoss = loss;
+      step++;
+
+      if (opts.onCheckpoint && (step % recipe.checkpointEvery === 0 || step === totalSteps)) {
+        await opts.onCheckpoint(snapshot());
+        lastYield = performance.now();
+      }
+      if (performance.now() - lastYield >= yieldEveryMs || step === totalSteps) {
+        opts.onProgress?.({ step, totalSteps, epoch, loss: readLoss() });
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        lastYield = performance.now();
+      }
+    }
+    const finalLoss = readLoss();
+    const model: SerializedClassifier = { ...initial, hidden: [...recipe.hidden], weights: vars.map(readFloats) };
+    return { model, steps: step, finalLoss, resumedFromStep: start ? start.step : 0 };
+  } finally {
+    lastLoss?.dispose();
+    for (const s of [...m, ...v]) s.dispose();
+    layers.dispose();
+  }
+}
+
+/** Logits of the MLP, written with plain matMul/add/relu so its gradient uses BatchMatMul's. */
+function forward(x: tf.Tensor2D, vars: readonly tf.Variable[]): tf.Tensor2D {
+  let h: tf.Tensor2D = x;
+  const layers = vars.length / 2;
+  for (let l = 0; l < layers; l++) {
+    h = tf.add(tf.matMul(h, vars[2 * l] as tf.Tensor2D), vars[2 * l + 1]!);
+    if (l + 1 < layers) h = tf.relu(h);
+  }
+  return h;
+}
+
+function readFloats(t: tf.Tensor): Float32Array {
+  // dataSync may hand back the backend's own buffer (cpu); copy so callers own the result.
+  return new Float32Array(t.dataSync() as Float32Array);
+}
+
+function checkData(data: TrainingData): void {
+  if (!Number.isInteger(data.count) || data.count < 1) throw new Error(`training data count must be a positive integer, got ${data.count}`);
+  if (data.images.length < data.count * INPUT_SIZE) {
+    throw new Error(`training data has ${data.images.length} pixel bytes, need ${data.count * INPUT_SIZE} for ${data.count} images`);
+  }
+  if (data.labels.length < data.count) throw new Error(`training data has ${data.labels.length} labels for ${data.count} images`);
+  for (let i = 0; i < data.count; i++) {
+    if (data.labels[i]! >= NUM_CLASSES) throw new Error(`label ${data.labels[i]} at index ${i} is out of range [0, ${NUM_CLASSES})`);
+  }
+}
+
+// --- binary formats -----------------------------------------------------------------------------
+//
+// Both are: 4-byte magic, uint32 LE header length, UTF-8 JSON header, zero padding to a multiple
+// of 4, then float32 little-endian payload sections whose sizes the header determines exactly.
+// Decoders treat the bytes as untrusted: every size is bounded and checked before use.
+
+const MODEL_MAGIC = 'SSCM';
+const CHECKPOINT_MAGIC = 'SSCK';
+
+function checkClassifier(model: SerializedClassifier): void {
+  validateArch(model, 'model');
+  const shapes = weightShapes(model.hidden, model.inputSize, model.classes);
+  if (!Array.isArray(model.weights) || model.weights.length !== shapes.length) {
+    throw new CorruptModelError(`model: expected ${shapes.length} weight arrays, got ${model.weights?.length}`);
+  }
+  model.weights.forEach((w, i) => {
+    const size = shapes[i]!.reduce((a, b) => a * b, 1);
+    if (!(w instanceof Float32Array) || w.length !== size) {
+      throw new CorruptModelError(`model: weight ${i} should be a Float32Array of ${size} values (shape ${JSON.stringify(shapes[i])})`);
+    }
+  });
+}
+
+function validateArch(h: Record<string, unknown> | SerializedClassifier, what: string): void {
+  const header = h as Record<string, unknown>;
+  if (header.format !== MODEL_FORMAT_VERSION) {
+    throw new CorruptModelError(`${what}: unsupported format version ${JSON.stringify(header.format)} (this code reads ${MODEL_FORMAT_VERSION})`);
+  }
+  if (header.arch !== 'mlp') throw new CorruptModelError(`${what}: unsupported arch ${JSON.stringify(header.arch)}`);
+  if (header.inputSize !== INPUT_SIZE) throw new CorruptModelError(`${what}: inputSize ${JSON.stringify(header.inputSize)}, expected ${INPUT_SIZE}`);
+  if (header.classes !== NUM_CLASSES) throw new CorruptModelError(`${what}: classes ${JSON.stringify(header.classes)}, expected ${NUM_CLASSES}`);
+  const hidden = header.hidden;
+  if (
+    !Array.isArray(hidden) ||
+    hidden.length > MAX_LAYERS ||
+    !hidden.every((u) => Number.isInteger(u) && (u as number) >= 1 && (u as number) <= MAX_WIDTH)
+  ) {
+    throw new CorruptModelError(`${what}: hidden must be up to ${MAX_LAYERS} integers in [1, ${MAX_WIDTH}], got ${JSON.stringify(hidden)?.slice(0, 200)}`);
+  }
+  const params = weightShapes(hidden as number[]).reduce((sum, s) => sum + s.reduce((a, b) => a * b, 1), 0);
+  if (params > MAX_PARAMS) throw new CorruptModelError(`${what}: ${params} parameters exceeds the limit of ${MAX_PARAMS}`);
+}
+
+function totalFloats(shapes: number[][]): number {
+  return shapes.reduce((sum, s) => sum + s.reduce((a, b) => a * b, 1), 0);
+}
+
+const pad4 = (n: number) => (n + 3) & ~3;
+
+function writeContainer(magic: string, header: unknown, sections: Float32Array[]): Uint8Array {
+  const json = new TextEncoder().encode(JSON.stringify(header));
+  const payloadOffset = pad4(8 + json.length);
+  const floats = sections.reduce((n, s) => n + s.length, 0);
+  const out = new Uint8Array(payloadOffset + 4 * floats);
+  const view = new DataView(out.buffer);
+  for (let i = 0; i < 4; i++) out[i] = magic.charCodeAt(i);
+  view.setUint32(4, json.length, true);
+  out.set(json, 8);
+  let offset = payloadOffset;
+  for (const section of sections) {
+    for (let i = 0; i < section.length; i++, offset += 4) view.setFloat32(offset, section[i]!, true);
+  }
+  return out;
+}
+
+function readContainer(bytes: Uint8Array, magic: string, what: string): { header: Record<string, unknown>; view: DataView; payloadOffset: number } {
+  if (!(bytes instanceof Uint8Array)) throw new CorruptModelError(`${what}: expected a Uint8Array, got ${typeof bytes}`);
+  if (bytes.length < 8) throw new CorruptModelError(`${what}: only ${bytes.length} bytes, too short for a header`);
+  const found = String.fromCharCode(bytes[0]!, bytes[1]!, bytes[2]!, bytes[3]!);
+  if (found !== magic) throw new CorruptModelError(`${what}: bad magic ${JSON.stringify(found)}, expected ${JSON.stringify(magic)}`);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const headerLength = view.getUint32(4, true);
+  if (headerLength > MAX_HEADER_BYTES || 8 + headerLength > bytes.length) {
+    throw new CorruptModelError(`${what}: header length ${headerLength} is invalid for ${bytes.length} bytes`);
+  }
+  let header: unknown;
+  try {
+    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + headerLength)));
+  } catch (err) {
+    throw new CorruptModelError(`${what}: header is not valid JSON (${(err as Error).message})`);
+  }
+  if (!header || typeof header !== 'object' || Array.isArray(header)) throw new CorruptModelError(`${what}: header is not a JSON object`);
+  return { header: header as Record<string, unknown>, view, payloadOffset: pad4(8 + headerLength) };
+}
+
+function readFloatSections(view: DataView, offset: number, sizes: number[]): Float32Array[] {
+  return sizes.map((size) => {
+    const out = new Float32Array(size);
+    for (let i = 0; i < size; i++, offset += 4) out[i] = view.getFloat32(offset, true);
+    return out;
+  });
+}
+
+function modelHeader(model: SerializedClassifier) {
+  return {
+    format: model.format,
+    arch: model.arch,
+    inputSize: model.inputSize,
+    classes: model.classes,
+    hidden: model.hidden,
+    shapes: weightShapes(model.hidden, model.inputSize, model.classes),
+    preprocessing: 'pixel/255',
+  };
+}
+
+/** Model -> bytes (magic 'SSCM', JSON header {format, arch, hidden, shapes, ...}, float32 LE weights). */
+export function serializeClassifier(model: SerializedClassifier): Uint8Array {
+  checkClassifier(model);
+  return writeContainer(MODEL_MAGIC, modelHeader(model), model.weights);
+}
+
+/** Bytes -> model; throws CorruptModelError naming the problem for anything malformed. */
+export function deserializeClassifier(bytes: Uint8Array): SerializedClassifier {
+  const what = 'classifier';
+  const { header, view, payloadOffset } = readContainer(bytes, MODEL_MAGIC, what);
+  validateArch(header, what);
+  const hidden = header.hidden as number[];
+  const shapes = weightShapes(hidden);
+  if (JSON.stringify(header.shapes) !== JSON.stringify(shapes)) {
+    throw new CorruptModelError(`${what}: header shapes ${JSON.stringify(header.shapes)?.slice(0, 200)} do not match hidden ${JSON.stringify(hidden)}`);
+  }
+  const expected = payloadOffset + 4 * totalFloats(shapes);
+  if (bytes.length !== expected) throw new CorruptModelError(`${what}: ${bytes.length} bytes, expected ${expected} for hidden ${JSON.stringify(hidden)}`);
+  const weights = readFloatSections(view, payloadOffset, shapes.map((s) => s.reduce((a, b) => a * b, 1)));
+  return { format: MODEL_FORMAT_VERSION, arch: 'mlp', inputSize: INPUT_SIZE, classes: NUM_CLASSES, hidden: [...hidden], weights };
+}
+
+/** Checkpoint -> bytes: header {step, run, adam hyperparameters, model header}, then weights, m, v. */
+export function encodeCheckpoint(state: CheckpointState): Uint8Array {
+  checkClassifier(state.model);
+  const sizes = state.model.weights.map((w) => w.length);
+  for (const [name, slots] of [['m', state.adam.m], ['v', state.adam.v]] as const) {
+    if (slots.length !== sizes.length || slots.some((s, i) => !(s instanceof Float32Array) || s.length !== sizes[i])) {
+      throw new Error(`checkpoint: Adam slot ${name} does not match the model's weight sizes`);
+    }
+  }
+  const header = {
+    format: CHECKPOINT_FORMAT_VERSION,
+    step: state.step,
+    totalSteps: state.totalSteps,
+    lastLoss: Number.isFinite(state.lastLoss) ? state.lastLoss : null,
+    run: state.run,
+    adam: { ...ADAM, iteration: state.adam.iteration },
+    model: modelHeader(state.model),
+  };
+  return writeContainer(CHECKPOINT_MAGIC, header, [...state.model.weights, ...state.adam.m, ...state.adam.v]);
+}
+
+/** Bytes -> checkpoint state; throws CorruptModelError for anything malformed. */
+export function decodeCheckpoint(bytes: Uint8Array): CheckpointState {
+  const what = 'checkpoint';
+  const { header, view, payloadOffset } = readContainer(bytes, CHECKPOINT_MAGIC, what);
+  if (header.format !== CHECKPOINT_FORMAT_VERSION) {
+    throw new CorruptModelError(`${what}: unsupported format version ${JSON.stringify(header.format)} (this code reads ${CHECKPOINT_FORMAT_VERSION})`);
+  }
+  const isCount = (x: unknown): x is number => Number.isSafeInteger(x) && (x as number) >= 0;
+  const { step, totalSteps, lastLoss, run, adam, model } = header;
+  if (!isCount(step) || !isCount(totalSteps)) throw new CorruptModelError(`${what}: step/totalSteps must be non-negative integers`);
+  if (lastLoss !== null && typeof lastLoss !== 'number') throw new CorruptModelError(`${what}: lastLoss must be a number or null`);
+  const a = adam as Record<string, unknown> | null;
+  if (!a || typeof a !== 'object' || !isCount(a.iteration) || a.beta1 !== ADAM.beta1 || a.beta2 !== ADAM.beta2 || a.epsilon !== ADAM.epsilon) {
+    throw new CorruptModelError(`${what}: adam state ${JSON.stringify(adam)?.slice(0, 200)} is missing fields or uses other hyperparameters`);
+  }
+  if (a.iteration !== step) throw new CorruptModelError(`${what}: adam iteration ${a.iteration} differs from step ${step}`);
+  const r = run as Record<string, unknown> | null;
+  if (
+    !r ||
+    typeof r !== 'object' ||
+    typeof r.seed !== 'string' ||
+    !isCount(r.count) ||
+    !Array.isArray(r.hidden) ||
+    !isCount(r.epochs) ||
+    !isCount(r.minSteps) ||
+    !isCount(r.batchSize) ||
+    typeof r.learningRate !== 'number'
+  ) {
+    throw new CorruptModelError(`${what}: run fingerprint is malformed`);
+  }
+  if (!model || typeof model !== 'object') throw new CorruptModelError(`${what}: model header missing`);
+  const mh = model as Record<string, unknown>;
+  validateArch(mh, `${what} model`);
+  const hidden = mh.hidden as number[];
+  if (JSON.stringify(hidden) !== JSON.stringify(r.hidden)) throw new CorruptModelError(`${what}: model hidden differs from run hidden`);
+  const shapes = weightShapes(hidden);
+  if (JSON.stringify(mh.shapes) !== JSON.stringify(shapes)) throw new CorruptModelError(`${what}: model shapes do not match hidden ${JSON.stringify(hidden)}`);
+  const sizes = shapes.map((s) => s.reduce((x, y) => x * y, 1));
+  const expected = payloadOffset + 3 * 4 * totalFloats(shapes);
+  if (bytes.length !== expected) throw new CorruptModelError(`${what}: ${bytes.length} bytes, expected ${expected}`);
+  const sections = readFloatSections(view, payloadOffset, [...sizes, ...sizes, ...sizes]);
+  const k = sizes.length;
+  return {
+    step,
+    totalSteps,
+    lastLoss: lastLoss === null ? Number.NaN : (lastLoss as number),
+    run: {
+      seed: r.seed,
+      count: r.count,
+      hidden: [...hidden],
+      epochs: r.epochs,
+      minSteps: r.minSteps,
+      batchSize: r.batchSize,
+      learningRate: r.learningRate,
+    },
+    model: { format: MODEL_FORMAT_VERSION, arch: 'mlp', inputSize: INPUT_SIZE, classes: NUM_CLASSES, hidden: [...hidden], weights: sections.slice(0, k) },
+    adam: { iteration: a.iteration, m: sections.slice(k, 2 * k), v: sections.slice(2 * k) },
+  };
+}

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Install what is missing: npm packages, the Temporal CLI, the Fashion-MNIST dataset. Idempotent.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+log() { echo "[setup] $*" >&2; }
+
+if [[ ! -d node_modules/@temporalio/worker || package-lock.json -nt node_modules/.package-lock.json ]]; then
+  log "installing npm packages (npm ci)"
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+
+bash infra/stack.sh ensure-cli >/dev/null
+
+DEBIAN_DIR=/usr/share/datasets/fashion-mnist
+if [[ -z "${FASHION_MNIST_DIR:-}" && ! -f "$DEBIAN_DIR/train-images-idx3-ubyte.gz" ]]; then
+  if [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null 2>&1; then
+    log "installing Debian package dataset-fashion-mnist"
+    apt-get install -y -q dataset-fashion-mnist >/dev/null 2>&1 ||
+      { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q dataset-fashion-mnist >/dev/null 2>&1; } ||
+      log "apt-get could not install dataset-fashion-mnist; the workers will try the public mirror"
+  fi
+fi
+# Resolve now (Debian dir, data dir, or download) so a missing dataset fails here with the fix, not mid-sweep.
+node --import tsx infra/ensure-dataset.ts

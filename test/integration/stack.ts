@@ -1,0 +1,51 @@
+// Test harness: a dedicated Temporal dev server and real worker processes (via infra/stack.sh),
+// isolated in a temp dir and on their own ports so they never touch a developer's stack.
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { fileURLToPath } from 'node:url';
+
+const run = promisify(execFile);
+export const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
+
+export interface TestStack {
+  home: string;
+  env: NodeJS.ProcessEnv;
+  store: string;
+  stack(command: string): Promise<string>;
+  teardown(): Promise<void>;
+}
+
+export async function startTestStack(port: number): Promise<TestStack> {
+  const home = await mkdtemp(join(tmpdir(), 'synthscale-it-'));
+  const store = join(home, 'store');
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    SYNTHSCALE_HOME: home,
+    SYNTHSCALE_DATA: join(home, 'data'),
+    SYNTHSCALE_STORE: store,
+    SYNTHSCALE_TEMPORAL_PORT: String(port),
+    SYNTHSCALE_UI_PORT: String(port + 1000),
+    TEMPORAL_ADDRESS: `127.0.0.1:${port}`,
+    TEMPORAL_NAMESPACE: 'default',
+  };
+  // Reuse the project's CLI install rather than reinstalling it into the temp home.
+  env.TEMPORAL_CLI = (await run('bash', [join(ROOT, 'infra/stack.sh'), 'ensure-cli'], { cwd: ROOT })).stdout.trim();
+  const stack = async (command: string) => {
+    const { stdout, stderr } = await run('bash', [join(ROOT, 'infra/stack.sh'), command], { env, cwd: ROOT, maxBuffer: 16 << 20 });
+    return stdout + stderr;
+  };
+  await stack('up');
+  return {
+    home,
+    env,
+    store,
+    stack,
+    async teardown() {
+      await stack('down').catch(() => undefined);
+      if (!process.env.SYNTHSCALE_KEEP_TEST_HOME) await rm(home, { recursive: true, force: true });
+    },
+  };
+}

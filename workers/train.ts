@@ -1,0 +1,11 @@
+// train queue: classifier training and evaluation (TF.js; native TensorFlow when installed, else wasm).
+import { createTrainActivities } from '../activities/index.js';
+import { depsFromEnv } from '../activities/context.js';
+import { TASK_QUEUES } from '../workflows/task-queues.js';
+import { runWorker } from './run-worker.js';
+
+await runWorker({
+  taskQueue: TASK_QUEUES.train,
+  activities: createTrainActivities(depsFromEnv()),
+  maxConcurrentActivityTaskExecutions: Number(process.env.SYNTHSCALE_TRAIN_CONCURRENCY ?? 1),
+});

@@ -1,0 +1,38 @@
+// Activity proxies, one per task queue, with timeouts and retries chosen per stage.
+import { proxyActivities } from '@temporalio/workflow';
+import type { createCpuActivities, createGenerateActivities, createTrainActivities } from '../activities/index.js';
+import { TASK_QUEUES } from './task-queues.js';
+
+const retry = { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: 8 };
+
+/** Light, fast CPU stages: planning, prompts, manifests, analysis, report. */
+export const cpu = proxyActivities<ReturnType<typeof createCpuActivities>>({
+  taskQueue: TASK_QUEUES.cpu,
+  startToCloseTimeout: '30m',
+  heartbeatTimeout: '2m',
+  retry,
+});
+
+/** Generator fitting blocks its worker's event loop for tens of seconds: a longer heartbeat window. */
+export const fit = proxyActivities<ReturnType<typeof createGenerateActivities>>({
+  taskQueue: TASK_QUEUES.generate,
+  startToCloseTimeout: '4h',
+  heartbeatTimeout: '5m',
+  retry,
+});
+
+/** Generation of one shard: heartbeats every few dozen images, so a dead worker shows within 30 s. */
+export const generate = proxyActivities<ReturnType<typeof createGenerateActivities>>({
+  taskQueue: TASK_QUEUES.generate,
+  startToCloseTimeout: '12h',
+  heartbeatTimeout: '30s',
+  retry,
+});
+
+/** Training runs for hours on real GPUs; heartbeats every few steps. */
+export const train = proxyActivities<ReturnType<typeof createTrainActivities>>({
+  taskQueue: TASK_QUEUES.train,
+  startToCloseTimeout: '48h',
+  heartbeatTimeout: '30s',
+  retry,
+});
