@@ -2,7 +2,8 @@
 // Inference runs batched in TF.js; all metric arithmetic is plain float64 JS on the logits,
 // with pure helpers exported for unit tests.
 import { initTfBackend, type BackendPreference } from '../train/backend.js';
-import { INPUT_SIZE, NUM_CLASSES, preprocess, toLayersModel, type SerializedClassifier } from '../train/classifier.js';
+import type { Tensor2D } from '@tensorflow/tfjs';
+import { checkClassifier, INPUT_SIZE, NUM_CLASSES, preprocess, weightShapes, type SerializedClassifier } from '../train/classifier.js';
 
 export const ECE_BINS = 15;
 
@@ -29,7 +30,7 @@ export interface EvalMetrics {
 export interface InferenceOptions {
   /** Backend to initialize if none has been yet (default 'auto'); see initTfBackend. */
   backend?: BackendPreference;
-  /** Images per inference batch (default 1000). */
+  /** Images per inference batch (default 512). */
   batchSize?: number;
   signal?: AbortSignal;
 }
@@ -47,21 +48,37 @@ export async function predictLogits(
   if (!Number.isInteger(count) || count < 0) throw new Error(`count must be a non-negative integer, got ${count}`);
   if (images.length < count * INPUT_SIZE) throw new Error(`${images.length} pixel bytes is fewer than ${count} images need`);
   const { tf } = await initTfBackend(opts.backend ?? 'auto');
-  const batchSize = Math.max(1, Math.floor(opts.batchSize ?? 1000));
-  const layers = toLayersModel(model);
+  const batchSize = Math.max(1, Math.floor(opts.batchSize ?? 512));
+  checkClassifier(model); // sizes vs architecture; throws CorruptModelError
+  // Plain fused matMul(+bias+relu) on the weight tensors: the same function as the layers model
+  // (toLayersModel), ~1.5-2x faster on wasm than LayersModel.predict's per-call overhead.
+  const shapes = weightShapes(model.hidden, model.inputSize, model.classes);
+  const weights = model.weights.map((w, i) => tf.tensor(w, shapes[i]));
+  const layerCount = weights.length / 2;
   const out = new Float32Array(count * model.classes);
   try {
     for (let start = 0; start < count; start += batchSize) {
       opts.signal?.throwIfAborted();
       const n = Math.min(batchSize, count - start);
       const x = preprocess(images.subarray(start * INPUT_SIZE, (start + n) * INPUT_SIZE), n);
-      const logits = tf.tidy(() => layers.predict(tf.tensor2d(x, [n, INPUT_SIZE])) as import('@tensorflow/tfjs').Tensor);
+      const logits = tf.tidy(() => {
+        let h: Tensor2D = tf.tensor2d(x, [n, INPUT_SIZE]);
+        for (let l = 0; l < layerCount; l++) {
+          h = tf.fused.matMul({
+            a: h,
+            b: weights[2 * l] as Tensor2D,
+            bias: weights[2 * l + 1],
+            activation: l + 1 < layerCount ? 'relu' : 'linear',
+          }) as Tensor2D;
+        }
+        return h;
+      });
       out.set(logits.dataSync() as Float32Array, start * model.classes);
       logits.dispose();
       await new Promise<void>((resolve) => setImmediate(resolve));
     }
   } finally {
-    layers.dispose();
+    for (const w of weights) w.dispose();
   }
   return out;
 }

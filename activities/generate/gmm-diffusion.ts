@@ -17,7 +17,7 @@ const BETA_START = 1e-4;
 const BETA_END = 0.02;
 /** Images used to estimate the pixel covariance (all of them are used for the mean and the mixtures). */
 const COVARIANCE_SAMPLES = 20000;
-const SUBSPACE_ITERATIONS = 30;
+export let SUBSPACE_ITERATIONS = 16; export function setIters(n: number) { SUBSPACE_ITERATIONS = n; }
 const KMEANS_ITERATIONS = 20;
 const EM_ITERATIONS = 20;
 /** Component variances are floored at this fraction of the global variance along each PCA axis. */
@@ -210,28 +210,55 @@ export function fitGmmGenerator(
 }
 
 /** Sample covariance (pixels scaled to [-1, 1]) of the given images, as a full P*P matrix. */
-function pixelCovariance(images: Uint8Array, which: Uint32Array, P: number): Float64Array {
-  // Second moments in byte units are sums of integer products: exact in float64 (< 2^53).
-  const S = new Float64Array(P * P);
+export function pixelCovariance(images: Uint8Array, which: Uint32Array, P: number): Float64Array {
+  // Second moments in byte units are sums of integer products, exact in float64 (< 2^53), so the
+  // blocking below cannot change the result. Blocks of B images are laid out pixel-major and
+  // multiplied in 4x4 register tiles (rows padded to a multiple of 4 with zeros).
+  const B = 128;
+  const P4 = Math.ceil(P / 4) * 4;
+  const Xb = new Float64Array(P4 * B);
+  const S = new Float64Array(P4 * P4);
   const sum = new Float64Array(P);
-  const idx = new Int32Array(P);
-  const val = new Float64Array(P);
-  for (const i of which) {
-    const off = i * P;
-    let nnz = 0;
-    for (let p = 0; p < P; p++) {
-      const v = images[off + p]!;
-      if (v !== 0) {
-        idx[nnz] = p;
-        val[nnz] = v;
-        nnz++;
+  for (let start = 0; start < which.length; start += B) {
+    const nb = Math.min(B, which.length - start);
+    if (nb < B) Xb.fill(0);
+    for (let j = 0; j < nb; j++) {
+      const off = which[start + j]! * P;
+      for (let p = 0; p < P; p++) {
+        const v = images[off + p]!;
+        Xb[p * B + j] = v;
         sum[p]! += v;
       }
     }
-    for (let a = 0; a < nnz; a++) {
-      const va = val[a]!;
-      const rowOff = idx[a]! * P;
-      for (let b = a; b < nnz; b++) S[rowOff + idx[b]!]! += va * val[b]!;
+    for (let p = 0; p < P4; p += 4) {
+      const a0o = p * B;
+      const a1o = a0o + B;
+      const a2o = a1o + B;
+      const a3o = a2o + B;
+      for (let q = p; q < P4; q += 4) {
+        const b0o = q * B;
+        const b1o = b0o + B;
+        const b2o = b1o + B;
+        const b3o = b2o + B;
+        let c00 = 0, c01 = 0, c02 = 0, c03 = 0, c10 = 0, c11 = 0, c12 = 0, c13 = 0;
+        let c20 = 0, c21 = 0, c22 = 0, c23 = 0, c30 = 0, c31 = 0, c32 = 0, c33 = 0;
+        for (let j = 0; j < B; j++) {
+          const a0 = Xb[a0o + j]!, a1 = Xb[a1o + j]!, a2 = Xb[a2o + j]!, a3 = Xb[a3o + j]!;
+          const b0 = Xb[b0o + j]!, b1 = Xb[b1o + j]!, b2 = Xb[b2o + j]!, b3 = Xb[b3o + j]!;
+          c00 += a0 * b0; c01 += a0 * b1; c02 += a0 * b2; c03 += a0 * b3;
+          c10 += a1 * b0; c11 += a1 * b1; c12 += a1 * b2; c13 += a1 * b3;
+          c20 += a2 * b0; c21 += a2 * b1; c22 += a2 * b2; c23 += a2 * b3;
+          c30 += a3 * b0; c31 += a3 * b1; c32 += a3 * b2; c33 += a3 * b3;
+        }
+        let o = p * P4 + q;
+        S[o]! += c00; S[o + 1]! += c01; S[o + 2]! += c02; S[o + 3]! += c03;
+        o += P4;
+        S[o]! += c10; S[o + 1]! += c11; S[o + 2]! += c12; S[o + 3]! += c13;
+        o += P4;
+        S[o]! += c20; S[o + 1]! += c21; S[o + 2]! += c22; S[o + 3]! += c23;
+        o += P4;
+        S[o]! += c30; S[o + 1]! += c31; S[o + 2]! += c32; S[o + 3]! += c33;
+      }
     }
   }
   const m = which.length;
@@ -240,7 +267,8 @@ function pixelCovariance(images: Uint8Array, which: Uint32Array, P: number): Flo
   for (let i = 0; i < P; i++) {
     const mi = sum[i]! / m;
     for (let j = i; j < P; j++) {
-      const v = (S[i * P + j]! / m - mi * (sum[j]! / m)) * scale;
+      // Tiles on the diagonal also filled S[j][i] for j > i within the tile; only S[i][j], i <= j, is read.
+      const v = (S[i * P4 + j]! / m - mi * (sum[j]! / m)) * scale;
       cov[i * P + j] = v;
       cov[j * P + i] = v;
     }
@@ -253,7 +281,7 @@ function pixelCovariance(images: Uint8Array, which: Uint32Array, P: number): Flo
  * oversampled block, then Rayleigh-Ritz with a Jacobi eigensolver on the small projected matrix.
  * Vectors come back row-major [k * P], unit norm, sign fixed so the largest-magnitude entry is positive.
  */
-function topEigenpairs(A: Float64Array, P: number, k: number, rng: { normal(): number }): { values: Float64Array; vectors: Float64Array } {
+export function topEigenpairs(A: Float64Array, P: number, k: number, rng: { normal(): number }): { values: Float64Array; vectors: Float64Array } {
   const m = Math.min(P, k + Math.max(16, Math.ceil(k / 2)));
   let Q = new Float64Array(m * P);
   for (let i = 0; i < Q.length; i++) Q[i] = rng.normal();
@@ -306,23 +334,45 @@ function topEigenpairs(A: Float64Array, P: number, k: number, rng: { normal(): n
   return { values: outValues, vectors: outVectors };
 }
 
-/** out[j] = A q[j] for each of the m rows of Q (A symmetric P*P, row-major). */
+/** out[j] = A q[j] for each of the m rows of Q (A symmetric P*P, row-major); 2x4 register tiles. */
 function multiplySymmetric(A: Float64Array, P: number, Q: Float64Array, m: number, out: Float64Array): void {
-  for (let i = 0; i < P; i++) {
-    const ai = i * P;
-    for (let j = 0; j < m; j++) {
-      const qj = j * P;
-      let s0 = 0;
-      let s1 = 0;
-      let p = 0;
-      for (; p + 1 < P; p += 2) {
-        s0 += A[ai + p]! * Q[qj + p]!;
-        s1 += A[ai + p + 1]! * Q[qj + p + 1]!;
+  const dot = (ai: number, qj: number) => {
+    let s0 = 0;
+    let s1 = 0;
+    let p = 0;
+    for (; p + 1 < P; p += 2) {
+      s0 += A[ai + p]! * Q[qj + p]!;
+      s1 += A[ai + p + 1]! * Q[qj + p + 1]!;
+    }
+    if (p < P) s0 += A[ai + p]! * Q[qj + p]!;
+    return s0 + s1;
+  };
+  let i = 0;
+  for (; i + 1 < P; i += 2) {
+    const a0o = i * P;
+    const a1o = a0o + P;
+    let j = 0;
+    for (; j + 3 < m; j += 4) {
+      const q0o = j * P;
+      const q1o = q0o + P;
+      const q2o = q1o + P;
+      const q3o = q2o + P;
+      let c00 = 0, c01 = 0, c02 = 0, c03 = 0, c10 = 0, c11 = 0, c12 = 0, c13 = 0;
+      for (let p = 0; p < P; p++) {
+        const a0 = A[a0o + p]!, a1 = A[a1o + p]!;
+        const q0 = Q[q0o + p]!, q1 = Q[q1o + p]!, q2 = Q[q2o + p]!, q3 = Q[q3o + p]!;
+        c00 += a0 * q0; c01 += a0 * q1; c02 += a0 * q2; c03 += a0 * q3;
+        c10 += a1 * q0; c11 += a1 * q1; c12 += a1 * q2; c13 += a1 * q3;
       }
-      if (p < P) s0 += A[ai + p]! * Q[qj + p]!;
-      out[qj + i] = s0 + s1;
+      out[q0o + i] = c00; out[q1o + i] = c01; out[q2o + i] = c02; out[q3o + i] = c03;
+      out[q0o + i + 1] = c10; out[q1o + i + 1] = c11; out[q2o + i + 1] = c12; out[q3o + i + 1] = c13;
+    }
+    for (; j < m; j++) {
+      out[j * P + i] = dot(a0o, j * P);
+      out[j * P + i + 1] = dot(a1o, j * P);
     }
   }
+  for (; i < P; i++) for (let j = 0; j < m; j++) out[j * P + i] = dot(i * P, j * P);
 }
 
 /** Modified Gram-Schmidt (two passes) on the m rows of Q; a row that vanishes is redrawn at random. */
@@ -405,28 +455,81 @@ function jacobiEigen(input: Float64Array, m: number): { values: Float64Array; ve
 /** PCA coordinates [n * D] of every image: z = basis (x - mean), x scaled to [-1, 1]. */
 function projectAll(images: Uint8Array, n: number, P: number, D: number, mean: Float32Array, basis: Float32Array): Float64Array {
   // z = (1/127.5) basis x_bytes - basis (1 + mean); only nonzero bytes contribute to the first term.
-  const basisT = new Float64Array(P * D);
-  for (let d = 0; d < D; d++) for (let p = 0; p < P; p++) basisT[p * D + d] = basis[d * P + p]!;
-  const offset = new Float64Array(D);
+  // basisT is [P * D8] (D padded to a multiple of 8), so 8 coordinates accumulate in registers.
+  const D8 = Math.ceil(D / 8) * 8;
+  const basisT = new Float64Array(P * D8);
+  for (let d = 0; d < D; d++) for (let p = 0; p < P; p++) basisT[p * D8 + d] = basis[d * P + p]!;
+  const offset = new Float64Array(D8);
   for (let p = 0; p < P; p++) {
     const shift = 1 + mean[p]!;
-    for (let d = 0; d < D; d++) offset[d]! += basisT[p * D + d]! * shift;
+    for (let d = 0; d < D; d++) offset[d]! += basisT[p * D8 + d]! * shift;
   }
   const Z = new Float64Array(n * D);
-  const acc = new Float64Array(D);
+  const idx = new Int32Array(P);
+  const val = new Float64Array(P);
   for (let i = 0; i < n; i++) {
-    acc.fill(0);
     const off = i * P;
+    let nnz = 0;
     for (let p = 0; p < P; p++) {
       const v = images[off + p]!;
       if (v === 0) continue;
-      const bt = p * D;
-      for (let d = 0; d < D; d++) acc[d]! += v * basisT[bt + d]!;
+      idx[nnz] = p * D8;
+      val[nnz] = v;
+      nnz++;
     }
     const zi = i * D;
-    for (let d = 0; d < D; d++) Z[zi + d] = acc[d]! / 127.5 - offset[d]!;
+    for (let d = 0; d < D8; d += 8) {
+      let s0 = 0, s1 = 0, s2 = 0, s3 = 0, s4 = 0, s5 = 0, s6 = 0, s7 = 0;
+      for (let a = 0; a < nnz; a++) {
+        const v = val[a]!;
+        const b = idx[a]! + d;
+        s0 += v * basisT[b]!; s1 += v * basisT[b + 1]!; s2 += v * basisT[b + 2]!; s3 += v * basisT[b + 3]!;
+        s4 += v * basisT[b + 4]!; s5 += v * basisT[b + 5]!; s6 += v * basisT[b + 6]!; s7 += v * basisT[b + 7]!;
+      }
+      const sums = [s0, s1, s2, s3, s4, s5, s6, s7];
+      for (let e = 0; e < 8 && d + e < D; e++) Z[zi + d + e] = sums[e]! / 127.5 - offset[d + e]!;
+    }
   }
   return Z;
+}
+
+/** sum_d (x[xo+d] - m[mo+d])^2 (four accumulators, to break the add dependency chain). */
+function squaredDistance(x: Float64Array, xo: number, m: Float64Array, mo: number, D: number): number {
+  let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+  let d = 0;
+  for (; d + 3 < D; d += 4) {
+    const e0 = x[xo + d]! - m[mo + d]!;
+    const e1 = x[xo + d + 1]! - m[mo + d + 1]!;
+    const e2 = x[xo + d + 2]! - m[mo + d + 2]!;
+    const e3 = x[xo + d + 3]! - m[mo + d + 3]!;
+    s0 += e0 * e0; s1 += e1 * e1; s2 += e2 * e2; s3 += e3 * e3;
+  }
+  for (; d < D; d++) {
+    const e = x[xo + d]! - m[mo + d]!;
+    s0 += e * e;
+  }
+  return s0 + s1 + s2 + s3;
+}
+
+/** sum_d (x[xo+d] - m[mo+d])^2 * w[mo+d] (four accumulators). */
+function weightedSqDist(x: Float64Array, xo: number, m: Float64Array, mo: number, w: Float64Array, D: number): number {
+  let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+  let d = 0;
+  for (; d + 3 < D; d += 4) {
+    const e0 = x[xo + d]! - m[mo + d]!;
+    const e1 = x[xo + d + 1]! - m[mo + d + 1]!;
+    const e2 = x[xo + d + 2]! - m[mo + d + 2]!;
+    const e3 = x[xo + d + 3]! - m[mo + d + 3]!;
+    s0 += e0 * e0 * w[mo + d]!;
+    s1 += e1 * e1 * w[mo + d + 1]!;
+    s2 += e2 * e2 * w[mo + d + 2]!;
+    s3 += e3 * e3 * w[mo + d + 3]!;
+  }
+  for (; d < D; d++) {
+    const e = x[xo + d]! - m[mo + d]!;
+    s0 += e * e * w[mo + d]!;
+  }
+  return s0 + s1 + s2 + s3;
 }
 
 /** k-means++ seeding, Lloyd iterations, then EM for a K-component diagonal GMM of the n rows of X. */
@@ -440,16 +543,7 @@ function fitDiagonalGmm(
 ): { weights: Float64Array; means: Float64Array; vars: Float64Array } {
   const centers = new Float64Array(K * D);
   const dist = new Float64Array(n).fill(Infinity);
-  const sqDist = (i: number, k: number) => {
-    let s = 0;
-    const xi = i * D;
-    const ck = k * D;
-    for (let d = 0; d < D; d++) {
-      const diff = X[xi + d]! - centers[ck + d]!;
-      s += diff * diff;
-    }
-    return s;
-  };
+  const sqDist = (i: number, k: number) => squaredDistance(X, i * D, centers, k * D, D);
   // k-means++ seeding.
   let pick = rng.int(n);
   for (let k = 0; k < K; k++) {
@@ -565,13 +659,7 @@ function fitDiagonalGmm(
       const xi = i * D;
       let max = -Infinity;
       for (let k = 0; k < K; k++) {
-        const ck = k * D;
-        let q = 0;
-        for (let d = 0; d < D; d++) {
-          const diff = X[xi + d]! - means[ck + d]!;
-          q += diff * diff * invVar[ck + d]!;
-        }
-        const l = logNorm[k]! - 0.5 * q;
+        const l = logNorm[k]! - 0.5 * weightedSqDist(X, xi, means, k * D, invVar, D);
         resp[k] = l;
         if (l > max) max = l;
       }
@@ -869,6 +957,8 @@ interface Prepared {
   C: number;
   mean: Float64Array;
   basis: Float64Array;
+  /** [P] decode buffer (sampling is synchronous, so one per model is enough). */
+  pixelsScratch: Float64Array;
   compMean: Float64Array;
   /** [K] log of the unconditional (global) component weights. */
   logWeightUncond: Float64Array;
@@ -895,6 +985,7 @@ function prepare(model: GmmGeneratorModel): Prepared {
     C: model.classes.length,
     mean: Float64Array.from(model.mean),
     basis: Float64Array.from(model.basis),
+    pixelsScratch: new Float64Array(model.pixels),
     compMean: Float64Array.from(model.componentMean),
     logWeightUncond,
     tables: new Map(),
@@ -1033,15 +1124,7 @@ function sampleInto(
     const tb = tables[i]!;
     const { shiftedMean, invVar, gain, logNorm } = tb;
     // log N(z; sqrt(ab) mu_k, ab var_k + 1 - ab), up to a shared constant.
-    for (let k = 0; k < K; k++) {
-      const base = k * D;
-      let q = 0;
-      for (let d = 0; d < D; d++) {
-        const diff = z[d]! - shiftedMean[base + d]!;
-        q += diff * diff * invVar[base + d]!;
-      }
-      logLik[k] = logNorm[k]! - 0.5 * q;
-    }
+    for (let k = 0; k < K; k++) logLik[k] = logNorm[k]! - 0.5 * weightedSqDist(z, 0, shiftedMean, k * D, invVar, D);
     if (needU) responsibilities(logLik, logWeightUncond, rU);
     if (needC) responsibilities(logLik, logWeightCond!, rC);
     // E[z0 | zt] under each mixture: sum_k r_k (mu_k + gain_k (zt - sqrt(ab) mu_k)).
@@ -1074,11 +1157,15 @@ function sampleInto(
 
 /** Pixels of mean + basis^T z, mapped from [-1, 1] to bytes with clamping. */
 function decodeInto(ready: Prepared, z: Float64Array, out: Uint8Array, outOffset: number): void {
-  const { D, P, mean, basis } = ready;
+  const { D, P, mean, basis, pixelsScratch: v } = ready;
+  v.set(mean);
+  for (let d = 0; d < D; d++) {
+    const zd = z[d]!;
+    const bo = d * P;
+    for (let p = 0; p < P; p++) v[p]! += basis[bo + p]! * zd;
+  }
   for (let p = 0; p < P; p++) {
-    let v = mean[p]!;
-    for (let d = 0; d < D; d++) v += basis[d * P + p]! * z[d]!;
-    const byte = Math.round((v + 1) * 127.5);
+    const byte = Math.round((v[p]! + 1) * 127.5);
     out[outOffset + p] = byte < 0 ? 0 : byte > 255 ? 255 : byte;
   }
 }

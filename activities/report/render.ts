@@ -421,7 +421,7 @@ function panelSpec(
         fits.push({ source: c.source, x: n, y: predictPowerLaw(ms.fit, n), series: SERIES_FIT });
       }
     } else {
-      noFit.push(`${c.source}${ms.monotone ? '' : ' (not monotone)'}`);
+      noFit.push(`${c.source} (${!ms.monotone ? 'not monotone' : !ms.fit ? 'no fit' : 'unreliable'})`);
     }
   }
   // Log axes need positive values: pick a domain from the positive values and clip CI ends below it.
@@ -434,9 +434,11 @@ function panelSpec(
   const centers = [...means.map((r) => r.y), ...fits.map((r) => r.y)].filter((v) => v > 0 && Number.isFinite(v));
   let yMin = positives.length > 0 ? Math.min(...positives) / 1.1 : 1e-3;
   const centerMin = centers.length > 0 ? Math.min(...centers) : yMin;
-  // A CI reaching near zero would squash the whole panel; keep the domain within a factor 5 of the lowest mean.
+  // A very wide CI (e.g. two seeds, t = 12.7) would squash the panel: keep the domain within a factor 5 of the
+  // extreme means and clip the bars there.
   yMin = Math.max(yMin, centerMin / 5);
-  const yMax = positives.length > 0 ? Math.max(...positives) * 1.1 : 1;
+  const centerMax = centers.length > 0 ? Math.max(...centers) : 1;
+  const yMax = positives.length > 0 ? Math.min(Math.max(...positives) * 1.1, centerMax * 5) : 1;
   const clip = (v: number): number => Math.min(yMax, Math.max(yMin, Number.isFinite(v) ? v : yMin));
   const meanRows = means.filter((r) => r.y > 0).map((r) => ({ ...r, lo: clip(r.lo), hi: clip(r.hi) }));
   const xs = means.map((r) => r.x).filter((v) => v > 0);

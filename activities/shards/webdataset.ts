@@ -37,7 +37,7 @@ export async function packShard(samples: ShardSample[]): Promise<Uint8Array> {
   const pack = tar.pack();
   const chunks: Buffer[] = [];
   const done = new Promise<void>((resolveDone, reject) => {
-    pack.on('data', (chunk: Buffer) => chunks.push(chunk));
+    pack.on('data', (chunk: unknown) => chunks.push(chunk as Buffer));
     pack.on('end', () => resolveDone());
     pack.on('error', reject);
   });
@@ -105,7 +105,8 @@ export async function unpackShard(
       if (!groups.has(key) && groups.size >= limits.maxSamples) return fail(`more than ${limits.maxSamples} samples`);
       const parts: Buffer[] = [];
       let size = 0;
-      stream.on('data', (chunk: Buffer) => {
+      stream.on('data', (data: unknown) => {
+        const chunk = data as Buffer;
         size += chunk.length;
         if (size <= limits.maxEntryBytes) parts.push(chunk);
       });

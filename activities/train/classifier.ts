@@ -360,7 +360,8 @@ function checkData(data: TrainingData): void {
 const MODEL_MAGIC = 'SSCM';
 const CHECKPOINT_MAGIC = 'SSCK';
 
-function checkClassifier(model: SerializedClassifier): void {
+/** Throws CorruptModelError unless `model`'s architecture and weight sizes are consistent. */
+export function checkClassifier(model: SerializedClassifier): void {
   validateArch(model, 'model');
   const shapes = weightShapes(model.hidden, model.inputSize, model.classes);
   if (!Array.isArray(model.weights) || model.weights.length !== shapes.length) {

@@ -1,0 +1,36 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { CLIP_IMAGENET_TEMPLATES, PROMPT_STRATEGY_REGISTRY, synthesizePromptList } from '../activities/prompts/strategies.js';
+import { FASHION_MNIST_CLASSES } from '../core/fashion-mnist.js';
+
+test('every strategy is deterministic per seed, class-balanced, and names its class', () => {
+  for (const name of Object.keys(PROMPT_STRATEGY_REGISTRY)) {
+    const a = synthesizePromptList(name, FASHION_MNIST_CLASSES, 200, 7);
+    const b = synthesizePromptList(name, FASHION_MNIST_CLASSES, 200, 7);
+    assert.deepEqual(a, b, `${name} is deterministic`);
+    assert.equal(a.length, 200);
+    for (const prompt of a) {
+      assert.equal(prompt.classIndex, prompt.index % 10);
+      assert.ok(prompt.text.includes(FASHION_MNIST_CLASSES[prompt.classIndex]!), `${name}: "${prompt.text}"`);
+    }
+  }
+});
+
+test('classnames gives the plain name, without a "a photo of" wrapper', () => {
+  const prompts = synthesizePromptList('classnames', FASHION_MNIST_CLASSES, 10, 0);
+  assert.deepEqual(prompts.map((p) => p.text), [...FASHION_MNIST_CLASSES]);
+});
+
+test('clip-templates draws from the 80 templates, varies with the seed, and a prefix is seed-stable', () => {
+  assert.equal(CLIP_IMAGENET_TEMPLATES.length, 80);
+  assert.equal(new Set(CLIP_IMAGENET_TEMPLATES).size, 80);
+  const a = synthesizePromptList('clip-templates', FASHION_MNIST_CLASSES, 400, 1);
+  const b = synthesizePromptList('clip-templates', FASHION_MNIST_CLASSES, 400, 2);
+  assert.notDeepEqual(a, b);
+  assert.ok(new Set(a.map((p) => p.text.replace(FASHION_MNIST_CLASSES[p.classIndex]!, '{}'))).size > 40);
+  assert.deepEqual(synthesizePromptList('clip-templates', FASHION_MNIST_CLASSES, 50, 1), a.slice(0, 50));
+});
+
+test('an unknown strategy is an error that lists the known ones', () => {
+  assert.throws(() => synthesizePromptList('haiku', FASHION_MNIST_CLASSES, 1, 0), /unknown prompt strategy "haiku"; known: classnames, clip-templates/);
+});
