@@ -105,7 +105,7 @@ describe('batched inference', () => {
   let seed = 12345;
   const next = () => (seed = (seed * 1103515245 + 12345) >>> 0);
   for (let i = 0; i < images.length; i++) images[i] = next() >>> 24;
-  for (let i = 0; i < count; i++) labels[i] = next() % 10;
+  for (let i = 0; i < count; i++) labels[i] = (next() >>> 16) % 10;
 
   before(async () => {
     ({ tf } = await initTfBackend('wasm'));

@@ -946,6 +946,8 @@ interface StepTable {
   invVar: Float64Array;
   /** [K*D] sqrt(ab) var / (ab var + 1 - ab): posterior-mean gain */
   gain: Float64Array;
+  /** [K*D] mu - gain sqrt(ab) mu: posterior mean = offsetMean + gain z */
+  offsetMean: Float64Array;
   /** [K] -0.5 sum_d log(ab var + 1 - ab) */
   logNorm: Float64Array;
 }
@@ -965,6 +967,7 @@ interface Prepared {
   tables: Map<number, StepTable[]>;
 }
 
+export const PROF = [0, 0, 0, 0, 0];
 const prepared = new WeakMap<GmmGeneratorModel, Prepared>();
 
 /** Per-model derived tables (cached; models are treated as immutable once sampled from). */
@@ -1006,6 +1009,7 @@ function stepTables(model: GmmGeneratorModel, ready: Prepared, steps: number): S
     const shiftedMean = new Float64Array(K * D);
     const invVar = new Float64Array(K * D);
     const gain = new Float64Array(K * D);
+    const offsetMean = new Float64Array(K * D);
     const logNorm = new Float64Array(K);
     for (let k = 0; k < K; k++) {
       let logDet = 0;
@@ -1016,6 +1020,7 @@ function stepTables(model: GmmGeneratorModel, ready: Prepared, steps: number): S
         shiftedMean[j] = sqrtAb * model.componentMean[j]!;
         invVar[j] = 1 / total;
         gain[j] = (sqrtAb * v) / total;
+        offsetMean[j] = model.componentMean[j]! - gain[j]! * shiftedMean[j]!;
         logDet += Math.log(total);
       }
       logNorm[k] = -0.5 * logDet;
@@ -1028,6 +1033,7 @@ function stepTables(model: GmmGeneratorModel, ready: Prepared, steps: number): S
       shiftedMean,
       invVar,
       gain,
+      offsetMean,
       logNorm,
     };
   });
@@ -1079,9 +1085,10 @@ interface Scratch {
   logLik: Float64Array;
   rU: Float64Array;
   rC: Float64Array;
-  eU: Float64Array;
-  eC: Float64Array;
   x0: Float64Array;
+  /** Offsets (k * D) of the components that matter at this step, and their guided weights. */
+  active: Int32Array;
+  weight: Float64Array;
 }
 
 function makeScratch(K: number, D: number): Scratch {
@@ -1090,9 +1097,9 @@ function makeScratch(K: number, D: number): Scratch {
     logLik: new Float64Array(K),
     rU: new Float64Array(K),
     rC: new Float64Array(K),
-    eU: new Float64Array(D),
-    eC: new Float64Array(D),
     x0: new Float64Array(D),
+    active: new Int32Array(K),
+    weight: new Float64Array(K),
   };
 }
 
@@ -1112,8 +1119,8 @@ function sampleInto(
   out: Uint8Array,
   outOffset: number,
 ): void {
-  const { K, D, compMean, logWeightUncond } = ready;
-  const { z, logLik, rU, rC, eU, eC, x0 } = s;
+  const { K, D, logWeightUncond } = ready;
+  const { z, logLik, rU, rC, x0, active, weight } = s;
   const rng = createRng(seed);
   for (let d = 0; d < D; d++) z[d] = rng.normal();
   const conditional = logWeightCond !== null;
@@ -1124,26 +1131,41 @@ function sampleInto(
     const tb = tables[i]!;
     const { shiftedMean, invVar, gain, logNorm } = tb;
     // log N(z; sqrt(ab) mu_k, ab var_k + 1 - ab), up to a shared constant.
+    let T0 = performance.now();
     for (let k = 0; k < K; k++) logLik[k] = logNorm[k]! - 0.5 * weightedSqDist(z, 0, shiftedMean, k * D, invVar, D);
+    let T1 = performance.now(); PROF[0]! += T1 - T0; T0 = T1;
     if (needU) responsibilities(logLik, logWeightUncond, rU);
     if (needC) responsibilities(logLik, logWeightCond!, rC);
-    // E[z0 | zt] under each mixture: sum_k r_k (mu_k + gain_k (zt - sqrt(ab) mu_k)).
-    eU.fill(0);
-    eC.fill(0);
+    T1 = performance.now(); PROF[1]! += T1 - T0; T0 = T1;
+    // E[z0 | zt] under a mixture is sum_k r_k m_k with m_k = offsetMean_k + gain_k zt (the posterior
+    // mean of component k). eps is affine in E[z0 | zt] (eps = (zt - sqrt(ab) E) / sqrt(1 - ab)), so
+    // eps_u + s (eps_c - eps_u) is exactly the eps of x0 = sum_k ((1 - s) r_u,k + s r_c,k) m_k.
+    const { offsetMean } = tb;
+    let nAct = 0;
     for (let k = 0; k < K; k++) {
       const a = needU ? rU[k]! : 0;
       const b = needC ? rC[k]! : 0;
       if (a < RESPONSIBILITY_EPSILON && b < RESPONSIBILITY_EPSILON) continue;
-      const base = k * D;
-      for (let d = 0; d < D; d++) {
-        const m = compMean[base + d]! + gain[base + d]! * (z[d]! - shiftedMean[base + d]!);
-        eU[d]! += a * m;
-        eC[d]! += b * m;
-      }
+      active[nAct] = k * D;
+      weight[nAct] = !needC ? a : !needU ? b : a + cfgScale * (b - a);
+      nAct++;
     }
-    // Guidance on eps is the same affine combination on x0: eps = (zt - sqrt(ab) x0) / sqrt(1 - ab).
     for (let d = 0; d < D; d++) {
-      x0[d] = !needC ? eU[d]! : !needU ? eC[d]! : eU[d]! + cfgScale * (eC[d]! - eU[d]!);
+      const zd = z[d]!;
+      let s0 = 0;
+      let s1 = 0;
+      let j = 0;
+      for (; j + 1 < nAct; j += 2) {
+        const o0 = active[j]! + d;
+        const o1 = active[j + 1]! + d;
+        s0 += weight[j]! * (offsetMean[o0]! + gain[o0]! * zd);
+        s1 += weight[j + 1]! * (offsetMean[o1]! + gain[o1]! * zd);
+      }
+      if (j < nAct) {
+        const o = active[j]! + d;
+        s0 += weight[j]! * (offsetMean[o]! + gain[o]! * zd);
+      }
+      x0[d] = s0 + s1;
     }
     if (i === tables.length - 1) break;
     const { sqrtAb, sqrt1mAb, sqrtAbPrev, sqrt1mAbPrev } = tb;

@@ -224,18 +224,32 @@ export async function trainClassifier(data: TrainingData, recipe: TrainingRecipe
   await initTfBackend(recipe.backend);
   const initial = start ? start.model : initialClassifier(recipe.hidden, opts.seed);
   const layers = toLayersModel(initial);
-  const params = layers.trainableWeights.map((w) => w.read());
-  for (const p of params) if (!(p instanceof tf.Variable)) throw new Error('layer weights are not tf.Variables');
-  const vars = params as tf.Variable[];
-  const shapes = weightShapes(recipe.hidden);
-  const slot = (values: Float32Array[] | undefined, i: number) => {
-    const init = values ? tf.tensor(values[i]!, shapes[i]) : tf.zeros(shapes[i]!);
-    const variable = tf.variable(init, false);
-    init.dispose();
-    return variable;
+  const m: tf.Variable[] = [];
+  const v: tf.Variable[] = [];
+  const release = () => {
+    for (const s of [...m, ...v]) s.dispose();
+    layers.dispose();
   };
-  const m = vars.map((_, i) => slot(start?.adam.m, i));
-  const v = vars.map((_, i) => slot(start?.adam.v, i));
+  let vars: tf.Variable[];
+  try {
+    const params = layers.trainableWeights.map((w) => w.read());
+    for (const p of params) if (!(p instanceof tf.Variable)) throw new Error('layer weights are not tf.Variables');
+    vars = params as tf.Variable[];
+    const shapes = weightShapes(recipe.hidden);
+    const slot = (values: Float32Array[] | undefined, i: number) => {
+      const init = values ? tf.tensor(values[i]!, shapes[i]) : tf.zeros(shapes[i]!);
+      const variable = tf.variable(init, false);
+      init.dispose();
+      return variable;
+    };
+    vars.forEach((_, i) => {
+      m.push(slot(start?.adam.m, i));
+      v.push(slot(start?.adam.v, i));
+    });
+  } catch (err) {
+    release();
+    throw err;
+  }
 
   let step = start ? start.step : 0;
   let lastLoss = null as tf.Scalar | null;
@@ -319,8 +333,7 @@ export async function trainClassifier(data: TrainingData, recipe: TrainingRecipe
     return { model, steps: step, finalLoss, resumedFromStep: start ? start.step : 0 };
   } finally {
     lastLoss?.dispose();
-    for (const s of [...m, ...v]) s.dispose();
-    layers.dispose();
+    release();
   }
 }
 
