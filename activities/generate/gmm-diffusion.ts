@@ -961,13 +961,11 @@ interface Prepared {
   basis: Float64Array;
   /** [P] decode buffer (sampling is synchronous, so one per model is enough). */
   pixelsScratch: Float64Array;
-  compMean: Float64Array;
   /** [K] log of the unconditional (global) component weights. */
   logWeightUncond: Float64Array;
   tables: Map<number, StepTable[]>;
 }
 
-export const PROF = [0, 0, 0, 0, 0];
 const prepared = new WeakMap<GmmGeneratorModel, Prepared>();
 
 /** Per-model derived tables (cached; models are treated as immutable once sampled from). */
@@ -989,7 +987,6 @@ function prepare(model: GmmGeneratorModel): Prepared {
     mean: Float64Array.from(model.mean),
     basis: Float64Array.from(model.basis),
     pixelsScratch: new Float64Array(model.pixels),
-    compMean: Float64Array.from(model.componentMean),
     logWeightUncond,
     tables: new Map(),
   };
@@ -1131,12 +1128,12 @@ function sampleInto(
     const tb = tables[i]!;
     const { shiftedMean, invVar, gain, logNorm } = tb;
     // log N(z; sqrt(ab) mu_k, ab var_k + 1 - ab), up to a shared constant.
-    let T0 = performance.now();
-    for (let k = 0; k < K; k++) logLik[k] = logNorm[k]! - 0.5 * weightedSqDist(z, 0, shiftedMean, k * D, invVar, D);
-    let T1 = performance.now(); PROF[0]! += T1 - T0; T0 = T1;
+    for (let k = 0; k < K; k++) {
+      // Without the unconditional term, components outside the prompt's classes have weight 0.
+      logLik[k] = !needU && logWeightCond![k] === -Infinity ? 0 : logNorm[k]! - 0.5 * weightedSqDist(z, 0, shiftedMean, k * D, invVar, D);
+    }
     if (needU) responsibilities(logLik, logWeightUncond, rU);
     if (needC) responsibilities(logLik, logWeightCond!, rC);
-    T1 = performance.now(); PROF[1]! += T1 - T0; T0 = T1;
     // E[z0 | zt] under a mixture is sum_k r_k m_k with m_k = offsetMean_k + gain_k zt (the posterior
     // mean of component k). eps is affine in E[z0 | zt] (eps = (zt - sqrt(ab) E) / sqrt(1 - ab)), so
     // eps_u + s (eps_c - eps_u) is exactly the eps of x0 = sum_k ((1 - s) r_u,k + s r_c,k) m_k.

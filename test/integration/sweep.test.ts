@@ -50,7 +50,7 @@ test('a tiny sweep runs end to end and its report holds every source, size and f
   const report = JSON.parse(await readFile(fileURLToPath(result.reportUri), 'utf8'));
   const markdown = await readFile(fileURLToPath(result.reportMarkdownUri), 'utf8');
   const svg = await readFile(fileURLToPath(result.plotUri), 'utf8');
-  assert.ok(svg.startsWith('<svg'), 'plot is an SVG');
+  assert.match(svg.slice(0, 200), /<svg /, 'plot is an SVG');
   for (const name of ['real', 'cfg1-5', 'cfg7-5']) {
     assert.ok(markdown.includes(name), `report.md names ${name}`);
     assert.ok(svg.includes(name), `plot has a line for ${name}`);
