@@ -17,7 +17,7 @@ const BETA_START = 1e-4;
 const BETA_END = 0.02;
 /** Images used to estimate the pixel covariance (all of them are used for the mean and the mixtures). */
 const COVARIANCE_SAMPLES = 20000;
-export let SUBSPACE_ITERATIONS = 16; export function setIters(n: number) { SUBSPACE_ITERATIONS = n; }
+const SUBSPACE_ITERATIONS = 16;
 const KMEANS_ITERATIONS = 20;
 const EM_ITERATIONS = 20;
 /** Component variances are floored at this fraction of the global variance along each PCA axis. */
@@ -133,7 +133,7 @@ export function fitGmmGenerator(
   }
   for (let p = 0; p < P; p++) meanBytes[p]! /= n;
 
-  // Covariance from a seeded subsample, exploiting the many zero pixels.
+  // Covariance from a seeded subsample (all images when there are at most COVARIANCE_SAMPLES).
   const nCov = Math.min(n, COVARIANCE_SAMPLES);
   const subsample =
     nCov === n
@@ -210,7 +210,7 @@ export function fitGmmGenerator(
 }
 
 /** Sample covariance (pixels scaled to [-1, 1]) of the given images, as a full P*P matrix. */
-export function pixelCovariance(images: Uint8Array, which: Uint32Array, P: number): Float64Array {
+function pixelCovariance(images: Uint8Array, which: Uint32Array, P: number): Float64Array {
   // Second moments in byte units are sums of integer products, exact in float64 (< 2^53), so the
   // blocking below cannot change the result. Blocks of B images are laid out pixel-major and
   // multiplied in 4x4 register tiles (rows padded to a multiple of 4 with zeros).
@@ -281,7 +281,7 @@ export function pixelCovariance(images: Uint8Array, which: Uint32Array, P: numbe
  * oversampled block, then Rayleigh-Ritz with a Jacobi eigensolver on the small projected matrix.
  * Vectors come back row-major [k * P], unit norm, sign fixed so the largest-magnitude entry is positive.
  */
-export function topEigenpairs(A: Float64Array, P: number, k: number, rng: { normal(): number }): { values: Float64Array; vectors: Float64Array } {
+function topEigenpairs(A: Float64Array, P: number, k: number, rng: { normal(): number }): { values: Float64Array; vectors: Float64Array } {
   const m = Math.min(P, k + Math.max(16, Math.ceil(k / 2)));
   let Q = new Float64Array(m * P);
   for (let i = 0; i < Q.length; i++) Q[i] = rng.normal();
