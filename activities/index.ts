@@ -1,5 +1,7 @@
 // Activities grouped by the task queue whose worker runs them.
 import type { ActivityDeps } from './context.js';
+import { injectStorageFaults } from '../core/faults.js';
+import { withRetries } from '../core/resilience.js';
 import { createPlanActivities } from './plan/activity.js';
 import { createPromptActivities } from './prompts/activity.js';
 import { createShardActivities } from './shards/activity.js';
@@ -9,7 +11,17 @@ import { createEvaluateActivities } from './evaluate/activity.js';
 import { createAnalyzeActivities } from './analyze/activity.js';
 import { createReportActivities } from './report/activity.js';
 
-export function createCpuActivities(deps: ActivityDeps) {
+/**
+ * Storage calls retry transient failures with backoff and time out when they hang (the fault
+ * injector, a test-only seam, is the identity unless SYNTHSCALE_FAULTS is set). The generate
+ * stage wraps per activity itself, to count its retries.
+ */
+function resilient(deps: ActivityDeps): ActivityDeps {
+  return { ...deps, store: withRetries(injectStorageFaults(deps.store)) };
+}
+
+export function createCpuActivities(rawDeps: ActivityDeps) {
+  const deps = resilient(rawDeps);
   return {
     ...createPlanActivities(deps),
     ...createPromptActivities(deps),
@@ -23,6 +35,7 @@ export function createGenerateActivities(deps: ActivityDeps) {
   return generateStage(deps);
 }
 
-export function createTrainActivities(deps: ActivityDeps) {
+export function createTrainActivities(rawDeps: ActivityDeps) {
+  const deps = resilient(rawDeps);
   return { ...trainStage(deps), ...createEvaluateActivities(deps) };
 }

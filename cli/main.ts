@@ -7,7 +7,8 @@ import { connectClient, startSweep, sweepWorkflowId, uiLink } from './client.js'
 
 function formatProgress(p: SweepProgress): string {
   const eta = p.etaSeconds === null ? '' : `, ETA ${Math.round(p.etaSeconds)}s`;
-  return `[${p.sweepId}] stage=${p.stage} sources ${p.sources.done}/${p.sources.total} cells ${p.cells.done}/${p.cells.total} (running ${p.cells.running}, cached ${p.cells.cached}), ${Math.round(p.elapsedSeconds)}s elapsed${eta}`;
+  const images = p.images.total ? ` images ${p.images.done}/${p.images.total}` : '';
+  return `[${p.sweepId}] stage=${p.stage}${p.paused ? ' (paused)' : ''} sources ${p.sources.done}/${p.sources.total}${images} cells ${p.cells.done}/${p.cells.total} (running ${p.cells.running}, cached ${p.cells.cached}), ${Math.round(p.elapsedSeconds)}s elapsed${eta}`;
 }
 
 function reportPath(uri: string): string {
@@ -39,7 +40,7 @@ const start = defineCommand({
       }, 2000);
       try {
         const result = await handle.result() as SweepResult;
-        console.log(`sweep ${result.sweepId} finished: ${result.cells} cells (${result.cachedCells} from cache)`);
+        console.log(`sweep ${result.sweepId} finished: ${result.cells} cells (${result.cachedCells} from cache), ${result.stats.imagesSampled} images generated, ${result.stats.trainStepsRun} training steps`);
         for (const [stage, seconds] of Object.entries(result.stageSeconds)) console.log(`  ${stage}: ${seconds.toFixed(1)} s`);
         console.log(`report: ${reportPath(result.reportMarkdownUri)}`);
         console.log(`plot:   ${reportPath(result.plotUri)}`);
@@ -72,9 +73,33 @@ const status = defineCommand({
   },
 });
 
+function controlCommand(name: 'pause' | 'resume' | 'cancel', description: string) {
+  return defineCommand({
+    meta: { name, description },
+    args: { id: { type: 'positional', description: 'sweep id', required: true } },
+    async run({ args }) {
+      const { client, close } = await connectClient();
+      try {
+        const handle = client.workflow.getHandle(sweepWorkflowId(args.id));
+        if (name === 'cancel') await handle.cancel();
+        else await handle.signal(name);
+        console.log(`${name} sent to ${handle.workflowId}`);
+      } finally {
+        await close();
+      }
+    },
+  });
+}
+
 const sweep = defineCommand({
   meta: { name: 'sweep', description: 'Scaling sweeps' },
-  subCommands: { start, status },
+  subCommands: {
+    start,
+    status,
+    pause: controlCommand('pause', 'Stop starting new cells and shards (running ones finish)'),
+    resume: controlCommand('resume', 'Resume a paused sweep'),
+    cancel: controlCommand('cancel', 'Cancel a sweep: activities stop at their next heartbeat; finished artifacts stay'),
+  },
 });
 
 const main = defineCommand({

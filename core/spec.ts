@@ -63,15 +63,28 @@ export const SweepSpecSchema = z
         shardSize: z.number().int().min(1).max(100000).default(1000),
         seed: z.number().int().default(0),
         maxConcurrentShards: z.number().int().min(1).max(256).default(4),
+        failureBudget: z
+          .number()
+          .min(0)
+          .max(0.5)
+          .default(0.02)
+          .describe('fraction of items allowed to fail for good; that many extra images are generated'),
       })
       .strict()
-      .default({ shardSize: 1000, seed: 0, maxConcurrentShards: 4 }),
+      .default({ shardSize: 1000, seed: 0, maxConcurrentShards: 4, failureBudget: 0.02 }),
     training: TrainingSchema.default(TrainingSchema.parse({})),
     eval: z
       .array(z.object({ name, split: z.literal('test') }).strict())
       .min(1)
       .default([{ name: 'test', split: 'test' }]),
     maxConcurrentCells: z.number().int().min(1).max(500).default(4),
+    cellsPerRun: z
+      .number()
+      .int()
+      .min(10)
+      .max(2000)
+      .default(500)
+      .describe('cells per workflow run before continue-as-new (about 7.3 history events each)'),
   })
   .strict();
 

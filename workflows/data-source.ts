@@ -1,32 +1,58 @@
 // One data source: real images sharded as-is, or prompts -> generator -> shards for the largest N.
-import { defineQuery, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import {
+  condition,
+  defineQuery,
+  getExternalWorkflowHandle,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type { SourceSpec } from '../core/spec.js';
 import type { SourceSummary } from '../core/types.js';
 import type { ShardRecord } from '../activities/shards/manifest.js';
 import { cpu, fit, generate } from './proxies.js';
 import { STAGE } from './search-attributes.js';
 import { Semaphore } from './semaphore.js';
+import { pauseSignal, resumeSignal, sourceProgressSignal } from './signals.js';
 
 export interface DataSourceInput {
   sweepId: string;
   source: SourceSpec;
-  /** The largest N of the sweep: generated once, smaller N take a prefix. */
+  /** Images the sweep needs: its largest N. Smaller N take a prefix (nested subsets). */
   count: number;
   shardSize: number;
   generationSeed: number;
   maxConcurrentShards: number;
+  /** Fraction of items that may fail for good; that many extra images are generated. */
+  failureBudget: number;
   classes: string[];
   datasetFingerprint: string;
-  /** Content hash of the source's configuration (from the sweep), prefix of its storage keys. */
+  /** Content hash of the source's configuration (from the plan), prefix of its storage keys. */
   sourceKey: string;
+}
+
+export interface GenerationStats {
+  imagesSampled: number;
+  shardsCached: number;
+  activityRetries: number;
+  itemRetries: number;
+  storageRetries: number;
+  failedItems: number;
+  corruptRegenerated: number;
+}
+
+export interface DataSourceOutput {
+  summary: SourceSummary;
+  stats: GenerationStats;
 }
 
 export interface DataSourceProgress {
   stage: string;
+  paused: boolean;
   shardsDone: number;
   shardsTotal: number;
   imagesDone: number;
-  cachedShards: number;
+  stats: GenerationStats;
 }
 
 export const dataSourceProgressQuery = defineQuery<DataSourceProgress>('progress');
@@ -36,11 +62,29 @@ export function describeSource(source: SourceSpec): string {
   return `${source.generator.name} (${source.generator.pcaDims} PCA dims, ${source.generator.componentsPerClass} comps/class, ${source.generator.steps} DDIM steps), prompts: ${source.prompts.strategy}, CFG ${source.cfgScale}`;
 }
 
-export async function dataSourceWorkflow(input: DataSourceInput): Promise<SourceSummary> {
-  const { source, count, shardSize } = input;
-  const shardsTotal = Math.ceil(count / shardSize);
-  const progress: DataSourceProgress = { stage: 'starting', shardsDone: 0, shardsTotal, imagesDone: 0, cachedShards: 0 };
+export function emptyGenerationStats(): GenerationStats {
+  return { imagesSampled: 0, shardsCached: 0, activityRetries: 0, itemRetries: 0, storageRetries: 0, failedItems: 0, corruptRegenerated: 0 };
+}
+
+export async function dataSourceWorkflow(input: DataSourceInput): Promise<DataSourceOutput> {
+  const { source, shardSize } = input;
+  const stats = emptyGenerationStats();
+  // Items may fail for good (up to the budget): generate that many extra so N images remain.
+  const target = source.kind === 'real' ? input.count : Math.ceil(input.count * (1 + input.failureBudget));
+  const shardsTotal = Math.ceil(target / shardSize);
+  const progress: DataSourceProgress = { stage: 'starting', paused: false, shardsDone: 0, shardsTotal, imagesDone: 0, stats };
   setHandler(dataSourceProgressQuery, () => progress);
+  setHandler(pauseSignal, () => void (progress.paused = true));
+  setHandler(resumeSignal, () => void (progress.paused = false));
+  const parent = workflowInfo().parent;
+  const reportProgress = async () => {
+    if (!parent) return;
+    await getExternalWorkflowHandle(parent.workflowId).signal(sourceProgressSignal, {
+      source: source.name,
+      imagesDone: progress.imagesDone,
+      imagesTotal: target,
+    });
+  };
   const started = Date.now();
   const setStage = (stage: string) => {
     progress.stage = stage;
@@ -51,19 +95,22 @@ export async function dataSourceWorkflow(input: DataSourceInput): Promise<Source
     setStage('shard');
     const out = await cpu.writeRealShards({
       source: 'real',
-      count,
+      count: input.count,
       shardSize,
       seed: input.generationSeed,
       datasetFingerprint: input.datasetFingerprint,
     });
     Object.assign(progress, { stage: 'done', shardsDone: shardsTotal, imagesDone: out.totalSamples });
-    return { name: source.name, kind: 'real', description: describeSource(source), manifestUri: out.manifestUri, images: out.totalSamples };
+    return {
+      summary: { name: source.name, kind: 'real', description: describeSource(source), manifestUri: out.manifestUri, images: out.totalSamples },
+      stats,
+    };
   }
 
   setStage('fit-generator');
   const [model, prompts] = await Promise.all([
     fit.fitGenerator({ generator: source.generator, classes: input.classes, datasetFingerprint: input.datasetFingerprint }),
-    cpu.synthesizePrompts({ strategy: source.prompts.strategy, classes: input.classes, count, seed: input.generationSeed }),
+    cpu.synthesizePrompts({ strategy: source.prompts.strategy, classes: input.classes, count: target, seed: input.generationSeed }),
   ]);
 
   setStage('generate');
@@ -72,6 +119,7 @@ export async function dataSourceWorkflow(input: DataSourceInput): Promise<Source
   const shards: ShardRecord[] = await Promise.all(
     Array.from({ length: shardsTotal }, (_, shard) =>
       window.run(async () => {
+        await condition(() => !progress.paused);
         const firstIndex = shard * shardSize;
         const out = await generate.generateShard({
           // Shard bytes name the content key, not the sweep's label, so other sweeps can share them.
@@ -80,7 +128,7 @@ export async function dataSourceWorkflow(input: DataSourceInput): Promise<Source
           modelUri: model.modelUri,
           promptsUri: prompts.promptsUri,
           firstIndex,
-          count: Math.min(shardSize, count - firstIndex),
+          count: Math.min(shardSize, target - firstIndex),
           cfgScale: source.cfgScale,
           steps: source.generator.steps,
           generationSeed: input.generationSeed,
@@ -88,9 +136,15 @@ export async function dataSourceWorkflow(input: DataSourceInput): Promise<Source
         });
         progress.shardsDone++;
         progress.imagesDone += out.samples;
-        if (out.cached) progress.cachedShards++;
-        const { cached: _cached, seconds: _seconds, ...record } = out;
-        return record;
+        stats.imagesSampled += out.imagesSampled;
+        stats.activityRetries += out.attempt - 1;
+        stats.itemRetries += out.itemRetries;
+        stats.storageRetries += out.storageRetries;
+        stats.failedItems += out.failedItems.length;
+        if (out.cached) stats.shardsCached++;
+        if (out.corruptRegenerated) stats.corruptRegenerated++;
+        await reportProgress();
+        return { uri: out.uri, sha256: out.sha256, bytes: out.bytes, samples: out.samples, firstIndex: out.firstIndex, failedItems: out.failedItems };
       }),
     ),
   );
@@ -101,19 +155,23 @@ export async function dataSourceWorkflow(input: DataSourceInput): Promise<Source
     kind: 'synthetic',
     description: describeSource(source),
     classes: input.classes,
-    manifestKey: `${input.sourceKey}/manifest-n${count}.json`,
+    manifestKey: `${input.sourceKey}/manifest-n${target}.json`,
     shards,
+    requiredSamples: input.count,
   });
   progress.stage = 'done';
   return {
-    name: source.name,
-    kind: 'synthetic',
-    description: describeSource(source),
-    cfgScale: source.cfgScale,
-    promptStrategy: source.prompts.strategy,
-    manifestUri: manifest.manifestUri,
-    images: manifest.totalSamples,
-    generationSeconds: (Date.now() - started) / 1000,
+    summary: {
+      name: source.name,
+      kind: 'synthetic',
+      description: describeSource(source),
+      cfgScale: source.cfgScale,
+      promptStrategy: source.prompts.strategy,
+      manifestUri: manifest.manifestUri,
+      images: manifest.totalSamples,
+      generationSeconds: (Date.now() - started) / 1000,
+    },
+    stats,
   };
 }
 

@@ -1,3 +1,3 @@
-export { scalingSweepWorkflow, sweepProgressQuery } from './scaling-sweep.js';
-export { dataSourceWorkflow, dataSourceProgressQuery } from './data-source.js';
+export { scalingSweepWorkflow } from './scaling-sweep.js';
+export { dataSourceWorkflow } from './data-source.js';
 export { trainCellWorkflow } from './train-cell.js';

@@ -1,27 +1,58 @@
-// The sweep: plan -> one child per data source -> one child per (source, N, seed) cell -> analysis -> report.
+// The sweep: plan -> a child per data source -> a child per (source, N, seed) cell -> analysis -> report.
+// History stays bounded for any number of cells: cells run in a sliding window, and after a page
+// of cells the workflow continues as new, carrying its cursors and counters (not per-cell data).
 import {
-  defineQuery,
+  condition,
+  continueAsNew,
   executeChild,
+  getExternalWorkflowHandle,
   ParentClosePolicy,
   setHandler,
   upsertMemo,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { CellMetrics, SourceSummary } from '../core/types.js';
+import type { SourceSummary } from '../core/types.js';
+import type { SweepPlan } from '../activities/plan/activity.js';
 import { cpu } from './proxies.js';
-import { childId, dataSourceWorkflow } from './data-source.js';
+import { childId, dataSourceWorkflow, emptyGenerationStats, type GenerationStats } from './data-source.js';
 import { trainCellWorkflow } from './train-cell.js';
 import { DATA_SOURCE, STAGE, SWEEP_ID } from './search-attributes.js';
 import { Semaphore } from './semaphore.js';
+import { pauseSignal, progressQuery, resumeSignal, sourceProgressSignal } from './signals.js';
+
+export interface SweepStats extends GenerationStats {
+  cellsDone: number;
+  cellsCached: number;
+  cellsTotal: number;
+  trainStepsRun: number;
+  cellActivityRetries: number;
+  /** Workflow runs so far (1 + continue-as-new count). */
+  runs: number;
+}
+
+/** What survives continue-as-new. */
+export interface SweepState {
+  plan: SweepPlan;
+  sources: SourceSummary[];
+  /** Per source: cells [0, cursor) in (size, seed) order are finished. */
+  cursors: Record<string, number>;
+  stats: SweepStats;
+  startedAt: number;
+  stageSeconds: Record<string, number>;
+  paused: boolean;
+}
 
 export interface SweepProgress {
   sweepId: string;
   stage: string;
+  paused: boolean;
   sources: { done: number; total: number };
+  images: { done: number; total: number };
   cells: { done: number; running: number; total: number; cached: number };
-  /** Seconds since the sweep started, and a naive ETA from the mean finished-cell rate. */
+  stats: SweepStats;
   elapsedSeconds: number;
+  /** Naive ETA from the mean rate of finished cells (null until one finishes). */
   etaSeconds: number | null;
 }
 
@@ -32,156 +63,217 @@ export interface SweepResult {
   plotUri: string;
   cells: number;
   cachedCells: number;
+  stats: SweepStats;
   stageSeconds: Record<string, number>;
 }
 
-export const sweepProgressQuery = defineQuery<SweepProgress>('progress');
-
-/** Input is the raw spec (JSON from the CLI or `temporal workflow start --input-file`); the plan activity validates it. */
-export async function scalingSweepWorkflow(specInput: unknown): Promise<SweepResult> {
-  const started = Date.now();
-  const stageSeconds: Record<string, number> = {};
-  const progress: SweepProgress = {
-    sweepId: '',
-    stage: 'plan',
-    sources: { done: 0, total: 0 },
-    cells: { done: 0, running: 0, total: 0, cached: 0 },
-    elapsedSeconds: 0,
-    etaSeconds: null,
+/** The raw spec (from the CLI or `temporal workflow start --input-file`) is validated by the plan activity. */
+export async function scalingSweepWorkflow(specInput: unknown, carried?: SweepState): Promise<SweepResult> {
+  const runStarted = Date.now();
+  let stage = carried ? 'cells' : 'plan';
+  const inFlight = { cells: 0, started: 0 };
+  const imagesBySource = new Map<string, { done: number; total: number }>();
+  const stats: SweepStats = carried ? { ...carried.stats } : {
+    ...emptyGenerationStats(),
+    cellsDone: 0,
+    cellsCached: 0,
+    cellsTotal: 0,
+    trainStepsRun: 0,
+    cellActivityRetries: 0,
+    runs: 0,
   };
-  setHandler(sweepProgressQuery, () => {
-    const elapsedSeconds = (Date.now() - started) / 1000;
-    const { done, total } = progress.cells;
-    const etaSeconds = done > 0 && done < total ? (elapsedSeconds / done) * (total - done) : null;
-    return { ...progress, elapsedSeconds, etaSeconds };
+  stats.runs++;
+  const cellsDoneAtRunStart = stats.cellsDone;
+  let paused = carried?.paused ?? false;
+  const startedAt = carried?.startedAt ?? runStarted;
+  const stageSeconds: Record<string, number> = carried?.stageSeconds ?? {};
+
+  // Pause and resume also reach the data-source children still generating, so no new shard starts.
+  const forward = async (signal: typeof pauseSignal | typeof resumeSignal) => {
+    const running = (plan?.spec.sources ?? []).filter((s) => !sources.some((done) => done.name === s.name));
+    await Promise.all(
+      running.map((s) => getExternalWorkflowHandle(childId(`source/${s.name}`)).signal(signal).catch(() => undefined)),
+    );
+  };
+  setHandler(pauseSignal, async () => {
+    paused = true;
+    await forward(pauseSignal);
   });
-  const timed = async <T>(stage: string, work: () => Promise<T>): Promise<T> => {
+  setHandler(resumeSignal, async () => {
+    paused = false;
+    await forward(resumeSignal);
+  });
+  setHandler(sourceProgressSignal, (update) => {
+    imagesBySource.set(update.source, { done: update.imagesDone, total: update.imagesTotal });
+  });
+  setHandler(progressQuery, (): SweepProgress => {
+    const elapsedSeconds = (Date.now() - startedAt) / 1000;
+    const cellsThisRun = stats.cellsDone - cellsDoneAtRunStart;
+    const remaining = stats.cellsTotal - stats.cellsDone;
+    const images = [...imagesBySource.values()].reduce((a, b) => ({ done: a.done + b.done, total: a.total + b.total }), { done: 0, total: 0 });
+    return {
+      sweepId: plan?.spec.sweepId ?? '',
+      stage,
+      paused,
+      sources: { done: sources.length, total: plan?.spec.sources.length ?? 0 },
+      images,
+      cells: { done: stats.cellsDone, running: inFlight.cells, total: stats.cellsTotal, cached: stats.cellsCached },
+      stats,
+      elapsedSeconds,
+      etaSeconds: cellsThisRun > 0 && remaining > 0 ? ((Date.now() - runStarted) / 1000 / cellsThisRun) * remaining : null,
+    };
+  });
+  const setStage = (next: string) => {
+    stage = next;
+    upsertSearchAttributes([{ key: STAGE, value: next }]);
+  };
+  const addSeconds = (name: string, since: number) => {
+    stageSeconds[name] = (stageSeconds[name] ?? 0) + (Date.now() - since) / 1000;
+  };
+
+  let plan: SweepPlan | undefined = carried?.plan;
+  const sources: SourceSummary[] = carried?.sources ?? [];
+  if (!plan) {
     const t0 = Date.now();
-    try {
-      return await work();
-    } finally {
-      stageSeconds[stage] = (stageSeconds[stage] ?? 0) + (Date.now() - t0) / 1000;
-    }
-  };
-  const setStage = (stage: string) => {
-    progress.stage = stage;
-    upsertSearchAttributes([{ key: STAGE, value: stage }]);
-  };
-
-  const plan = await timed('plan', () => cpu.planSweep({ spec: specInput }));
+    plan = await cpu.planSweep({ spec: specInput });
+    addSeconds('plan', t0);
+    upsertSearchAttributes([{ key: SWEEP_ID, value: plan.spec.sweepId }]);
+    upsertMemo({
+      sweepId: plan.spec.sweepId,
+      sources: plan.spec.sources.map((s) => s.name).join(','),
+      sizes: plan.spec.sizes.join(','),
+      seeds: plan.spec.seeds.join(','),
+    });
+  }
   const { spec } = plan;
-  progress.sweepId = spec.sweepId;
-  upsertSearchAttributes([
-    { key: SWEEP_ID, value: spec.sweepId },
-    { key: STAGE, value: 'data' },
-  ]);
-  upsertMemo({ sources: spec.sources.map((s) => s.name).join(','), sizes: spec.sizes.join(','), seeds: spec.seeds.join(',') });
-  setStage('data');
-
-  const maxN = Math.max(...spec.sizes);
   const sizes = [...spec.sizes].sort((a, b) => a - b);
-  progress.sources.total = spec.sources.length;
-  progress.cells.total = spec.sources.length * sizes.length * spec.seeds.length;
+  const cellsPerSource = sizes.length * spec.seeds.length;
+  stats.cellsTotal = spec.sources.length * cellsPerSource;
+  const cursors: Record<string, number> = carried?.cursors ?? Object.fromEntries(spec.sources.map((s) => [s.name, 0]));
   const cellWindow = new Semaphore(spec.maxConcurrentCells);
-  const sourceSummaries: SourceSummary[] = [];
-  const cells: CellMetrics[] = [];
-  const t0 = Date.now();
+  // Each cell costs the parent about 7 history events; a page of cellsPerRun keeps a run's
+  // history far inside the 51,200-event limit whatever the sweep's size.
+  const pageFull = () =>
+    inFlight.started >= spec.cellsPerRun || workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > 20_000;
 
-  // Each source's cells start as soon as that source's data is ready.
+  const runCells = async (summary: SourceSummary) => {
+    const name = summary.name;
+    // Cells start in order; a page ends only after all started cells finish, so [0, cursor) is done.
+    const jobs: Promise<void>[] = [];
+    for (let index = cursors[name]!; index < cellsPerSource; index++) {
+      await cellWindow.acquire();
+      await condition(() => !paused);
+      if (pageFull()) {
+        cellWindow.release();
+        break;
+      }
+      const size = sizes[Math.floor(index / spec.seeds.length)]!;
+      const seed = spec.seeds[index % spec.seeds.length]!;
+      inFlight.cells++;
+      inFlight.started++;
+      jobs.push(
+        (async () => {
+          try {
+            const result = await executeChild(trainCellWorkflow, {
+              workflowId: childId(`cell/${name}/n${size}/s${seed}`),
+              args: [{ sweepId: spec.sweepId, source: name, manifestUri: summary.manifestUri, size, seed, recipe: spec.training, evalSets: spec.eval }],
+              typedSearchAttributes: [
+                { key: SWEEP_ID, value: spec.sweepId },
+                { key: DATA_SOURCE, value: name },
+                { key: STAGE, value: 'train' },
+              ],
+              parentClosePolicy: ParentClosePolicy.TERMINATE,
+            });
+            stats.cellsDone++;
+            stats.trainStepsRun += result.stepsRun;
+            stats.cellActivityRetries += result.activityRetries;
+            if (result.cached) stats.cellsCached++;
+          } finally {
+            inFlight.cells--;
+            cellWindow.release();
+          }
+        })(),
+      );
+    }
+    await Promise.all(jobs);
+    const done = jobs.length;
+    cursors[name] = cursors[name]! + done;
+  };
+
+  setStage(sources.length === spec.sources.length ? 'cells' : 'data');
+  const dataStarted = Date.now();
   await Promise.all(
     spec.sources.map(async (source) => {
-      const summary = await executeChild(dataSourceWorkflow, {
-        workflowId: childId(`source/${source.name}`),
-        args: [
-          {
-            sweepId: spec.sweepId,
-            source,
-            count: maxN,
-            shardSize: spec.generation.shardSize,
-            generationSeed: spec.generation.seed,
-            maxConcurrentShards: spec.generation.maxConcurrentShards,
-            classes: plan.classes,
-            datasetFingerprint: plan.datasetFingerprint,
-            sourceKey: plan.sourceKeys[source.name]!,
-          },
-        ],
-        typedSearchAttributes: [
-          { key: SWEEP_ID, value: spec.sweepId },
-          { key: DATA_SOURCE, value: source.name },
-          { key: STAGE, value: 'data' },
-        ],
-        parentClosePolicy: ParentClosePolicy.TERMINATE,
-      });
-      stageSeconds[`data:${source.name}`] = (Date.now() - t0) / 1000;
-      sourceSummaries.push(summary);
-      progress.sources.done++;
-      if (summary.images < maxN) {
-        throw new Error(`source ${source.name} produced ${summary.images} of ${maxN} images (failed items exceed the data)`);
+      let summary = sources.find((s) => s.name === source.name);
+      if (!summary) {
+        const t0 = Date.now();
+        const out = await executeChild(dataSourceWorkflow, {
+          workflowId: childId(`source/${source.name}`),
+          args: [
+            {
+              sweepId: spec.sweepId,
+              source,
+              count: Math.max(...spec.sizes),
+              shardSize: spec.generation.shardSize,
+              generationSeed: spec.generation.seed,
+              maxConcurrentShards: spec.generation.maxConcurrentShards,
+              failureBudget: spec.generation.failureBudget,
+              classes: plan.classes,
+              datasetFingerprint: plan.datasetFingerprint,
+              sourceKey: plan.sourceKeys[source.name]!,
+            },
+          ],
+          typedSearchAttributes: [
+            { key: SWEEP_ID, value: spec.sweepId },
+            { key: DATA_SOURCE, value: source.name },
+            { key: STAGE, value: 'data' },
+          ],
+          parentClosePolicy: ParentClosePolicy.TERMINATE,
+        });
+        addSeconds(`data:${source.name}`, t0);
+        summary = out.summary;
+        sources.push(summary);
+        for (const key of Object.keys(out.stats) as (keyof GenerationStats)[]) stats[key] += out.stats[key];
       }
-      await Promise.all(
-        sizes.flatMap((size) =>
-          spec.seeds.map((seed) =>
-            cellWindow.run(async () => {
-              progress.cells.running++;
-              const result = await executeChild(trainCellWorkflow, {
-                workflowId: childId(`cell/${source.name}/n${size}/s${seed}`),
-                args: [
-                  {
-                    sweepId: spec.sweepId,
-                    source: source.name,
-                    manifestUri: summary.manifestUri,
-                    size,
-                    seed,
-                    recipe: spec.training,
-                    evalSets: spec.eval,
-                  },
-                ],
-                typedSearchAttributes: [
-                  { key: SWEEP_ID, value: spec.sweepId },
-                  { key: DATA_SOURCE, value: source.name },
-                  { key: STAGE, value: 'train' },
-                ],
-                parentClosePolicy: ParentClosePolicy.TERMINATE,
-              });
-              progress.cells.running--;
-              progress.cells.done++;
-              if (result.cached) progress.cells.cached++;
-              cells.push(...result.metrics);
-            }),
-          ),
-        ),
-      );
+      // Each source's cells start as soon as its data is ready.
+      await runCells(summary);
     }),
   );
-  stageSeconds['data+cells'] = (Date.now() - t0) / 1000;
+  addSeconds('data+cells', dataStarted);
 
-  setStage('analyze');
-  // Children finish in any order; sort so the analysis input (and its hash) is stable.
+  if (stats.cellsDone < stats.cellsTotal) {
+    // A page of cells is done: start a fresh history, carrying only cursors and counters.
+    await continueAsNew<typeof scalingSweepWorkflow>(specInput, { plan, sources, cursors, stats, startedAt, stageSeconds, paused });
+  }
+
+  // Children finish in any order; order sources as in the spec so the analysis input is stable.
   const order = spec.sources.map((s) => s.name);
-  sourceSummaries.sort((a, b) => order.indexOf(a.name) - order.indexOf(b.name));
-  cells.sort((a, b) => order.indexOf(a.source) - order.indexOf(b.source) || a.size - b.size || a.seed - b.seed || (a.evalSet < b.evalSet ? -1 : 1));
-  const analysis = await timed('analyze', () => cpu.analyzeSweepResults({ sweepId: spec.sweepId, cells, sources: sourceSummaries }));
+  sources.sort((a, b) => order.indexOf(a.name) - order.indexOf(b.name));
+  setStage('analyze');
+  let t0 = Date.now();
+  const analysis = await cpu.analyzeSweepResults({ sweepId: spec.sweepId, spec, sources });
+  addSeconds('analyze', t0);
 
   setStage('report');
-  const report = await timed('report', () =>
-    cpu.renderSweepReport({
-      sweepId: spec.sweepId,
-      workflowId: workflowInfo().workflowId,
-      analysisUri: analysis.analysisUri,
-      spec,
-      stageSeconds,
-      cachedCells: progress.cells.cached,
-      totalCells: progress.cells.total,
-    }),
-  );
+  t0 = Date.now();
+  const report = await cpu.renderSweepReport({
+    sweepId: spec.sweepId,
+    workflowId: workflowInfo().workflowId,
+    analysisUri: analysis.analysisUri,
+    spec,
+    stageSeconds,
+    stats,
+  });
+  addSeconds('report', t0);
   setStage('done');
   return {
     sweepId: spec.sweepId,
     reportUri: report.reportJsonUri,
     reportMarkdownUri: report.reportMarkdownUri,
     plotUri: report.plotUri,
-    cells: progress.cells.total,
-    cachedCells: progress.cells.cached,
+    cells: stats.cellsTotal,
+    cachedCells: stats.cellsCached,
+    stats,
     stageSeconds,
   };
 }

@@ -1,7 +1,7 @@
 // One (source, N, seed) cell: train on the first N samples of the source, then evaluate.
+// Results stay in the store (under the cell's content key); only a small summary returns.
 import { upsertSearchAttributes } from '@temporalio/workflow';
 import type { TrainingRecipe } from '../core/spec.js';
-import type { CellMetrics } from '../core/types.js';
 import { train } from './proxies.js';
 import { STAGE } from './search-attributes.js';
 
@@ -16,8 +16,11 @@ export interface TrainCellInput {
 }
 
 export interface TrainCellOutput {
-  metrics: CellMetrics[];
+  cellPrefix: string;
+  /** True when training and every evaluation came from the store. */
   cached: boolean;
+  stepsRun: number;
+  activityRetries: number;
 }
 
 export async function trainCellWorkflow(input: TrainCellInput): Promise<TrainCellOutput> {
@@ -29,25 +32,13 @@ export async function trainCellWorkflow(input: TrainCellInput): Promise<TrainCel
     recipe: input.recipe,
   });
   upsertSearchAttributes([{ key: STAGE, value: 'evaluate' }]);
-  const metrics: CellMetrics[] = [];
   let cached = trained.cached;
+  let activityRetries = trained.attempt - 1;
   for (const evalSet of input.evalSets) {
     const result = await train.evaluateClassifier({ modelUri: trained.modelUri, evalSet: evalSet.name, split: evalSet.split });
     cached &&= result.cached;
-    metrics.push({
-      source: input.source,
-      size: input.size,
-      seed: input.seed,
-      evalSet: evalSet.name,
-      loss: result.loss,
-      accuracy: result.accuracy,
-      ece: result.ece,
-      perClassAccuracy: result.perClassAccuracy,
-      trainSteps: trained.steps,
-      trainSeconds: trained.seconds,
-      resultUri: result.resultUri,
-    });
+    activityRetries += result.attempt - 1;
   }
   upsertSearchAttributes([{ key: STAGE, value: 'done' }]);
-  return { metrics, cached };
+  return { cellPrefix: trained.cellPrefix, cached, stepsRun: trained.stepsRun, activityRetries };
 }

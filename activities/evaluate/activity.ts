@@ -1,4 +1,5 @@
 // Evaluation stage: a trained cell on a real eval split; results stored beside the model.
+import { activityInfo } from '@temporalio/activity';
 import { inputHash } from '../../core/hash.js';
 import { getJson, hasValidObject, putJson } from '../../core/storage.js';
 import { loadDatasetSplit, type ActivityDeps } from '../context.js';
@@ -6,6 +7,12 @@ import { deserializeClassifier } from '../train/classifier.js';
 import { evaluateClassifier, type EvalMetrics } from './metrics.js';
 
 export const EVALUATE_CODE_VERSION = 'evaluate-1';
+
+/** Where a model's result on an eval split lives: beside the model, keyed by the model's checksum. */
+export function evalKey(modelKey: string, modelSha: string, evalSet: string, split: string): string {
+  const dir = modelKey.split('/').slice(0, -1).join('/');
+  return `${dir}/eval-${evalSet}-${inputHash('evaluate', EVALUATE_CODE_VERSION, { model: modelSha, split })}.json`;
+}
 
 export interface EvaluateInput {
   modelUri: string;
@@ -20,6 +27,7 @@ export interface EvaluateOutput {
   ece: number;
   perClassAccuracy: number[];
   cached: boolean;
+  attempt: number;
 }
 
 export function createEvaluateActivities(deps: ActivityDeps) {
@@ -28,8 +36,7 @@ export function createEvaluateActivities(deps: ActivityDeps) {
       const modelKey = deps.store.keyOf(input.modelUri);
       const modelHead = await deps.store.head(modelKey);
       if (!modelHead) throw new Error(`${input.modelUri} does not exist`);
-      const dir = modelKey.split('/').slice(0, -1).join('/');
-      const key = `${dir}/eval-${input.evalSet}-${inputHash('evaluate', EVALUATE_CODE_VERSION, { model: modelHead.sha256, split: input.split })}.json`;
+      const key = evalKey(modelKey, modelHead.sha256, input.evalSet, input.split);
       const summarize = (m: EvalMetrics, cached: boolean): EvaluateOutput => ({
         resultUri: deps.store.uri(key),
         loss: m.loss,
@@ -37,6 +44,7 @@ export function createEvaluateActivities(deps: ActivityDeps) {
         ece: m.ece,
         perClassAccuracy: m.perClassAccuracy,
         cached,
+        attempt: activityInfo().attempt,
       });
       if (await hasValidObject(deps.store, key)) return summarize(await getJson<EvalMetrics>(deps.store, key), true);
       const model = deserializeClassifier(await deps.store.get(modelKey, { maxBytes: 1024 * 1024 * 1024 }));

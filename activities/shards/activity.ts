@@ -4,7 +4,8 @@ import { FASHION_MNIST_CLASSES, IMAGE_PIXELS, IMAGE_SIDE } from '../../core/fash
 import { inputHash } from '../../core/hash.js';
 import { encodeGrayPng } from '../../core/png.js';
 import { createRng, permutation } from '../../core/rng.js';
-import { hasValidObject } from '../../core/storage.js';
+import { ApplicationFailure } from '@temporalio/common';
+import { hasValidObject, sha256 } from '../../core/storage.js';
 import { loadDatasetSplit, type ActivityDeps } from '../context.js';
 import { MANIFEST_FORMAT, readManifest, writeManifest, type ShardRecord, type SourceManifest } from './manifest.js';
 import { packShard, sampleKey, shardName, type ShardSample } from './webdataset.js';
@@ -100,6 +101,8 @@ export function createShardActivities(deps: ActivityDeps) {
       classes: string[];
       manifestKey: string;
       shards: ShardRecord[];
+      /** The sweep's largest N: fewer usable samples than this means the failure budget is spent. */
+      requiredSamples: number;
     }): Promise<ManifestOutput> {
       const manifest: SourceManifest = {
         format: MANIFEST_FORMAT,
@@ -110,7 +113,22 @@ export function createShardActivities(deps: ActivityDeps) {
         totalSamples: input.shards.reduce((n, s) => n + s.samples, 0),
         shards: input.shards,
       };
-      const manifestUri = await writeManifest(deps.store, input.manifestKey, manifest);
+      const failed = input.shards.reduce((n, s) => n + s.failedItems.length, 0);
+      if (manifest.totalSamples < input.requiredSamples) {
+        const examples = input.shards.flatMap((s) => s.failedItems).slice(0, 3).map((f) => `#${f.index}: ${f.reason}`);
+        throw ApplicationFailure.nonRetryable(
+          `source ${input.source}: ${failed} items failed for good, leaving ${manifest.totalSamples} of the ${input.requiredSamples} images the sweep needs ` +
+            `(e.g. ${examples.join('; ')}). Fix the generator, or raise generation.failureBudget in the spec.`,
+          'FailureBudgetExceeded',
+        );
+      }
+      const bytes = new TextEncoder().encode(JSON.stringify(manifest, null, 1));
+      const existing = await deps.store.head(input.manifestKey);
+      // A rerun produces the same manifest: skip the write when the stored one is identical.
+      const manifestUri =
+        existing && existing.sha256 === sha256(bytes) && (await hasValidObject(deps.store, input.manifestKey))
+          ? deps.store.uri(input.manifestKey)
+          : (await deps.store.put(input.manifestKey, bytes)).uri;
       return {
         manifestUri,
         totalSamples: manifest.totalSamples,

@@ -1,6 +1,6 @@
 // A source's manifest: its shards in order with counts and checksums. Training on N images
 // takes the first N samples in manifest order (nested subsets, as in the paper).
-import { getJson, putJson, type BlobStore } from '../../core/storage.js';
+import { getJson, type BlobStore } from '../../core/storage.js';
 import { decodeGrayPng } from '../../core/png.js';
 import { IMAGE_SIDE, IMAGE_PIXELS } from '../../core/fashion-mnist.js';
 import { unpackShard } from './webdataset.js';
@@ -48,7 +48,7 @@ export async function readManifest(store: BlobStore, uri: string): Promise<Sourc
 }
 
 export async function writeManifest(store: BlobStore, key: string, manifest: SourceManifest): Promise<string> {
-  return (await putJson(store, key, manifest)).uri;
+  return (await store.put(key, new TextEncoder().encode(JSON.stringify(manifest, null, 1)))).uri;
 }
 
 export interface LabeledImages {

@@ -3,7 +3,8 @@
 import { activityInfo, cancellationSignal, heartbeat, log } from '@temporalio/activity';
 import { inputHash } from '../../core/hash.js';
 import type { TrainingRecipe } from '../../core/spec.js';
-import { hasValidObject } from '../../core/storage.js';
+import { getJson, hasValidObject, putJson } from '../../core/storage.js';
+import { recordWork } from '../../core/work-ledger.js';
 import type { ActivityDeps } from '../context.js';
 import { loadFirstSamples, readManifest } from '../shards/manifest.js';
 import { initTfBackend } from './backend.js';
@@ -25,9 +26,24 @@ export interface TrainCellInput {
   recipe: TrainingRecipe;
 }
 
-export interface TrainCellOutput {
-  modelUri: string;
+/** Written beside model.bin when training finishes: what the cell cost, kept for cache hits. */
+export interface TrainRecord {
   steps: number;
+  seconds: number;
+  backend: string;
+  resumedFromStep: number;
+  attempt: number;
+}
+
+export interface TrainCellOutput {
+  /** The cell's storage prefix (model, checkpoint, train record, eval results live under it). */
+  cellPrefix: string;
+  modelUri: string;
+  /** Steps of the finished training (from its record on a cache hit). */
+  steps: number;
+  /** Steps this attempt actually ran (0 on a cache hit). */
+  stepsRun: number;
+  attempt: number;
   seconds: number;
   backend: string;
   resumedFromStep: number;
@@ -58,8 +74,12 @@ export function createTrainActivities(deps: ActivityDeps) {
       const prefix = cellKey(manifestHead.sha256, input);
       const modelKey = `${prefix}/model.bin`;
       const checkpointKey = `${prefix}/checkpoint.bin`;
-      if (await hasValidObject(deps.store, modelKey, (m) => log.warn('retraining corrupt model', { reason: m }))) {
-        return { modelUri: deps.store.uri(modelKey), steps: 0, seconds: (Date.now() - started) / 1000, backend: 'cache', resumedFromStep: 0, cached: true };
+      const recordKey = `${prefix}/train.json`;
+      const attempt = activityInfo().attempt;
+      const onCorrupt = (m: string) => log.warn('retraining corrupt model', { reason: m });
+      if ((await hasValidObject(deps.store, recordKey, onCorrupt)) && (await hasValidObject(deps.store, modelKey, onCorrupt))) {
+        const record = await getJson<TrainRecord>(deps.store, recordKey);
+        return { cellPrefix: prefix, modelUri: deps.store.uri(modelKey), ...record, stepsRun: 0, attempt, cached: true };
       }
       const { backend } = await initTfBackend(input.recipe.backend);
       const manifest = await readManifest(deps.store, input.manifestUri);
@@ -77,12 +97,17 @@ export function createTrainActivities(deps: ActivityDeps) {
           log.warn('ignoring unreadable checkpoint', { reason: err.message });
         }
       }
+      let lastStep = resume?.step ?? 0;
       const run = (from: Checkpoint | null) =>
         trainClassifier(data, input.recipe, {
           seed: input.seed,
           resume: from,
           signal: cancellationSignal(),
-          onProgress: (p) => heartbeat({ step: p.step, totalSteps: p.totalSteps, epoch: p.epoch, loss: Number(p.loss.toFixed(4)) } satisfies TrainHeartbeat),
+          onProgress: (p) => {
+            if (p.step > lastStep) recordWork({ kind: 'train-steps', key: prefix, from: lastStep, to: p.step, attempt });
+            lastStep = Math.max(lastStep, p.step);
+            heartbeat({ step: p.step, totalSteps: p.totalSteps, epoch: p.epoch, loss: Number(p.loss.toFixed(4)) } satisfies TrainHeartbeat);
+          },
           onCheckpoint: async (checkpoint) => {
             await deps.store.put(checkpointKey, checkpoint.bytes);
           },
@@ -93,17 +118,21 @@ export function createTrainActivities(deps: ActivityDeps) {
       } catch (err) {
         if (!(err instanceof CheckpointMismatchError)) throw err;
         log.warn('checkpoint belongs to another run configuration; training from scratch', { reason: err.message });
+        lastStep = 0;
         result = await run(null);
       }
+      if (result.steps > lastStep) recordWork({ kind: 'train-steps', key: prefix, from: lastStep, to: result.steps, attempt });
       const put = await deps.store.put(modelKey, serializeClassifier(result.model));
-      return {
-        modelUri: put.uri,
-        steps: result.steps - result.resumedFromStep,
+      const record: TrainRecord = {
+        steps: result.steps,
         seconds: (Date.now() - started) / 1000,
         backend,
         resumedFromStep: result.resumedFromStep,
-        cached: false,
+        attempt,
       };
+      // The record is the cell's commit marker: written after the model.
+      await putJson(deps.store, recordKey, record);
+      return { cellPrefix: prefix, modelUri: put.uri, ...record, stepsRun: result.steps - result.resumedFromStep, attempt, cached: false };
     },
   };
 }

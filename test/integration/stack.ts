@@ -1,7 +1,7 @@
 // Test harness: a dedicated Temporal dev server and real worker processes (via infra/stack.sh),
 // isolated in a temp dir and on their own ports so they never touch a developer's stack.
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -14,11 +14,16 @@ export interface TestStack {
   home: string;
   env: NodeJS.ProcessEnv;
   store: string;
-  stack(command: string): Promise<string>;
+  /** Where the workers record the work they do (see core/work-ledger.ts). */
+  ledger: string;
+  /** Run an infra/stack.sh command; `extraEnv` reaches the processes it starts. */
+  stack(command: string, extraEnv?: NodeJS.ProcessEnv): Promise<string>;
+  /** kill -9 one worker process; returns its pid. */
+  killWorker(queue: 'cpu' | 'generate' | 'train'): Promise<number>;
   teardown(): Promise<void>;
 }
 
-export async function startTestStack(port: number): Promise<TestStack> {
+export async function startTestStack(port: number, opts: { workers?: boolean } = {}): Promise<TestStack> {
   const home = await mkdtemp(join(tmpdir(), 'synthscale-it-'));
   const store = join(home, 'store');
   const env: NodeJS.ProcessEnv = {
@@ -26,6 +31,7 @@ export async function startTestStack(port: number): Promise<TestStack> {
     SYNTHSCALE_HOME: home,
     SYNTHSCALE_DATA: join(home, 'data'),
     SYNTHSCALE_STORE: store,
+    SYNTHSCALE_WORK_LEDGER: join(home, 'ledger'),
     SYNTHSCALE_TEMPORAL_PORT: String(port),
     SYNTHSCALE_UI_PORT: String(port + 1000),
     TEMPORAL_ADDRESS: `127.0.0.1:${port}`,
@@ -33,16 +39,34 @@ export async function startTestStack(port: number): Promise<TestStack> {
   };
   // Reuse the project's CLI install rather than reinstalling it into the temp home.
   env.TEMPORAL_CLI = (await run('bash', [join(ROOT, 'infra/stack.sh'), 'ensure-cli'], { cwd: ROOT })).stdout.trim();
-  const stack = async (command: string) => {
-    const { stdout, stderr } = await run('bash', [join(ROOT, 'infra/stack.sh'), command], { env, cwd: ROOT, maxBuffer: 16 << 20 });
+  const stack = async (command: string, extraEnv: NodeJS.ProcessEnv = {}) => {
+    const { stdout, stderr } = await run('bash', [join(ROOT, 'infra/stack.sh'), command], {
+      env: { ...env, ...extraEnv },
+      cwd: ROOT,
+      maxBuffer: 16 << 20,
+    });
     return stdout + stderr;
   };
-  await stack('up');
+  await stack(opts.workers === false ? 'start-server' : 'up');
   return {
     home,
     env,
     store,
+    ledger: join(home, 'ledger'),
     stack,
+    async killWorker(queue) {
+      const pid = Number((await readFile(join(home, 'run', `worker-${queue}.pid`), 'utf8')).trim());
+      process.kill(pid, 'SIGKILL');
+      for (let i = 0; i < 100; i++) {
+        try {
+          process.kill(pid, 0);
+        } catch {
+          break;
+        }
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      return pid;
+    },
     async teardown() {
       await stack('down').catch(() => undefined);
       if (!process.env.SYNTHSCALE_KEEP_TEST_HOME) await rm(home, { recursive: true, force: true });
