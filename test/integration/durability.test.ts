@@ -107,8 +107,10 @@ test('kill -9 of the train worker mid-training: the cell resumes from its last c
     sizes: [2000],
     training: { hidden: [256], epochs: 1, minSteps: 900, batchSize: 64, checkpointEvery },
   });
+  // Only this sweep's cell: earlier tests trained cells too.
+  const earlierKeys = new Set(ledger().map((e) => e.key));
   await withSweep(spec, async (handle) => {
-    const steps = () => ledger((e) => e.kind === 'train-steps');
+    const steps = () => ledger((e) => e.kind === 'train-steps' && !earlierKeys.has(e.key));
     await waitFor('training past two checkpoints', () => steps().reduce((m, e) => Math.max(m, e.to), 0) >= 2.5 * checkpointEvery);
     const pid = await stack.killWorker('train');
     const reachedBeforeKill = steps().filter((e) => e.pid === pid).reduce((m, e) => Math.max(m, e.to), 0);
