@@ -6,6 +6,8 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 bash infra/setup.sh
 
+total_start=$SECONDS
+trap 'echo "=== all test groups: $((SECONDS - total_start)) s"' EXIT
 group() {
   local name="$1"; shift
   local t0=$SECONDS
@@ -16,4 +18,7 @@ group() {
 
 group typecheck npx tsc -p tsconfig.json --noEmit
 group "unit tests" node --import tsx --test --test-reporter=spec test/*.test.ts
-group "integration tests" node --import tsx --test --test-reporter=spec --test-concurrency=1 test/integration/*.test.ts
+# Each integration file starts its own Temporal server and workers on its own ports.
+for file in test/integration/*.test.ts; do
+  group "integration: $(basename "$file" .test.ts)" node --import tsx --test --test-reporter=spec "$file"
+done
