@@ -151,7 +151,8 @@ export async function dataSourceWorkflow(input: DataSourceInput): Promise<DataSo
 
   setStage('manifest');
   const manifest = await cpu.writeSourceManifest({
-    source: source.name,
+    // Content, not the sweep's label: sweeps that share this source share its manifest and cells.
+    source: input.sourceKey.split('/').pop()!,
     kind: 'synthetic',
     description: describeSource(source),
     classes: input.classes,

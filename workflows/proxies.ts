@@ -3,7 +3,9 @@ import { proxyActivities } from '@temporalio/workflow';
 import type { createCpuActivities, createGenerateActivities, createTrainActivities } from '../activities/index.js';
 import { TASK_QUEUES } from './task-queues.js';
 
-const retry = { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: 8 };
+// Bad input fails at once: these failure types are thrown as non-retryable by the activities too.
+const nonRetryableErrorTypes = ['InvalidSpec', 'InvalidInput', 'InvalidPromptConfig', 'MalformedImage', 'FailureBudgetExceeded'];
+const retry = { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: 8, nonRetryableErrorTypes };
 
 /** Light, fast CPU stages: planning, prompts, manifests, analysis, report. */
 export const cpu = proxyActivities<ReturnType<typeof createCpuActivities>>({
@@ -21,18 +23,24 @@ export const fit = proxyActivities<ReturnType<typeof createGenerateActivities>>(
   retry,
 });
 
-/** Generation of one shard: heartbeats every few dozen images, so a dead worker shows within 30 s. */
+/**
+ * Generation of one shard: heartbeats every item, so a dead worker shows within 30 s. Preempted
+ * GPU workers are routine, and a retry resumes from the shard's saved parts: many attempts.
+ */
 export const generate = proxyActivities<ReturnType<typeof createGenerateActivities>>({
   taskQueue: TASK_QUEUES.generate,
   startToCloseTimeout: '12h',
   heartbeatTimeout: '30s',
-  retry,
+  retry: { ...retry, maximumAttempts: 20 },
 });
 
-/** Training runs for hours on real GPUs; heartbeats every few steps. */
+/**
+ * Training runs for hours on real GPUs and heartbeats every few steps; a retry resumes from the
+ * last checkpoint. Backoff grows to 5 minutes so a lost GPU node has time to come back.
+ */
 export const train = proxyActivities<ReturnType<typeof createTrainActivities>>({
   taskQueue: TASK_QUEUES.train,
   startToCloseTimeout: '48h',
   heartbeatTimeout: '30s',
-  retry,
+  retry: { ...retry, maximumInterval: '5m', maximumAttempts: 20 },
 });

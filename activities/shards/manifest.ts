@@ -3,7 +3,7 @@
 import { getJson, type BlobStore } from '../../core/storage.js';
 import { decodeGrayPng } from '../../core/png.js';
 import { IMAGE_SIDE, IMAGE_PIXELS } from '../../core/fashion-mnist.js';
-import { unpackShard } from './webdataset.js';
+import { ShardFormatError, unpackShard } from './webdataset.js';
 
 export const MANIFEST_FORMAT = 'synthscale-manifest-1';
 
@@ -69,12 +69,12 @@ async function decodeShard(store: BlobStore, record: ShardRecord, classCount: nu
       const bytes = await store.get(store.keyOf(record.uri), { maxBytes: 512 * 1024 * 1024 });
       const samples = await unpackShard(bytes, record.uri);
       if (samples.length !== record.samples) {
-        throw new Error(`${record.uri}: ${samples.length} samples, manifest says ${record.samples}`);
+        throw new ShardFormatError(record.uri, undefined, `${samples.length} samples, manifest says ${record.samples}`);
       }
       const images = new Uint8Array(samples.length * IMAGE_PIXELS);
       const labels = new Uint8Array(samples.length);
       samples.forEach((sample, i) => {
-        if (sample.meta.label >= classCount) throw new Error(`${record.uri} [${sample.key}]: label ${sample.meta.label} out of range`);
+        if (sample.meta.label >= classCount) throw new ShardFormatError(record.uri, sample.key, `label ${sample.meta.label} out of range`);
         images.set(decodeGrayPng(sample.png, IMAGE_SIDE, IMAGE_SIDE, `${record.uri} [${sample.key}]`), i * IMAGE_PIXELS);
         labels[i] = sample.meta.label;
       });

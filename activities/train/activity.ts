@@ -1,7 +1,10 @@
 // Training stage: one classifier per (source, N, seed) cell, checkpointed to storage so a
 // retried activity resumes from its last checkpoint instead of step 0.
 import { activityInfo, cancellationSignal, heartbeat, log } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
 import { inputHash } from '../../core/hash.js';
+import { MalformedImageError } from '../../core/png.js';
+import { ShardFormatError } from '../shards/webdataset.js';
 import type { TrainingRecipe } from '../../core/spec.js';
 import { getJson, hasValidObject, putJson } from '../../core/storage.js';
 import { recordWork } from '../../core/work-ledger.js';
@@ -83,7 +86,13 @@ export function createTrainActivities(deps: ActivityDeps) {
       }
       const { backend } = await initTfBackend(input.recipe.backend);
       const manifest = await readManifest(deps.store, input.manifestUri);
-      const data = await loadFirstSamples(deps.store, manifest, input.size);
+      const data = await loadFirstSamples(deps.store, manifest, input.size).catch((err: unknown) => {
+        // A malformed shard or image fails the cell at once, naming the shard and sample.
+        if (err instanceof ShardFormatError || err instanceof MalformedImageError) {
+          throw ApplicationFailure.nonRetryable((err as Error).message, 'MalformedImage');
+        }
+        throw err;
+      });
 
       let resume: Checkpoint | null = null;
       if (await hasValidObject(deps.store, checkpointKey, (m) => log.warn('ignoring corrupt checkpoint', { reason: m }))) {

@@ -75,11 +75,12 @@ test('kill -9 of the generate worker mid-shard: the sweep completes, redoing at 
     generation: { shardSize, seed: 0, maxConcurrentShards: 1, failureBudget: 0 },
   });
   await withSweep(spec, async (handle) => {
-    // Wait until the first shard is partly done (at least one chunk sampled, shard not finished).
+    // Wait until the first shard is partly done: two chunks of 50 sampled means the first chunk's
+    // part is committed (a chunk is logged when sampled, and saved before the next one starts).
     await waitFor('a partly generated shard', () => {
       const images = ledger((e) => e.kind === 'images' && e.key.endsWith('shard-000000.tar'));
       const done = units(images);
-      return done >= 50 && done < shardSize - 50;
+      return done >= 100 && done < shardSize - 50;
     });
     const killedAt = Date.now();
     const pid = await stack.killWorker('generate');
@@ -185,6 +186,59 @@ test('rerunning a finished sweep does no work and says so in its report', { time
   assert.ok(seconds < 60, `rerun took ${seconds} s`);
   const markdown = await readFile(fileURLToPath(second.reportMarkdownUri), 'utf8');
   assert.match(markdown, /All 8 cells came from the cache/);
+
+  // Another sweep that names the same data sources differently shares their shards and cells.
+  const renamed = tinySpec('dur-rerun-renamed', {
+    ...spec,
+    sources: spec.sources.map((s) => ({ ...s, name: `${s.name}-again` })),
+  });
+  const third = await withSweep(renamed, async (handle) => (await handle.result()) as SweepResult);
+  assert.equal(ledger().length, workBefore, 'the renamed sweep reused every artifact');
+  assert.equal(third.cachedCells, third.cells);
+  assert.equal(third.stats.shardsCached, 2, 'both synthetic shards reused');
+});
+
+test('pause stops new cells, resume continues, cancel stops training at a heartbeat and keeps finished cells', { timeout: 300_000 }, async () => {
+  const spec = tinySpec('dur-control', {
+    sizes: [500, 1000, 2000],
+    seeds: [0, 1],
+    training: { hidden: [128], epochs: 1, minSteps: 400, batchSize: 64, checkpointEvery: 50 },
+    maxConcurrentCells: 1,
+  });
+  type Progress = { paused: boolean; cells: { done: number; running: number } };
+  await withSweep(spec, async (handle) => {
+    const progress = async () => (await handle.query('progress')) as Progress;
+    await waitFor('one finished cell', async () => (await progress().catch(() => null))?.cells.done === 1);
+    await handle.signal('pause');
+    // The running cell finishes; no new one starts while paused.
+    await waitFor('the running cell to drain', async () => (await progress()).cells.running === 0);
+    const pausedAt = (await progress()).cells.done;
+    await sleep(3000);
+    assert.equal((await progress()).cells.done, pausedAt, 'no cell finished while paused');
+    assert.equal((await progress()).cells.running, 0, 'no cell started while paused');
+    await handle.signal('resume');
+    const trainedKeys = () => new Set(ledger((e) => e.kind === 'train-steps').map((e) => e.key));
+    const keysBefore = trainedKeys().size;
+    await waitFor('training to resume', () => trainedKeys().size > keysBefore);
+    await sleep(500);
+    await handle.cancel();
+    const cancelledAt = Date.now();
+    await assert.rejects(handle.result(), /cancel/i);
+    const description = await handle.describe();
+    assert.equal(description.status.name, 'CANCELLED');
+    // The training activity saw the cancellation at a heartbeat and stopped.
+    await sleep(2000);
+    const last = Math.max(...ledger((e) => e.kind === 'train-steps').map((e) => Date.parse(e.time)));
+    console.log(`cancel: training stopped ${((last - cancelledAt) / 1000).toFixed(1)} s after the cancel request`);
+    assert.ok(last - cancelledAt < 10_000, 'training stopped within seconds of the cancel');
+    const rerunStart = Date.now();
+    // Rerunning the same sweep id resumes: the cells finished before the cancel come from the store.
+    const rerun = await withSweep(spec, async (h) => (await h.result()) as SweepResult);
+    assert.ok(rerun.cachedCells >= pausedAt, `${rerun.cachedCells} cells reused, ${pausedAt} were finished before the cancel`);
+    assert.equal(rerun.stats.cellsDone, 6);
+    const redone = ledger((e) => e.kind === 'train-steps' && Date.parse(e.time) >= rerunStart);
+    assert.ok(new Set(redone.map((e) => e.key)).size <= 6 - pausedAt, 'finished cells were not retrained');
+  });
 });
 
 test('a flaky store and generator (30% transient failures, some hangs): the sweep completes, counting retries and failed items', { timeout: 300_000 }, async () => {
