@@ -1,22 +1,25 @@
-// A deterministic FIFO semaphore for sliding-window fan-out inside workflow code.
+// A sliding-window semaphore for fan-out inside workflow code. Waiting goes through
+// `condition()`, so a cancelled workflow stops waiting (a plain Promise would hang forever).
+import { condition } from '@temporalio/workflow';
+
 export class Semaphore {
   private active = 0;
-  private readonly waiters: (() => void)[] = [];
 
   constructor(private readonly limit: number) {}
 
   async acquire(): Promise<void> {
-    if (this.active < this.limit) {
-      this.active++;
-      return;
+    // Several waiters can be woken in one activation; each re-checks after waking.
+    for (;;) {
+      if (this.active < this.limit) {
+        this.active++;
+        return;
+      }
+      await condition(() => this.active < this.limit);
     }
-    await new Promise<void>((resolve) => this.waiters.push(resolve));
   }
 
   release(): void {
-    const next = this.waiters.shift();
-    if (next) next();
-    else this.active--;
+    this.active--;
   }
 
   async run<T>(fn: () => Promise<T>): Promise<T> {
