@@ -141,7 +141,7 @@ test('a restarted Temporal server: the sweep completes and no finished cell is r
     training: { hidden: [64], epochs: 1, minSteps: 150, batchSize: 32, checkpointEvery: 50 },
     maxConcurrentCells: 1,
   });
-  const before = ledger().length;
+  const earlierKeys = new Set(ledger().map((e) => e.key));
   await withSweep(spec, async (handle) => {
     await waitFor('two finished cells', async () => {
       try {
@@ -156,7 +156,7 @@ test('a restarted Temporal server: the sweep completes and no finished cell is r
     await stack.stack('start-server');
     const result = (await handle.result()) as SweepResult;
     const cellsTrained = new Map<string, number>();
-    for (const e of ledger().slice(before).filter((x) => x.kind === 'train-steps')) cellsTrained.set(e.key, (cellsTrained.get(e.key) ?? 0) + (e.to - e.from));
+    for (const e of ledger((x) => x.kind === 'train-steps' && !earlierKeys.has(x.key))) cellsTrained.set(e.key, (cellsTrained.get(e.key) ?? 0) + (e.to - e.from));
     assert.equal(result.stats.cellsDone, 6);
     assert.equal(cellsTrained.size, 6, 'each cell trained once');
     for (const [key, steps] of cellsTrained) assert.ok(steps <= 150 + 50, `${key}: ${steps} steps for 150 (none rerun beyond one checkpoint)`);
@@ -268,7 +268,7 @@ test('a flaky store and generator (30% transient failures, some hangs): the swee
         { name: 'syn', kind: 'synthetic', prompts: { strategy: 'classnames' }, cfgScale: 2, generator: { name: 'embedded-gmm', pcaDims: 16, componentsPerClass: 3, steps: 10, fitSeed: 3 } },
       ],
       sizes: [100, 200],
-      generation: { shardSize: 100, seed: 1, maxConcurrentShards: 2, failureBudget: 0.05 },
+      generation: { shardSize: 100, seed: 1, maxConcurrentShards: 2, failureBudget: 0.1 },
     });
     const result = await withSweep(spec, async (handle) => (await handle.result()) as SweepResult);
     const { stats } = result;
