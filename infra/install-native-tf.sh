@@ -84,7 +84,7 @@ fail() {
   say "$PKG not (re)built: $1; $fallback (after $(elapsed) s; log: ${LOG#"$ROOT"/})"
   exit $((STRICT ? 1 : 0))
 }
-trap 'fail "interrupted"' INT TERM
+trap 'STRICT=1 fail "interrupted"' INT TERM # an abort is not a success, even without --strict
 
 # The most telling line of the log's last section: the last error-looking line, else the last line.
 last_error() {
@@ -104,11 +104,11 @@ step() {
 }
 
 mkdir -p "$WHEELS" 2>/dev/null || { say "cannot create $WHEELS; training uses wasm"; exit $((STRICT ? 1 : 0)); }
-: >"$LOG"
-if command -v flock >/dev/null 2>&1; then
+if command -v flock >/dev/null 2>&1; then # one run at a time per $SYNTHSCALE_HOME
   exec 9>"$CACHE/.native-tf.lock"
-  flock -w 1800 9 || fail "another install-native-tf.sh run holds $CACHE/.native-tf.lock"
+  flock -w 1800 9 || { say "another install-native-tf.sh run holds $CACHE/.native-tf.lock; training uses wasm"; exit $((STRICT ? 1 : 0)); }
 fi
+: >"$LOG"
 
 # --- helpers ---------------------------------------------------------------------------------------
 pkg_version() { node -p "require('$1/package.json').version" 2>/dev/null; }
@@ -136,7 +136,7 @@ unlink_package() {
 }
 smoke() { node --import tsx infra/native-tf-smoke.ts "$PKG"; }
 report() { # SMOKE_JSON WHAT_HAPPENED
-  local info="$1" note="" tf deps wheels
+  local info="$1" note="" tf deps wheels="" used
   tf=$(node -p 'JSON.parse(process.argv[1]).tensorflow' "$info" 2>/dev/null)
   if [[ $VARIANT == gpu ]]; then
     if [[ $(node -p 'JSON.parse(process.argv[1]).gpu' "$info" 2>/dev/null) == true ]]; then
@@ -146,7 +146,8 @@ report() { # SMOKE_JSON WHAT_HAPPENED
     fi
   fi
   deps=$(du -sh "$EXT" 2>/dev/null | cut -f1)
-  wheels=$(du -ch $(sed -n 's/^wheel=//p' "$EXT/stamp" 2>/dev/null) 2>/dev/null | tail -1 | cut -f1)
+  mapfile -t used < <(sed -n 's/^wheel=//p' "$EXT/stamp" 2>/dev/null)
+  ((${#used[@]})) && wheels=$(du -ch "${used[@]}" 2>/dev/null | tail -1 | cut -f1)
   say "$PKG $TFJS_VERSION with TensorFlow ${tf:-?} is ready$note; $2 in $(elapsed) s; disk: build ${deps:-?} (${EXT#"$ROOT"/}), wheels ${wheels:-?} (${WHEELS#"$ROOT"/})"
 }
 
@@ -190,6 +191,8 @@ if ((!FORCE)) && [[ -f $EXT/stamp && $(head -1 "$EXT/stamp") == "$KEY" && -f $EX
     exit 0
   fi
   echo "--- the existing build failed its smoke test; rebuilding" >>"$LOG"
+  unlink_package "$PKG_DIR" # until rebuilt, the package must not load it
+  rm -f "$EXT/stamp"
 fi
 
 # --- prerequisites for building ---------------------------------------------------------------------
