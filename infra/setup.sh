@@ -12,6 +12,15 @@ fi
 
 bash infra/stack.sh ensure-cli >/dev/null
 
+# Native TensorFlow for TF.js, built offline from PyPI's tensorflow-cpu wheel (~40 s once, ~3 s
+# after, ~1.1 GB under .synthscale). It never fails setup: on any problem it logs one line and
+# training stays on wasm. SYNTHSCALE_NATIVE_TF=0 skips it; =gpu builds tfjs-node-gpu instead.
+case "${SYNTHSCALE_NATIVE_TF:-cpu}" in
+  0) ;;
+  gpu) bash infra/install-native-tf.sh --gpu ;;
+  *) bash infra/install-native-tf.sh ;;
+esac
+
 DEBIAN_DIR=/usr/share/datasets/fashion-mnist
 if [[ -z "${FASHION_MNIST_DIR:-}" && ! -f "$DEBIAN_DIR/train-images-idx3-ubyte.gz" ]]; then
   if [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null 2>&1; then

@@ -84,6 +84,8 @@ async function tryNative(failures: string[]): Promise<TfBackend | null> {
   for (const name of NATIVE_PACKAGES) {
     const specifier: string = name;
     try {
+      // Quiet TensorFlow's absl/oneDNN start-up lines unless the user asked for them.
+      process.env.TF_CPP_MIN_LOG_LEVEL ??= '2';
       await import(specifier);
     } catch (err) {
       failures.push(`${name}: ${describe(err)}`);
