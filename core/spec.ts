@@ -34,7 +34,10 @@ export const SourceSchema = z.discriminatedUnion('kind', [
 
 export const TrainingSchema = z
   .object({
-    model: z.enum(['mlp']).default('mlp'),
+    model: z
+      .enum(['mlp', 'cnn'])
+      .default('mlp')
+      .describe("'mlp': dense ReLU layers of widths hidden; 'cnn': conv3x3(16)-pool-conv3x3(32)-pool, then dense layers of widths hidden"),
     hidden: z.array(z.number().int().min(1).max(4096)).max(4).default([256]),
     epochs: z.number().int().min(1).max(1000).default(10),
     minSteps: z.number().int().min(0).default(200).describe('train at least this many steps, so tiny N is not under-trained'),

@@ -15,7 +15,7 @@
 import assert from 'node:assert/strict';
 import { before, describe, test, type TestContext } from 'node:test';
 import type { Tensor } from '@tensorflow/tfjs';
-import { initTfBackend, wasmMatMulGradientInstalled, type Tf } from '../activities/train/backend.js';
+import { initTfBackend, wasmConv2DGradientInstalled, wasmMatMulGradientInstalled, type Tf } from '../activities/train/backend.js';
 
 type Backend = 'tensorflow' | 'wasm' | 'cpu';
 
@@ -181,12 +181,21 @@ for (const [label, batch, m, k, n] of [
 }
 
 // conv2d (NHWC): forward and d/dx (Conv2DBackpropInput); d/dfilter (Conv2DBackpropFilter) apart,
-// since wasm lacks that kernel. tfjs has no conv2d gradient for dilations > 1: forward only.
-for (const [strides, pad] of [[1, 'same'], [2, 'valid'], [[2, 1], 'same']] as const) {
+// since wasm lacks that kernel: there the project's Conv2D gradient override computes it by
+// im2col + matMul (see installWasmConv2DGradient). tfjs has no conv2d gradient for dilations > 1:
+// forward only.
+for (const [strides, pad, filterShape] of [
+  [1, 'same', [3, 3, 3, 4]],
+  [2, 'valid', [3, 3, 3, 4]],
+  [[2, 1], 'same', [3, 3, 3, 4]],
+  [2, 'same', [2, 3, 3, 4]],
+  [[1, 3], 'valid', [4, 2, 3, 4]],
+  [1, 'valid', [2, 3, 3, 4]],
+] as const) {
   const conv = (tf: Tf, x: Record<string, Tensor>) =>
     tf.conv2d(x.x as never, x.filter as never, strides as number | [number, number], pad);
-  const inputs = { x: input([2, 9, 8, 3], 4), filter: input([3, 3, 3, 4], 5, 0.5) };
-  const label = `strides=${JSON.stringify(strides)} pad=${pad}`;
+  const inputs = { x: input([2, 9, 8, 3], 4), filter: input([...filterShape], 5, 0.5) };
+  const label = `filter=${JSON.stringify(filterShape)} strides=${JSON.stringify(strides)} pad=${pad}`;
   cases.push({ name: `conv2d ${label}, d/dx`, inputs, wrt: ['x'], forward: conv, kernels: ['Conv2DBackpropInput'] });
   cases.push({ name: `conv2d ${label}, d/dfilter`, inputs, wrt: ['filter'], forward: conv, kernels: ['Conv2DBackpropFilter'] });
 }
@@ -226,6 +235,17 @@ for (const [op, filter, strides, pad] of [
     known,
   });
 }
+
+// The cnn's block (activities/train/classifier.ts): conv2d 'same' -> bias -> relu -> maxPool 2.
+// Despite wasm's MaxPoolGrad defect above, this must match: pooled values are >= 0, so only an
+// all-zero window can be misrouted, and every element of such a window has relu' = 0.
+cases.push({
+  name: 'cnn block conv2d same -> relu -> maxPool 2, d/dx and d/dfilter',
+  inputs: { x: input([2, 10, 8, 3], 11), filter: input([3, 3, 3, 5], 12, 0.5), bias: input([5], 13, 0.5) },
+  wrt: ['x', 'filter', 'bias'],
+  forward: (tf, x) => tf.maxPool(tf.relu(tf.add(tf.conv2d(x.x as never, x.filter as never, 1, 'same'), x.bias!)) as never, 2, 2, 'valid'),
+  kernels: ['Conv2DBackpropInput', 'Conv2DBackpropFilter', 'MaxPoolGrad'],
+});
 
 // Softmax cross-entropy (mean over the batch), the classifier's loss: value and d/dlogits.
 const onehot = new Float32Array(16 * 10);
@@ -270,7 +290,9 @@ async function cpuReference(c: Case): Promise<Output[]> {
 function skipReason(backend: Backend, c: Case): string | undefined {
   const why = unavailable.get(backend);
   if (why) return why;
-  const missing = (c.kernels ?? []).filter((k) => !tf.getKernel(k, backend));
+  // wasm has no Conv2DBackpropFilter kernel; the Conv2D gradient override stands in for it.
+  const substitute = (k: string) => backend === 'wasm' && k === 'Conv2DBackpropFilter' && wasmConv2DGradientInstalled();
+  const missing = (c.kernels ?? []).filter((k) => !tf.getKernel(k, backend) && !substitute(k));
   if (missing.length) return `the ${backend} backend has no ${missing.join('/')} kernel yet (another change adds it)`;
   return undefined;
 }

@@ -1,5 +1,12 @@
-// The classifier trained in every sweep cell: an MLP (784 -> hidden ReLU layers -> 10 logits)
-// trained with Adam on softmax cross-entropy by a hand-written, checkpointable loop.
+// The classifier trained in every sweep cell, trained with Adam on softmax cross-entropy by a
+// hand-written, checkpointable loop. Two architectures (`arch`):
+//  - 'mlp': 784 -> dense ReLU layers of widths `hidden` -> 10 logits;
+//  - 'cnn': 28x28x1 -> conv 3x3 (16, 'same') -> ReLU -> maxPool 2 -> conv 3x3 (32, 'same') ->
+//    ReLU -> maxPool 2 -> flatten (7*7*32 = 1568) -> dense ReLU layers of widths `hidden` -> 10.
+//    Pooling comes after the ReLU on purpose: wasm's MaxPoolGrad (tfjs 4.22) misroutes the gradient
+//    of all-negative windows, which cannot occur on ReLU outputs (>= 0); an all-zero window's
+//    gradient lands on an element whose ReLU derivative is 0, on every backend alike.
+// Weights are always a flat list of Float32Arrays whose shapes follow from (arch, hidden).
 //
 // Reproducibility contract:
 //  - initial weights come from createRng(`${seed}|init`) (Glorot-uniform kernels, zero biases),
@@ -18,7 +25,15 @@ import { createRng, permutation } from '../../core/rng.js';
 import type { TrainingRecipe } from '../../core/spec.js';
 import { initTfBackend } from './backend.js';
 
+export type ModelArch = 'mlp' | 'cnn';
+export const MODEL_ARCHS: readonly ModelArch[] = ['mlp', 'cnn'];
 export const NUM_CLASSES = 10;
+export const IMAGE_SIDE = 28;
+/** The cnn's conv stack: 3x3 'same' convolutions with these filter counts, each ReLU + maxPool 2. */
+export const CNN_FILTERS = [16, 32] as const;
+const CNN_KERNEL = 3;
+/** 7 * 7 * 32: the flattened conv features the cnn's dense layers see. */
+export const CNN_FEATURES = (IMAGE_SIDE / 2 ** CNN_FILTERS.length) ** 2 * CNN_FILTERS[CNN_FILTERS.length - 1]!;
 export const INPUT_SIZE = IMAGE_PIXELS;
 export const MODEL_FORMAT_VERSION = 1;
 export const CHECKPOINT_FORMAT_VERSION = 1;
@@ -33,11 +48,14 @@ const MAX_HEADER_BYTES = 1 << 16;
 /** A trained model as plain data (no tensors: safe to keep, compare, serialize). */
 export interface SerializedClassifier {
   format: typeof MODEL_FORMAT_VERSION;
-  arch: 'mlp';
+  arch: ModelArch;
   inputSize: number;
   classes: number;
   hidden: number[];
-  /** [kernel0, bias0, kernel1, bias1, ...]; kernel i is row-major [fanIn, fanOut]. */
+  /**
+   * [kernel0, bias0, kernel1, bias1, ...]; a dense kernel is row-major [fanIn, fanOut], a conv
+   * kernel (cnn: the first two pairs) row-major [KH, KW, inChannels, filters]. See `modelShapes`.
+   */
   weights: Float32Array[];
 }
 
@@ -136,7 +154,20 @@ export function preprocess(images: Uint8Array, count: number, indices?: ArrayLik
 
 // --- model construction -----------------------------------------------------------------------
 
-/** [[784, h0], [h0], [h0, h1], [h1], ..., [hLast, 10], [10]]. */
+/** Weight shapes of an architecture: conv kernels/biases (cnn) then dense kernels/biases. */
+export function modelShapes(arch: ModelArch, hidden: readonly number[]): number[][] {
+  if (arch === 'mlp') return weightShapes(hidden);
+  if (arch !== 'cnn') throw new Error(`unsupported model arch '${String(arch)}'`);
+  const shapes: number[][] = [];
+  let channels = 1;
+  for (const filters of CNN_FILTERS) {
+    shapes.push([CNN_KERNEL, CNN_KERNEL, channels, filters], [filters]);
+    channels = filters;
+  }
+  return [...shapes, ...weightShapes(hidden, CNN_FEATURES)];
+}
+
+/** MLP shapes: [[784, h0], [h0], [h0, h1], [h1], ..., [hLast, 10], [10]]. */
 export function weightShapes(hidden: readonly number[], inputSize = INPUT_SIZE, classes = NUM_CLASSES): number[][] {
   const widths = [inputSize, ...hidden, classes];
   const shapes: number[][] = [];
@@ -144,18 +175,22 @@ export function weightShapes(hidden: readonly number[], inputSize = INPUT_SIZE, 
   return shapes;
 }
 
-/** Glorot-uniform kernels and zero biases from createRng(`${seed}|init`). */
-export function initialClassifier(hidden: readonly number[], seed: number | string): SerializedClassifier {
+/**
+ * Glorot-uniform kernels and zero biases from createRng(`${seed}|init`). A conv kernel
+ * [KH, KW, C, F] has fanIn KH*KW*C and fanOut KH*KW*F (as Keras).
+ */
+export function initialClassifier(hidden: readonly number[], seed: number | string, arch: ModelArch = 'mlp'): SerializedClassifier {
   const rng = createRng(`${seed}|init`);
-  const weights = weightShapes(hidden).map((shape) => {
+  const weights = modelShapes(arch, hidden).map((shape) => {
     const values = new Float32Array(shape.reduce((a, b) => a * b, 1));
-    if (shape.length === 2) {
-      const limit = Math.sqrt(6 / (shape[0]! + shape[1]!));
+    if (shape.length >= 2) {
+      const receptive = shape.slice(0, -2).reduce((a, b) => a * b, 1);
+      const limit = Math.sqrt(6 / (receptive * (shape[shape.length - 2]! + shape[shape.length - 1]!)));
       for (let i = 0; i < values.length; i++) values[i] = (2 * rng.uniform() - 1) * limit;
     }
     return values;
   });
-  return { format: MODEL_FORMAT_VERSION, arch: 'mlp', inputSize: INPUT_SIZE, classes: NUM_CLASSES, hidden: [...hidden], weights };
+  return { format: MODEL_FORMAT_VERSION, arch, inputSize: INPUT_SIZE, classes: NUM_CLASSES, hidden: [...hidden], weights };
 }
 
 /**
@@ -164,6 +199,7 @@ export function initialClassifier(hidden: readonly number[], seed: number | stri
  */
 export function toLayersModel(model: SerializedClassifier): tf.Sequential {
   checkClassifier(model);
+  if (model.arch !== 'mlp') throw new Error(`toLayersModel builds MLPs only; this model is a ${model.arch} (use classifierLogits)`);
   const layers = tf.sequential();
   const widths = [...model.hidden, model.classes];
   widths.forEach((units, i) => {
@@ -192,7 +228,8 @@ export function trainingSteps(count: number, recipe: Pick<TrainingRecipe, 'epoch
 
 export async function trainClassifier(data: TrainingData, recipe: TrainingRecipe, opts: TrainOptions): Promise<TrainResult> {
   checkData(data);
-  if (recipe.model !== 'mlp') throw new Error(`unsupported model '${String(recipe.model)}'`);
+  const arch: ModelArch = recipe.model;
+  if (!MODEL_ARCHS.includes(arch)) throw new Error(`unsupported model '${String(recipe.model)}'`);
   const { stepsPerEpoch, totalSteps } = trainingSteps(data.count, recipe);
   const run: RunFingerprint = {
     seed: String(opts.seed),
@@ -215,6 +252,9 @@ export async function trainClassifier(data: TrainingData, recipe: TrainingRecipe
     if (expected !== found) {
       throw new CheckpointMismatchError(`checkpoint belongs to a different run: it has ${found}, this run is ${expected}`);
     }
+    if (start.model.arch !== arch) {
+      throw new CheckpointMismatchError(`checkpoint holds a '${start.model.arch}' model, this run trains a '${arch}'`);
+    }
   }
   opts.signal?.throwIfAborted();
   if (start && start.step >= totalSteps) {
@@ -222,29 +262,26 @@ export async function trainClassifier(data: TrainingData, recipe: TrainingRecipe
   }
 
   await initTfBackend(recipe.backend);
-  const initial = start ? start.model : initialClassifier(recipe.hidden, opts.seed);
-  const layers = toLayersModel(initial);
+  const initial = start ? start.model : initialClassifier(recipe.hidden, opts.seed, arch);
+  checkClassifier(initial);
+  const vars: tf.Variable[] = [];
   const m: tf.Variable[] = [];
   const v: tf.Variable[] = [];
   const release = () => {
-    for (const s of [...m, ...v]) s.dispose();
-    layers.dispose();
+    for (const s of [...vars, ...m, ...v]) s.dispose();
   };
-  let vars: tf.Variable[];
   try {
-    const params = layers.trainableWeights.map((w) => w.read());
-    for (const p of params) if (!(p instanceof tf.Variable)) throw new Error('layer weights are not tf.Variables');
-    vars = params as tf.Variable[];
-    const shapes = weightShapes(recipe.hidden);
-    const slot = (values: Float32Array[] | undefined, i: number) => {
-      const init = values ? tf.tensor(values[i]!, shapes[i]) : tf.zeros(shapes[i]!);
-      const variable = tf.variable(init, false);
+    const shapes = modelShapes(arch, recipe.hidden);
+    const variable = (values: Float32Array | undefined, i: number, trainable: boolean) => {
+      const init = values ? tf.tensor(values, shapes[i]) : tf.zeros(shapes[i]!);
+      const created = tf.variable(init, trainable);
       init.dispose();
-      return variable;
+      return created;
     };
-    vars.forEach((_, i) => {
-      m.push(slot(start?.adam.m, i));
-      v.push(slot(start?.adam.v, i));
+    shapes.forEach((_, i) => {
+      vars.push(variable(initial.weights[i], i, true));
+      m.push(variable(start?.adam.m[i], i, false));
+      v.push(variable(start?.adam.v[i], i, false));
     });
   } catch (err) {
     release();
@@ -300,7 +337,7 @@ export async function trainClassifier(data: TrainingData, recipe: TrainingRecipe
       const loss = tf.tidy(() => {
         const xs = tf.tensor2d(x, [indices.length, INPUT_SIZE]);
         const ys = tf.oneHot(tf.tensor1d(y, 'int32'), NUM_CLASSES);
-        const { value, grads } = tf.variableGrads(() => tf.losses.softmaxCrossEntropy(ys, forward(xs, vars)) as tf.Scalar, vars);
+        const { value, grads } = tf.variableGrads(() => tf.losses.softmaxCrossEntropy(ys, classifierLogits(arch, xs, vars)) as tf.Scalar, vars);
         vars.forEach((w, i) => {
           const g = grads[w.name];
           if (!g) throw new Error(`no gradient for ${w.name}`);
@@ -337,12 +374,28 @@ export async function trainClassifier(data: TrainingData, recipe: TrainingRecipe
   }
 }
 
-/** Logits of the MLP, written with plain matMul/add/relu so its gradient uses BatchMatMul's. */
-function forward(x: tf.Tensor2D, vars: readonly tf.Variable[]): tf.Tensor2D {
+/**
+ * Logits [n, 10] for preprocessed images x [n, 784], written with plain conv2d/matMul/add/relu/
+ * maxPool (no fused ops, whose gradients bypass the Conv2D/BatchMatMul gradient overrides the wasm
+ * backend needs). `weights` in `modelShapes(arch, hidden)` order. Used by training and evaluation.
+ */
+export function classifierLogits(arch: ModelArch, x: tf.Tensor2D, weights: readonly tf.Tensor[]): tf.Tensor2D {
+  let dense = weights;
   let h: tf.Tensor2D = x;
-  const layers = vars.length / 2;
+  if (arch === 'cnn') {
+    let image: tf.Tensor4D = tf.reshape(x, [x.shape[0], IMAGE_SIDE, IMAGE_SIDE, 1]);
+    for (let l = 0; l < CNN_FILTERS.length; l++) {
+      const conv = tf.add(tf.conv2d(image, weights[2 * l] as tf.Tensor4D, 1, 'same'), weights[2 * l + 1]!) as tf.Tensor4D;
+      image = tf.maxPool(tf.relu(conv), 2, 2, 'valid');
+    }
+    h = tf.reshape(image, [x.shape[0], CNN_FEATURES]);
+    dense = weights.slice(2 * CNN_FILTERS.length);
+  } else if (arch !== 'mlp') {
+    throw new Error(`unsupported model arch '${String(arch)}'`);
+  }
+  const layers = dense.length / 2;
   for (let l = 0; l < layers; l++) {
-    h = tf.add(tf.matMul(h, vars[2 * l] as tf.Tensor2D), vars[2 * l + 1]!);
+    h = tf.add(tf.matMul(h, dense[2 * l] as tf.Tensor2D), dense[2 * l + 1]!);
     if (l + 1 < layers) h = tf.relu(h);
   }
   return h;
@@ -376,7 +429,7 @@ const CHECKPOINT_MAGIC = 'SSCK';
 /** Throws CorruptModelError unless `model`'s architecture and weight sizes are consistent. */
 export function checkClassifier(model: SerializedClassifier): void {
   validateArch(model, 'model');
-  const shapes = weightShapes(model.hidden, model.inputSize, model.classes);
+  const shapes = modelShapes(model.arch, model.hidden);
   if (!Array.isArray(model.weights) || model.weights.length !== shapes.length) {
     throw new CorruptModelError(`model: expected ${shapes.length} weight arrays, got ${model.weights?.length}`);
   }
@@ -393,7 +446,7 @@ function validateArch(h: Record<string, unknown> | SerializedClassifier, what: s
   if (header.format !== MODEL_FORMAT_VERSION) {
     throw new CorruptModelError(`${what}: unsupported format version ${JSON.stringify(header.format)} (this code reads ${MODEL_FORMAT_VERSION})`);
   }
-  if (header.arch !== 'mlp') throw new CorruptModelError(`${what}: unsupported arch ${JSON.stringify(header.arch)}`);
+  if (!MODEL_ARCHS.includes(header.arch as ModelArch)) throw new CorruptModelError(`${what}: unsupported arch ${JSON.stringify(header.arch)}`);
   if (header.inputSize !== INPUT_SIZE) throw new CorruptModelError(`${what}: inputSize ${JSON.stringify(header.inputSize)}, expected ${INPUT_SIZE}`);
   if (header.classes !== NUM_CLASSES) throw new CorruptModelError(`${what}: classes ${JSON.stringify(header.classes)}, expected ${NUM_CLASSES}`);
   const hidden = header.hidden;
@@ -404,7 +457,7 @@ function validateArch(h: Record<string, unknown> | SerializedClassifier, what: s
   ) {
     throw new CorruptModelError(`${what}: hidden must be up to ${MAX_LAYERS} integers in [1, ${MAX_WIDTH}], got ${JSON.stringify(hidden)?.slice(0, 200)}`);
   }
-  const params = weightShapes(hidden as number[]).reduce((sum, s) => sum + s.reduce((a, b) => a * b, 1), 0);
+  const params = modelShapes(header.arch as ModelArch, hidden as number[]).reduce((sum, s) => sum + s.reduce((a, b) => a * b, 1), 0);
   if (params > MAX_PARAMS) throw new CorruptModelError(`${what}: ${params} parameters exceeds the limit of ${MAX_PARAMS}`);
 }
 
@@ -465,7 +518,7 @@ function modelHeader(model: SerializedClassifier) {
     inputSize: model.inputSize,
     classes: model.classes,
     hidden: model.hidden,
-    shapes: weightShapes(model.hidden, model.inputSize, model.classes),
+    shapes: modelShapes(model.arch, model.hidden),
     preprocessing: 'pixel/255',
   };
 }
@@ -481,15 +534,18 @@ export function deserializeClassifier(bytes: Uint8Array): SerializedClassifier {
   const what = 'classifier';
   const { header, view, payloadOffset } = readContainer(bytes, MODEL_MAGIC, what);
   validateArch(header, what);
+  const arch = header.arch as ModelArch;
   const hidden = header.hidden as number[];
-  const shapes = weightShapes(hidden);
+  const shapes = modelShapes(arch, hidden);
   if (JSON.stringify(header.shapes) !== JSON.stringify(shapes)) {
-    throw new CorruptModelError(`${what}: header shapes ${JSON.stringify(header.shapes)?.slice(0, 200)} do not match hidden ${JSON.stringify(hidden)}`);
+    throw new CorruptModelError(
+      `${what}: header shapes ${JSON.stringify(header.shapes)?.slice(0, 200)} do not match arch '${arch}' with hidden ${JSON.stringify(hidden)} (expected ${JSON.stringify(shapes)})`,
+    );
   }
   const expected = payloadOffset + 4 * totalFloats(shapes);
   if (bytes.length !== expected) throw new CorruptModelError(`${what}: ${bytes.length} bytes, expected ${expected} for hidden ${JSON.stringify(hidden)}`);
   const weights = readFloatSections(view, payloadOffset, shapes.map((s) => s.reduce((a, b) => a * b, 1)));
-  return { format: MODEL_FORMAT_VERSION, arch: 'mlp', inputSize: INPUT_SIZE, classes: NUM_CLASSES, hidden: [...hidden], weights };
+  return { format: MODEL_FORMAT_VERSION, arch, inputSize: INPUT_SIZE, classes: NUM_CLASSES, hidden: [...hidden], weights };
 }
 
 /** Checkpoint -> bytes: header {step, run, adam hyperparameters, model header}, then weights, m, v. */
@@ -546,10 +602,13 @@ export function decodeCheckpoint(bytes: Uint8Array): CheckpointState {
   if (!model || typeof model !== 'object') throw new CorruptModelError(`${what}: model header missing`);
   const mh = model as Record<string, unknown>;
   validateArch(mh, `${what} model`);
+  const arch = mh.arch as ModelArch;
   const hidden = mh.hidden as number[];
   if (JSON.stringify(hidden) !== JSON.stringify(r.hidden)) throw new CorruptModelError(`${what}: model hidden differs from run hidden`);
-  const shapes = weightShapes(hidden);
-  if (JSON.stringify(mh.shapes) !== JSON.stringify(shapes)) throw new CorruptModelError(`${what}: model shapes do not match hidden ${JSON.stringify(hidden)}`);
+  const shapes = modelShapes(arch, hidden);
+  if (JSON.stringify(mh.shapes) !== JSON.stringify(shapes)) {
+    throw new CorruptModelError(`${what}: model shapes do not match arch '${arch}' with hidden ${JSON.stringify(hidden)}`);
+  }
   const sizes = shapes.map((s) => s.reduce((x, y) => x * y, 1));
   const expected = payloadOffset + 3 * 4 * totalFloats(shapes);
   if (bytes.length !== expected) throw new CorruptModelError(`${what}: ${bytes.length} bytes, expected ${expected}`);
@@ -568,7 +627,7 @@ export function decodeCheckpoint(bytes: Uint8Array): CheckpointState {
       batchSize: r.batchSize,
       learningRate: r.learningRate,
     },
-    model: { format: MODEL_FORMAT_VERSION, arch: 'mlp', inputSize: INPUT_SIZE, classes: NUM_CLASSES, hidden: [...hidden], weights: sections.slice(0, k) },
+    model: { format: MODEL_FORMAT_VERSION, arch, inputSize: INPUT_SIZE, classes: NUM_CLASSES, hidden: [...hidden], weights: sections.slice(0, k) },
     adam: { iteration: a.iteration, m: sections.slice(k, 2 * k), v: sections.slice(2 * k) },
   };
 }
