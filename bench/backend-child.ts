@@ -1,0 +1,72 @@
+// Child process: MLP (784-256-10) training and inference throughput on ONE TF.js backend.
+// A fresh process per backend, so native thread pools and wasm state never mix.
+//   node --import tsx bench/backend-child.ts <tensorflow|wasm|cpu> <trainSteps> <warmupSteps> <inferImages>
+import { initTfBackend, type BackendPreference } from '../activities/train/backend.js';
+import { initialClassifier, trainClassifier } from '../activities/train/classifier.js';
+import { predictLogits } from '../activities/evaluate/metrics.js';
+import { loadSplit, locateFashionMnist } from '../core/fashion-mnist.js';
+import { TrainingSchema } from '../core/spec.js';
+import { projectDataDir } from '../activities/context.js';
+import { emitResult, median } from './lib.js';
+
+const backend = process.argv[2] as BackendPreference;
+const trainSteps = Number(process.argv[3]);
+const warmupSteps = Number(process.argv[4]);
+const inferImages = Number(process.argv[5]);
+const INFER_BATCH = 1000;
+const BATCH = 128;
+
+let active: string;
+try {
+  active = (await initTfBackend(backend)).backend;
+} catch (err) {
+  emitResult({ available: false, reason: (err as Error).message.split('\n')[0] });
+  process.exit(0);
+}
+
+const dir = await locateFashionMnist(projectDataDir());
+const train = await loadSplit(dir, 'train');
+// Spec defaults (hidden [256], batch 128, lr 1e-3, Adam); epochs 1 and minSteps 0 so that
+// `count` images are exactly count/128 optimizer steps.
+const recipe = { ...TrainingSchema.parse({}), backend, epochs: 1, minSteps: 0 };
+
+const slice = (start: number, count: number) => ({
+  images: train.images.subarray(start * 784, (start + count) * 784),
+  labels: train.labels.subarray(start, start + count),
+  count,
+});
+
+// Warm-up (kernel compilation, allocator), then 3 timed runs on different slices.
+await trainClassifier(slice(0, warmupSteps * BATCH), recipe, { seed: 'warmup' });
+const trainImages = trainSteps * BATCH;
+const trainSeconds: number[] = [];
+let model = initialClassifier([256], 0);
+for (let rep = 0; rep < 3; rep++) {
+  const start = (rep * trainImages) % (train.count - trainImages);
+  const t = performance.now();
+  const result = await trainClassifier(slice(start, trainImages), recipe, { seed: rep });
+  trainSeconds.push((performance.now() - t) / 1000);
+  model = result.model;
+}
+
+// Inference: predictLogits in batches of 1000 (the evaluate activity's path), same backend.
+await predictLogits(model, train.images, INFER_BATCH, { backend, batchSize: INFER_BATCH });
+const inferSeconds: number[] = [];
+for (let rep = 0; rep < 3; rep++) {
+  const start = (rep * inferImages) % (train.count - inferImages);
+  const t = performance.now();
+  await predictLogits(model, train.images.subarray(start * 784), inferImages, { backend, batchSize: INFER_BATCH });
+  inferSeconds.push((performance.now() - t) / 1000);
+}
+
+emitResult({
+  available: true,
+  backend: active,
+  trainImages,
+  trainSeconds,
+  trainImgPerSec: trainImages / median(trainSeconds),
+  inferImages,
+  inferSeconds,
+  inferImgPerSec: inferImages / median(inferSeconds),
+  maxRssMb: process.resourceUsage().maxRSS / 1024,
+});
