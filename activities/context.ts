@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path';
 import { openStore, type BlobStore } from '../core/storage.js';
 import { loadSplit, locateFashionMnist, type ImageSet, type Split } from '../core/fashion-mnist.js';
 import { sha256Hex } from '../core/hash.js';
+import { memoizePromise } from '../core/memo.js';
 
 export interface ActivityDeps {
   store: BlobStore;
@@ -27,17 +28,11 @@ const fingerprints = new Map<string, Promise<string>>();
 
 /** Hash of the decoded training and test content (the Debian .gz files are recompressed, so not the .gz bytes). */
 export function datasetFingerprint(deps: ActivityDeps): Promise<string> {
-  let pending = fingerprints.get(deps.dataDir);
-  if (!pending) {
-    pending = (async () => {
+  return memoizePromise(fingerprints, deps.dataDir, async () => {
       const train = await loadDatasetSplit(deps, 'train');
       const test = await loadDatasetSplit(deps, 'test');
       return sha256Hex(
         [train.images, train.labels, test.images, test.labels].map((part) => sha256Hex(part)).join('|'),
       ).slice(0, 20);
-    })();
-    fingerprints.set(deps.dataDir, pending);
-    pending.catch(() => fingerprints.delete(deps.dataDir));
-  }
-  return pending;
+  });
 }

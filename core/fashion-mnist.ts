@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
+import { memoizePromise } from './memo.js';
 
 export const FASHION_MNIST_CLASSES = [
   'T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat',
@@ -96,10 +97,7 @@ const cache = new Map<string, Promise<ImageSet>>();
 
 /** Load one split (memoized per process: workers reuse it across activities). */
 export function loadSplit(dir: string, split: Split): Promise<ImageSet> {
-  const key = `${dir}|${split}`;
-  let pending = cache.get(key);
-  if (!pending) {
-    pending = (async () => {
+  return memoizePromise(cache, `${dir}|${split}`, async () => {
       const files = FILES[split];
       const images = decodeIdx(await readFile(join(dir, files.images)), 'images', files.images);
       const labels = decodeIdx(await readFile(join(dir, files.labels)), 'labels', files.labels);
@@ -107,9 +105,5 @@ export function loadSplit(dir: string, split: Split): Promise<ImageSet> {
       if (images.count !== EXPECTED_COUNTS[split]) throw new Error(`${split}: ${images.count} images, expected ${EXPECTED_COUNTS[split]}`);
       for (const label of labels.data) if (label >= FASHION_MNIST_CLASSES.length) throw new Error(`${split}: label ${label} out of range`);
       return { images: images.data, labels: labels.data, count: images.count };
-    })();
-    cache.set(key, pending);
-    pending.catch(() => cache.delete(key));
-  }
-  return pending;
+  });
 }

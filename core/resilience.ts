@@ -118,15 +118,20 @@ export async function callWithTimeout<T>(
   }
 }
 
-/** SYNTHSCALE_STORAGE_TIMEOUT_MS, validated, or the 120 s default. */
-export function storageTimeoutFromEnv(env: NodeJS.ProcessEnv = process.env): number {
-  const raw = env[STORAGE_TIMEOUT_ENV];
-  if (raw === undefined || raw.trim() === '') return DEFAULT_STORAGE_TIMEOUT_MS;
+/** A positive integer number of milliseconds from the environment, or `fallback` when unset. */
+export function millisecondsFromEnv(name: string, fallback: number, env: NodeJS.ProcessEnv = process.env): number {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === '') return fallback;
   const value = Number(raw);
   if (!Number.isInteger(value) || value <= 0) {
-    throw new Error(`${STORAGE_TIMEOUT_ENV}="${raw}": expected a positive integer number of milliseconds`);
+    throw new Error(`${name}="${raw}": expected a positive integer number of milliseconds`);
   }
   return value;
+}
+
+/** SYNTHSCALE_STORAGE_TIMEOUT_MS, validated, or the 120 s default. */
+export function storageTimeoutFromEnv(env: NodeJS.ProcessEnv = process.env): number {
+  return millisecondsFromEnv(STORAGE_TIMEOUT_ENV, DEFAULT_STORAGE_TIMEOUT_MS, env);
 }
 
 export interface RetryOptions {

@@ -29,7 +29,8 @@ import { IMAGE_SIDE } from '../../core/fashion-mnist.js';
 import { injectGeneratorFaults, injectStorageFaults } from '../../core/faults.js';
 import { inputHash } from '../../core/hash.js';
 import { decodeGrayPng, encodeGrayPng } from '../../core/png.js';
-import { backoffDelay, callWithTimeout, withRetries, type ResilientBlobStore } from '../../core/resilience.js';
+import { memoizePromise } from '../../core/memo.js';
+import { backoffDelay, callWithTimeout, millisecondsFromEnv, withRetries, type ResilientBlobStore } from '../../core/resilience.js';
 import type { GeneratorSpec } from '../../core/spec.js';
 import { ChecksumMismatchError, getJson, hasValidObject, NotFoundError, sha256, type BlobStore } from '../../core/storage.js';
 import { recordWork } from '../../core/work-ledger.js';
@@ -149,25 +150,9 @@ class InvalidPartError extends Error {}
 const models = new Map<string, Promise<GmmGeneratorModel>>();
 const promptLists = new Map<string, Promise<Prompt[]>>();
 
-function memo<T>(cache: Map<string, Promise<T>>, key: string, load: () => Promise<T>): Promise<T> {
-  let pending = cache.get(key);
-  if (!pending) {
-    pending = load();
-    if (cache.size > 16) cache.delete(cache.keys().next().value!);
-    cache.set(key, pending);
-    pending.catch(() => cache.delete(key));
-  }
-  return pending;
-}
 
 export function itemTimeoutFromEnv(env: NodeJS.ProcessEnv = process.env): number {
-  const raw = env[GENERATE_ITEM_TIMEOUT_ENV];
-  if (raw === undefined || raw.trim() === '') return DEFAULT_ITEM_TIMEOUT_MS;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value <= 0) {
-    throw new Error(`${GENERATE_ITEM_TIMEOUT_ENV}="${raw}": expected a positive integer number of milliseconds`);
-  }
-  return value;
+  return millisecondsFromEnv(GENERATE_ITEM_TIMEOUT_ENV, DEFAULT_ITEM_TIMEOUT_MS, env);
 }
 
 export function partKey(shardKey: string, offset: number): string {
@@ -390,13 +375,13 @@ function embeddedGenerator(model: GmmGeneratorModel): ItemGenerator {
 
 export function createGenerateActivities(deps: ActivityDeps) {
   const loadModel = (store: BlobStore, uri: string) =>
-    memo(models, uri, async () => deserializeGmmModel(await store.get(store.keyOf(uri), { maxBytes: 64 * 1024 * 1024 })));
+    memoizePromise(models, uri, async () => deserializeGmmModel(await store.get(store.keyOf(uri), { maxBytes: 64 * 1024 * 1024 })), 16);
   const loadPrompts = (store: BlobStore, uri: string) =>
-    memo(promptLists, uri, async () => {
+    memoizePromise(promptLists, uri, async () => {
       const doc = await getJson<{ prompts: Prompt[] }>(store, store.keyOf(uri), 64 * 1024 * 1024);
       if (!doc || !Array.isArray(doc.prompts)) throw new Error(`${uri}: no prompts array`);
       return doc.prompts;
-    });
+    }, 16);
   const resilientStore = (what: string): ResilientBlobStore =>
     withRetries(injectStorageFaults(deps.store), {
       onRetry: (op, err) => log.warn('retrying storage call', { op, for: what, error: errorMessage(err) }),

@@ -4,6 +4,7 @@ import { getJson, type BlobStore } from '../../core/storage.js';
 import { decodeGrayPng } from '../../core/png.js';
 import { IMAGE_SIDE, IMAGE_PIXELS } from '../../core/fashion-mnist.js';
 import { ShardFormatError, unpackShard } from './webdataset.js';
+import { memoizePromise } from '../../core/memo.js';
 
 export const MANIFEST_FORMAT = 'synthscale-manifest-1';
 
@@ -62,10 +63,7 @@ const shardCache = new Map<string, Promise<{ images: Uint8Array; labels: Uint8Ar
 const SHARD_CACHE_LIMIT = 64;
 
 async function decodeShard(store: BlobStore, record: ShardRecord, classCount: number) {
-  const cacheKey = `${record.uri}#${record.sha256}`;
-  let pending = shardCache.get(cacheKey);
-  if (!pending) {
-    pending = (async () => {
+  return memoizePromise(shardCache, `${record.uri}#${record.sha256}`, async () => {
       const bytes = await store.get(store.keyOf(record.uri), { maxBytes: 512 * 1024 * 1024 });
       const samples = await unpackShard(bytes, record.uri);
       if (samples.length !== record.samples) {
@@ -79,12 +77,7 @@ async function decodeShard(store: BlobStore, record: ShardRecord, classCount: nu
         labels[i] = sample.meta.label;
       });
       return { images, labels };
-    })();
-    if (shardCache.size >= SHARD_CACHE_LIMIT) shardCache.delete(shardCache.keys().next().value!);
-    shardCache.set(cacheKey, pending);
-    pending.catch(() => shardCache.delete(cacheKey));
-  }
-  return pending;
+  }, SHARD_CACHE_LIMIT);
 }
 
 /** The first `count` samples of a source, decoded. */
