@@ -1,7 +1,7 @@
 // Op sweep: every accelerated backend computes what the plain-JS cpu backend computes, forward and
 // backward, for the ops training uses or will use: matMul with each transpose combination (on wasm
 // with the project's explicit-transpose BatchMatMul gradient), conv2d with both its gradients,
-// maxPool/avgPool and softmax cross-entropy.
+// maxPool/avgPool, softmax cross-entropy (stock and the training loss) and the dense ReLU block.
 //
 // Every gradient is also checked against central finite differences of that backend's own forward
 // pass (along fixed random directions), so a case where cpu itself is wrong is caught rather than
@@ -15,6 +15,7 @@
 import assert from 'node:assert/strict';
 import { before, describe, test, type TestContext } from 'node:test';
 import type { Tensor } from '@tensorflow/tfjs';
+import { meanSoftmaxCrossEntropy } from '../activities/train/classifier.js';
 import { initTfBackend, wasmConv2DGradientInstalled, wasmMatMulGradientInstalled, type Tf } from '../activities/train/backend.js';
 
 type Backend = 'tensorflow' | 'wasm' | 'cpu';
@@ -268,6 +269,20 @@ for (const [label, labels, smoothing] of [
     forward: (tf, { logits, labels: l }) => tf.losses.softmaxCrossEntropy(l!, logits!, undefined, smoothing),
   });
 }
+// The loss training actually uses (closed-form gradient, see classifier.ts) and the dense block
+// with its ReLU (on 'tensorflow' the project's ReLU gradient replaces the six-op Step).
+cases.push({
+  name: 'meanSoftmaxCrossEntropy (training loss), one-hot labels',
+  inputs: { logits: input([16, 10], 9, 4), labels: { shape: [16, 10], values: onehot } },
+  wrt: ['logits'],
+  forward: (_tf, { logits, labels: l }) => meanSoftmaxCrossEntropy(logits!, l!),
+});
+cases.push({
+  name: 'dense block matMul -> bias -> relu, d/dx, d/dw and d/db',
+  inputs: { x: input([12, 20], 11), w: input([20, 16], 12), b: input([16], 13, 0.5) },
+  wrt: ['x', 'w', 'b'],
+  forward: (tf, { x, w, b }) => tf.relu(tf.add(tf.matMul(x! as never, w! as never), b!)),
+});
 
 // --- the tests ----------------------------------------------------------------------------------
 

@@ -154,7 +154,9 @@ describe('trainClassifier', () => {
     assert.notDeepEqual(a.model.weights[0], c.model.weights[0]);
   });
 
-  test('resuming from a checkpoint reproduces the uninterrupted run bit for bit', async () => {
+  for (const placement of ['device', 'host'] as const) test(`resuming from a checkpoint reproduces the uninterrupted run bit for bit (Adam on ${placement})`, async (t) => {
+    process.env.SYNTHSCALE_ADAM = placement;
+    t.after(() => delete process.env.SYNTHSCALE_ADAM);
     const data = subset(train, 600);
     // 10 steps per epoch; minSteps takes it past `epochs`, into epochs 3 and 4.
     const r = recipe({ hidden: [64, 32], batchSize: 64, epochs: 3, minSteps: 45, checkpointEvery: 10 });

@@ -16,6 +16,10 @@ export type Tf = typeof import('@tensorflow/tfjs');
 export interface TfBackend {
   /** The active TF.js backend name: 'tensorflow' (native, CPU or GPU), 'wasm' or 'cpu'. */
   backend: string;
+  /** The native package that provides 'tensorflow', if that is the backend. */
+  nativePackage?: (typeof NATIVE_PACKAGES)[number];
+  /** True when kernels run on a GPU (tfjs-node-gpu with a CUDA device). */
+  gpu: boolean;
   tf: Tf;
 }
 
@@ -51,6 +55,7 @@ export async function initTfBackend(preference: BackendPreference): Promise<TfBa
 }
 
 async function select(preference: BackendPreference): Promise<TfBackend> {
+  installReluGradient();
   const failures: string[] = [];
   if (preference === 'auto' || preference === 'tensorflow') {
     const native = await tryNative(failures);
@@ -66,7 +71,7 @@ async function select(preference: BackendPreference): Promise<TfBackend> {
   if (preference === 'auto' || preference === 'wasm') {
     try {
       await activateWasm();
-      return { backend: 'wasm', tf };
+      return { backend: 'wasm', gpu: false, tf };
     } catch (err) {
       if (preference === 'wasm') {
         throw new BackendUnavailableError(`the wasm backend failed to initialize: ${describe(err)}`);
@@ -78,7 +83,7 @@ async function select(preference: BackendPreference): Promise<TfBackend> {
     throw new BackendUnavailableError(`the cpu backend failed to initialize (${failures.join('; ')})`);
   }
   await tf.ready();
-  return { backend: 'cpu', tf };
+  return { backend: 'cpu', gpu: false, tf };
 }
 
 async function tryNative(failures: string[]): Promise<TfBackend | null> {
@@ -104,7 +109,7 @@ async function tryNative(failures: string[]): Promise<TfBackend | null> {
     try {
       if (await tf.setBackend('tensorflow')) {
         await tf.ready();
-        return { backend: 'tensorflow', tf };
+        return { backend: 'tensorflow', nativePackage: name, gpu: name === '@tensorflow/tfjs-node-gpu', tf };
       }
       failures.push(`${name}: setBackend('tensorflow') returned false`);
     } catch (err) {
@@ -136,6 +141,33 @@ function describe(err: unknown): string {
   const message = err instanceof Error ? err.message : typeof err === 'object' && err && 'message' in err ? String(err.message) : String(err);
   const first = message.split('\n')[0] ?? message;
   return first.length > 300 ? `${first.slice(0, 300)}...` : first;
+}
+
+// --- Relu gradient ----------------------------------------------------------------------------
+//
+// The stock Relu gradient is dy * step(x). tfjs-node implements Step as six TensorFlow ops (isNaN,
+// greater, ones, fill, where, select), which made it the costliest op of an MLP's backward pass
+// on native TensorFlow (~1.7 ms of a 128-row step). dy * (x > 0) is the same function (step(0) = 0)
+// in two native ops plus the multiply; it differs only for NaN inputs (step passes NaN through,
+// this gives 0 - training has already diverged then, and the loss shows it). Registered globally,
+// it acts only while 'tensorflow' is the backend (Step is one kernel elsewhere).
+
+let reluGradientInstalled = false;
+
+export function installReluGradient(): void {
+  if (reluGradientInstalled) return;
+  const stock = tf.getGradient('Relu');
+  if (!stock) throw new Error('tfjs-core registered no Relu gradient');
+  tf.registerGradient({
+    kernelName: 'Relu',
+    inputsToSave: ['x'],
+    gradFunc: (dy, saved, attrs) => {
+      if (tf.getBackend() !== 'tensorflow') return stock.gradFunc(dy, saved, attrs);
+      const [x] = saved as [Tensor];
+      return { x: () => tf.mul(dy as Tensor, tf.cast(tf.greater(x, 0), 'float32')) };
+    },
+  });
+  reluGradientInstalled = true;
 }
 
 // --- BatchMatMul gradient override -------------------------------------------------------------
