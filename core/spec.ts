@@ -44,6 +44,12 @@ export const TrainingSchema = z
     batchSize: z.number().int().min(1).max(4096).default(128),
     learningRate: z.number().positive().max(1).default(0.001),
     checkpointEvery: z.number().int().min(1).default(500),
+    shuffleWindow: z
+      .number()
+      .int()
+      .min(1)
+      .default(16384)
+      .describe('examples shuffled together: N up to this gets a full shuffle each epoch; larger N shuffles shards, then examples within windows of this many'),
     backend: z.enum(['auto', 'wasm', 'cpu', 'tensorflow']).default('auto'),
   })
   .strict();

@@ -48,7 +48,7 @@ before(async () => {
 const subset = (set: ImageSet, count: number): ImageSet => ({ images: set.images.subarray(0, count * 784), labels: set.labels.subarray(0, count), count });
 
 function recipe(overrides: Partial<TrainingRecipe>): TrainingRecipe {
-  return { model: 'cnn', hidden: [16], epochs: 1, minSteps: 0, batchSize: 20, learningRate: 0.001, checkpointEvery: 1000, backend: 'wasm', ...overrides };
+  return { model: 'cnn', hidden: [16], epochs: 1, minSteps: 0, batchSize: 20, learningRate: 0.001, checkpointEvery: 1000, shuffleWindow: 16384, backend: 'wasm', ...overrides };
 }
 
 function assertSameWeights(a: SerializedClassifier, b: SerializedClassifier, message: string) {
@@ -231,7 +231,7 @@ describe('cnn serialization', () => {
       step: 1,
       totalSteps: 2,
       lastLoss: 1,
-      run: { seed: 's', count: 10, hidden: [6], epochs: 1, minSteps: 0, batchSize: 5, learningRate: 0.001 },
+      run: { seed: 's', count: 10, hidden: [6], epochs: 1, minSteps: 0, batchSize: 5, learningRate: 0.001, shuffleWindow: 16384 },
       model,
       adam: { iteration: 1, m: model.weights.map((w) => w.slice()), v: model.weights.map((w) => w.slice()) },
     };

@@ -53,6 +53,7 @@ function recipe(overrides: Partial<TrainingRecipe>): TrainingRecipe {
     batchSize: 50,
     learningRate: 0.001,
     checkpointEvery: 1000,
+    shuffleWindow: 16384,
     backend: 'wasm',
     ...overrides,
   };
@@ -316,7 +317,7 @@ describe('serialization', () => {
       step: 4,
       totalSteps: 10,
       lastLoss: 1.5,
-      run: { seed: 's', count: 100, hidden: m.hidden, epochs: 1, minSteps: 10, batchSize: 10, learningRate: 0.001 },
+      run: { seed: 's', count: 100, hidden: m.hidden, epochs: 1, minSteps: 10, batchSize: 10, learningRate: 0.001, shuffleWindow: 16384 },
       model: m,
       adam: { iteration: 4, m: m.weights.map((w) => w.map((x) => x / 2)), v: m.weights.map((w) => w.map((x) => x * x)) },
     });

@@ -1,10 +1,8 @@
 // A source's manifest: its shards in order with counts and checksums. Training on N images
 // takes the first N samples in manifest order (nested subsets, as in the paper).
 import { getJson, type BlobStore } from '../../core/storage.js';
-import { decodeGrayPng } from '../../core/png.js';
-import { IMAGE_SIDE, IMAGE_PIXELS } from '../../core/fashion-mnist.js';
-import { ShardFormatError, unpackShard } from './webdataset.js';
-import { memoizePromise } from '../../core/memo.js';
+import { IMAGE_PIXELS } from '../../core/fashion-mnist.js';
+import { openFirstSamples } from './stream.js';
 
 export const MANIFEST_FORMAT = 'synthscale-manifest-1';
 
@@ -58,43 +56,11 @@ export interface LabeledImages {
   count: number;
 }
 
-/** Decoded shards, memoized per process: the cells of one source share them. */
-const shardCache = new Map<string, Promise<{ images: Uint8Array; labels: Uint8Array }>>();
-const SHARD_CACHE_LIMIT = 64;
-
-async function decodeShard(store: BlobStore, record: ShardRecord, classCount: number) {
-  return memoizePromise(shardCache, `${record.uri}#${record.sha256}`, async () => {
-      const bytes = await store.get(store.keyOf(record.uri), { maxBytes: 512 * 1024 * 1024 });
-      const samples = await unpackShard(bytes, record.uri);
-      if (samples.length !== record.samples) {
-        throw new ShardFormatError(record.uri, undefined, `${samples.length} samples, manifest says ${record.samples}`);
-      }
-      const images = new Uint8Array(samples.length * IMAGE_PIXELS);
-      const labels = new Uint8Array(samples.length);
-      samples.forEach((sample, i) => {
-        if (sample.meta.label >= classCount) throw new ShardFormatError(record.uri, sample.key, `label ${sample.meta.label} out of range`);
-        images.set(decodeGrayPng(sample.png, IMAGE_SIDE, IMAGE_SIDE, `${record.uri} [${sample.key}]`), i * IMAGE_PIXELS);
-        labels[i] = sample.meta.label;
-      });
-      return { images, labels };
-  }, SHARD_CACHE_LIMIT);
-}
-
-/** The first `count` samples of a source, decoded. */
+/** The first `count` samples of a source, decoded into one array (training streams instead). */
 export async function loadFirstSamples(store: BlobStore, manifest: SourceManifest, count: number): Promise<LabeledImages> {
-  if (count > manifest.totalSamples) {
-    throw new Error(`source ${manifest.source} has ${manifest.totalSamples} samples, ${count} requested`);
-  }
+  const stream = openFirstSamples(store, manifest, count);
   const images = new Uint8Array(count * IMAGE_PIXELS);
   const labels = new Uint8Array(count);
-  let filled = 0;
-  for (const record of manifest.shards) {
-    if (filled >= count) break;
-    const shard = await decodeShard(store, record, manifest.classes.length);
-    const take = Math.min(record.samples, count - filled);
-    images.set(shard.images.subarray(0, take * IMAGE_PIXELS), filled * IMAGE_PIXELS);
-    labels.set(shard.labels.subarray(0, take), filled);
-    filled += take;
-  }
+  await stream.gather(Uint32Array.from({ length: count }, (_, i) => i), images, labels);
   return { images, labels, count };
 }

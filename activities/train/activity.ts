@@ -9,7 +9,8 @@ import type { TrainingRecipe } from '../../core/spec.js';
 import { getJson, hasValidObject, putJson } from '../../core/storage.js';
 import { recordWork } from '../../core/work-ledger.js';
 import type { ActivityDeps } from '../context.js';
-import { loadFirstSamples, readManifest } from '../shards/manifest.js';
+import { readManifest } from '../shards/manifest.js';
+import { openFirstSamples } from '../shards/stream.js';
 import { initTfBackend } from './backend.js';
 import {
   CheckpointMismatchError,
@@ -20,7 +21,11 @@ import {
   type Checkpoint,
 } from './classifier.js';
 
-export const TRAIN_CODE_VERSION = 'mlp-train-1';
+/**
+ * Part of every cell's hash: bump when training code changes what a cell computes.
+ * 2: Adam on the host for native CPU, closed-form cross-entropy, shard-windowed shuffle.
+ */
+export const TRAIN_CODE_VERSION = 'classifier-train-2';
 
 export interface TrainCellInput {
   manifestUri: string;
@@ -86,13 +91,8 @@ export function createTrainActivities(deps: ActivityDeps) {
       }
       const { backend } = await initTfBackend(input.recipe.backend);
       const manifest = await readManifest(deps.store, input.manifestUri);
-      const data = await loadFirstSamples(deps.store, manifest, input.size).catch((err: unknown) => {
-        // A malformed shard or image fails the cell at once, naming the shard and sample.
-        if (err instanceof ShardFormatError || err instanceof MalformedImageError) {
-          throw ApplicationFailure.nonRetryable((err as Error).message, 'MalformedImage');
-        }
-        throw err;
-      });
+      // Shards are read batch by batch (bounded memory); see activities/shards/stream.ts.
+      const data = openFirstSamples(deps.store, manifest, input.size);
 
       let resume: Checkpoint | null = null;
       if (await hasValidObject(deps.store, checkpointKey, (m) => log.warn('ignoring corrupt checkpoint', { reason: m }))) {
@@ -121,15 +121,24 @@ export function createTrainActivities(deps: ActivityDeps) {
             await deps.store.put(checkpointKey, checkpoint.bytes);
           },
         });
-      let result;
-      try {
-        result = await run(resume);
-      } catch (err) {
-        if (!(err instanceof CheckpointMismatchError)) throw err;
-        log.warn('checkpoint belongs to another run configuration; training from scratch', { reason: err.message });
-        lastStep = 0;
-        result = await run(null);
-      }
+      const runOrRestart = async () => {
+        try {
+          return await run(resume);
+        } catch (err) {
+          if (!(err instanceof CheckpointMismatchError)) throw err;
+          log.warn('checkpoint belongs to another run configuration; training from scratch', { reason: err.message });
+          lastStep = 0;
+          return await run(null);
+        }
+      };
+      const result = await runOrRestart().catch((err: unknown) => {
+        // A malformed shard or image fails the cell at once, naming the shard and sample; the
+        // checkpoints written so far stay.
+        if (err instanceof ShardFormatError || err instanceof MalformedImageError) {
+          throw ApplicationFailure.nonRetryable((err as Error).message, 'MalformedImage');
+        }
+        throw err;
+      });
       if (result.steps > lastStep) recordWork({ kind: 'train-steps', key: prefix, from: lastStep, to: result.steps, attempt });
       const put = await deps.store.put(modelKey, serializeClassifier(result.model));
       const record: TrainRecord = {

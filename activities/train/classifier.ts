@@ -11,8 +11,9 @@
 // Reproducibility contract:
 //  - initial weights come from createRng(`${seed}|init`) (Glorot-uniform kernels, zero biases),
 //    never from TF.js's RNG;
-//  - epoch e visits the examples in permutation(count, createRng(`${seed}|epoch|${e}`)), so the
-//    batch at step s depends only on (seed, s) and a resume needs just the step counter;
+//  - epoch e visits the examples in shuffle.ts's order: permutation(count, createRng(`${seed}|epoch|${e}`))
+//    when count <= shuffleWindow, else a shard-windowed shuffle; either way the batch at step s
+//    depends only on (seed, s, data layout) and a resume needs just the step counter;
 //  - Adam is our own (adam.ts, not tf.train.adam) so its whole state is {m, v, step}: the bias
 //    corrections are recomputed in float64 from the step, instead of tf.train.adam's running
 //    float32 products, which setWeights() re-derives with pow() and so would NOT restore
@@ -21,7 +22,8 @@
 // ends with weights bit-identical to an uninterrupted run's.
 import * as tf from '@tensorflow/tfjs';
 import { IMAGE_PIXELS } from '../../core/fashion-mnist.js';
-import { createRng, permutation } from '../../core/rng.js';
+import { createRng } from '../../core/rng.js';
+import { epochOrder as shuffledEpoch } from './shuffle.js';
 import type { TrainingRecipe } from '../../core/spec.js';
 import { ADAM, adamPlacementFor, createAdam } from './adam.js';
 import { initTfBackend } from './backend.js';
@@ -37,7 +39,8 @@ const CNN_KERNEL = 3;
 export const CNN_FEATURES = (IMAGE_SIDE / 2 ** CNN_FILTERS.length) ** 2 * CNN_FILTERS[CNN_FILTERS.length - 1]!;
 export const INPUT_SIZE = IMAGE_PIXELS;
 export const MODEL_FORMAT_VERSION = 1;
-export const CHECKPOINT_FORMAT_VERSION = 1;
+/** 2: the run fingerprint holds shuffleWindow. */
+export const CHECKPOINT_FORMAT_VERSION = 2;
 
 /** Generous sanity bounds for untrusted headers (the spec allows <= 4 layers of <= 4096). */
 const MAX_LAYERS = 16;
@@ -88,13 +91,42 @@ export interface RunFingerprint {
   minSteps: number;
   batchSize: number;
   learningRate: number;
+  shuffleWindow: number;
 }
 
+/** Training examples held in memory. */
 export interface TrainingData {
   /** count * 784 grayscale bytes. */
   images: Uint8Array;
   labels: Uint8Array;
   count: number;
+}
+
+/**
+ * Training examples read batch by batch (e.g. from shards, activities/shards/stream.ts), so memory
+ * does not grow with count. `segments` (examples per shard, summing to count) are the unit of the
+ * windowed shuffle (shuffle.ts) once count exceeds the recipe's shuffleWindow.
+ */
+export interface TrainingStream {
+  count: number;
+  segments?: readonly number[];
+  /** Writes the pixels (row i at i * 784) and labels of examples `indices` into the buffers. */
+  gather(indices: ArrayLike<number>, images: Uint8Array, labels: Uint8Array): void | Promise<void>;
+}
+
+function asStream(data: TrainingData | TrainingStream): TrainingStream {
+  if ('gather' in data) return data;
+  checkData(data);
+  return {
+    count: data.count,
+    gather(indices, images, labels) {
+      for (let i = 0; i < indices.length; i++) {
+        const index = indices[i]!;
+        images.set(data.images.subarray(index * INPUT_SIZE, (index + 1) * INPUT_SIZE), i * INPUT_SIZE);
+        labels[i] = data.labels[index]!;
+      }
+    },
+  };
 }
 
 export interface TrainProgress {
@@ -226,8 +258,9 @@ export function trainingSteps(count: number, recipe: Pick<TrainingRecipe, 'epoch
   return { stepsPerEpoch, totalSteps: Math.max(recipe.epochs * stepsPerEpoch, recipe.minSteps) };
 }
 
-export async function trainClassifier(data: TrainingData, recipe: TrainingRecipe, opts: TrainOptions): Promise<TrainResult> {
-  checkData(data);
+export async function trainClassifier(source: TrainingData | TrainingStream, recipe: TrainingRecipe, opts: TrainOptions): Promise<TrainResult> {
+  const data = asStream(source);
+  if (!Number.isInteger(data.count) || data.count < 1) throw new Error(`training data count must be a positive integer, got ${data.count}`);
   const arch: ModelArch = recipe.model;
   if (!MODEL_ARCHS.includes(arch)) throw new Error(`unsupported model '${String(recipe.model)}'`);
   const { stepsPerEpoch, totalSteps } = trainingSteps(data.count, recipe);
@@ -239,6 +272,7 @@ export async function trainClassifier(data: TrainingData, recipe: TrainingRecipe
     minSteps: recipe.minSteps,
     batchSize: recipe.batchSize,
     learningRate: recipe.learningRate,
+    shuffleWindow: recipe.shuffleWindow,
   };
 
   let start: CheckpointState | null = null;
@@ -297,19 +331,26 @@ export async function trainClassifier(data: TrainingData, recipe: TrainingRecipe
   let epochOrder = null as { epoch: number; order: Uint32Array } | null;
   const batchSize = recipe.batchSize;
   const oneHot = new Float32Array(batchSize * NUM_CLASSES);
+  const batchImages = new Uint8Array(batchSize * INPUT_SIZE);
+  const batchLabels = new Uint8Array(batchSize);
   try {
     while (step < totalSteps) {
       opts.signal?.throwIfAborted();
       const epoch = Math.floor(step / stepsPerEpoch);
       if (epochOrder?.epoch !== epoch) {
-        epochOrder = { epoch, order: permutation(data.count, createRng(`${opts.seed}|epoch|${epoch}`)) };
+        epochOrder = { epoch, order: shuffledEpoch(opts.seed, epoch, data.count, data.segments, recipe.shuffleWindow) };
       }
       const offset = (step % stepsPerEpoch) * batchSize;
       const indices = epochOrder.order.subarray(offset, Math.min(offset + batchSize, data.count));
       const rows = indices.length;
-      const x = preprocess(data.images, data.count, indices);
+      await data.gather(indices, batchImages, batchLabels);
+      const x = preprocess(batchImages, rows);
       oneHot.fill(0);
-      for (let i = 0; i < rows; i++) oneHot[i * NUM_CLASSES + data.labels[indices[i]!]!] = 1;
+      for (let i = 0; i < rows; i++) {
+        const label = batchLabels[i]!;
+        if (label >= NUM_CLASSES) throw new Error(`label ${label} of example ${indices[i]} is out of range [0, ${NUM_CLASSES})`);
+        oneHot[i * NUM_CLASSES + label] = 1;
+      }
 
       const loss = tf.tidy(() => {
         const xs = tf.tensor2d(x, [rows, INPUT_SIZE]);
@@ -584,7 +625,8 @@ export function decodeCheckpoint(bytes: Uint8Array): CheckpointState {
     !isCount(r.epochs) ||
     !isCount(r.minSteps) ||
     !isCount(r.batchSize) ||
-    typeof r.learningRate !== 'number'
+    typeof r.learningRate !== 'number' ||
+    !isCount(r.shuffleWindow)
   ) {
     throw new CorruptModelError(`${what}: run fingerprint is malformed`);
   }
@@ -615,6 +657,7 @@ export function decodeCheckpoint(bytes: Uint8Array): CheckpointState {
       minSteps: r.minSteps,
       batchSize: r.batchSize,
       learningRate: r.learningRate,
+      shuffleWindow: r.shuffleWindow,
     },
     model: { format: MODEL_FORMAT_VERSION, arch, inputSize: INPUT_SIZE, classes: NUM_CLASSES, hidden: [...hidden], weights: sections.slice(0, k) },
     adam: { iteration: a.iteration, m: sections.slice(k, 2 * k), v: sections.slice(2 * k) },
