@@ -1,6 +1,7 @@
-// Child process: MLP (784-256-10) training and inference throughput on ONE TF.js backend.
-// A fresh process per backend, so native thread pools and wasm state never mix.
-//   node --import tsx bench/backend-child.ts <tensorflow|wasm|cpu> <trainSteps> <warmupSteps> <inferImages>
+// Child process: training and inference throughput of one model (the spec's 'mlp' 784-256-10 or
+// 'cnn' conv16-pool-conv32-pool-256-10) on ONE TF.js backend. A fresh process per (backend,
+// model), so native thread pools and wasm state never mix.
+//   node --import tsx bench/backend-child.ts <tensorflow|wasm|cpu> <trainSteps> <warmupSteps> <inferImages> [mlp|cnn]
 import { initTfBackend, type BackendPreference } from '../activities/train/backend.js';
 import { initialClassifier, trainClassifier } from '../activities/train/classifier.js';
 import { predictLogits } from '../activities/evaluate/metrics.js';
@@ -13,6 +14,7 @@ const backend = process.argv[2] as BackendPreference;
 const trainSteps = Number(process.argv[3]);
 const warmupSteps = Number(process.argv[4]);
 const inferImages = Number(process.argv[5]);
+const model = (process.argv[6] ?? 'mlp') as 'mlp' | 'cnn';
 const INFER_BATCH = 1000;
 const BATCH = 128;
 
@@ -28,7 +30,7 @@ const dir = await locateFashionMnist(projectDataDir());
 const train = await loadSplit(dir, 'train');
 // Spec defaults (hidden [256], batch 128, lr 1e-3, Adam); epochs 1 and minSteps 0 so that
 // `count` images are exactly count/128 optimizer steps.
-const recipe = { ...TrainingSchema.parse({}), backend, epochs: 1, minSteps: 0 };
+const recipe = { ...TrainingSchema.parse({}), backend, model, epochs: 1, minSteps: 0 };
 
 const slice = (start: number, count: number) => ({
   images: train.images.subarray(start * 784, (start + count) * 784),
@@ -40,28 +42,29 @@ const slice = (start: number, count: number) => ({
 await trainClassifier(slice(0, warmupSteps * BATCH), recipe, { seed: 'warmup' });
 const trainImages = trainSteps * BATCH;
 const trainSeconds: number[] = [];
-let model = initialClassifier([256], 0);
+let trained = initialClassifier([256], 0, model);
 for (let rep = 0; rep < 3; rep++) {
   const start = (rep * trainImages) % (train.count - trainImages);
   const t = performance.now();
   const result = await trainClassifier(slice(start, trainImages), recipe, { seed: rep });
   trainSeconds.push((performance.now() - t) / 1000);
-  model = result.model;
+  trained = result.model;
 }
 
 // Inference: predictLogits in batches of 1000 (the evaluate activity's path), same backend.
-await predictLogits(model, train.images, INFER_BATCH, { backend, batchSize: INFER_BATCH });
+await predictLogits(trained, train.images, INFER_BATCH, { backend, batchSize: INFER_BATCH });
 const inferSeconds: number[] = [];
 for (let rep = 0; rep < 3; rep++) {
   const start = (rep * inferImages) % (train.count - inferImages);
   const t = performance.now();
-  await predictLogits(model, train.images.subarray(start * 784), inferImages, { backend, batchSize: INFER_BATCH });
+  await predictLogits(trained, train.images.subarray(start * 784), inferImages, { backend, batchSize: INFER_BATCH });
   inferSeconds.push((performance.now() - t) / 1000);
 }
 
 emitResult({
   available: true,
   backend: active,
+  model,
   trainImages,
   trainSeconds,
   trainImgPerSec: trainImages / median(trainSeconds),

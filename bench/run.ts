@@ -2,7 +2,7 @@
 // written to bench/results.md (table) and bench/results.json. Budget: < 10 minutes on 2 cores.
 //
 // Sections, in order (each prints progress lines):
-//   1. MLP training vs 1/3 of inference, per TF.js backend (a child process each)
+//   1. MLP and CNN training vs 1/3 of inference, per TF.js backend (a child process each)
 //   2. embedded generator vs its dominant kernel; one real generateShard activity
 //   3. shard write/read vs raw PNG encode/decode of the same 1000 generated images
 //   4. train worker peak RSS for N = 1k..60k real images (a child process each)
@@ -16,13 +16,7 @@ import { loadSplit, locateFashionMnist } from '../core/fashion-mnist.js';
 import { benchGenerator } from './generator.js';
 import { BENCH_DIR, elapsed, fmt, load1, progress, ROOT, runChild, type Row } from './lib.js';
 import { benchOrchestration } from './orchestration.js';
-import { benchRss } from './rss.js';
-
-interface RssSummary {
-  size: number;
-  maxRssMb: number;
-  backend: string;
-}
+import { benchRss, type RssResult } from './rss.js';
 
 interface BackendResult {
   available: boolean;
@@ -38,11 +32,16 @@ interface BackendResult {
 }
 
 /** [backend, train steps per timed run, warm-up steps, inference images per timed run]. */
-const BACKENDS: [string, number, number, number][] = [
-  ['tensorflow', 60, 10, 10_000],
-  ['wasm', 60, 10, 10_000],
-  ['cpu', 4, 1, 2000], // plain JS: ~300 img/s, kept brief
+/** [backend, model, train steps per timed run, warm-up steps, inference images]. */
+const BACKENDS: [string, 'mlp' | 'cnn', number, number, number][] = [
+  ['tensorflow', 'mlp', 60, 10, 10_000],
+  ['wasm', 'mlp', 60, 10, 10_000],
+  ['cpu', 'mlp', 4, 1, 2000], // plain JS: ~300 img/s, kept brief
+  ['tensorflow', 'cnn', 30, 4, 5000],
+  ['wasm', 'cnn', 15, 2, 3000],
+  // cnn on cpu: ~10 img/s (plain-JS convolutions), not worth the bench's time.
 ];
+const MODEL_NAMES = { mlp: 'MLP 784-256-10', cnn: 'CNN conv3x3(16)-pool-conv3x3(32)-pool-256-10' } as const;
 
 const rows: Row[] = [];
 const sections: Record<string, unknown> = {};
@@ -124,36 +123,35 @@ function markdown(final: boolean, loadAtEnd: number[]): string {
     'round-trip latency as a share of the shard generation time; for RSS it is peak RSS / the no-data baseline (1.0 = flat).',
     '',
   );
-  const rss = sections.rss as { info?: { results?: RssSummary[]; bytesPerImageAbove1k?: number; arrayBufferBytesPerImageAfterLoad?: number } } | undefined;
+  const rss = sections.rss as { info?: { results?: RssResult[] } } | undefined;
   if (rss?.info?.results && rss.info.results.length > 2) {
     const r = rss.info.results;
     const base = r[0]!;
-    const data = r.slice(1);
-    const first = data[0]!;
-    const last = data[data.length - 1]!;
-    const grows = last.maxRssMb - first.maxRssMb;
-    const flat = grows < 0.05 * first.maxRssMb;
-    const shardRow = rows.find((row) => row.section === 'shards');
-    const tarPerImage = Number((shardRow?.extra as { shardBytes?: number } | undefined)?.shardBytes ?? Number.NaN) / 1000;
-    const abPerImage = rss.info.arrayBufferBytesPerImageAfterLoad;
+    const at = (size: number, cacheMb?: number) => r.find((x) => x.size === size && x.cacheMb === cacheMb);
+    const verdict = (cacheMb?: number) => {
+      const lo = at(8000, cacheMb);
+      const hi = at(60_000, cacheMb);
+      if (!lo || !hi) return 'not measured';
+      const ratio = hi.maxRssMb / lo.maxRssMb;
+      return `${lo.maxRssMb.toFixed(0)} MB at N=8,000 -> ${hi.maxRssMb.toFixed(0)} MB at N=60,000 (x${ratio.toFixed(2)}: ${ratio <= 1.2 ? 'flat within 20%, target met' : 'grows more than 20%, target missed'})`;
+    };
+    const smallCache = r.find((x) => x.cacheMb !== undefined)?.cacheMb;
     lines.push(
       '## Is train worker memory flat in N?',
       '',
-      `${flat ? 'Roughly, in this run' : 'No'}. Peak RSS of the train worker child was ` +
-        data.map((x) => `${x.maxRssMb.toFixed(0)} MB at N=${x.size.toLocaleString('en-US')}`).join(', ') +
-        ` against ${base.maxRssMb.toFixed(0)} MB with no data (backend ${base.backend}): +${grows.toFixed(0)} MB from the smallest to the largest N ` +
-        `(~${((rss.info.bytesPerImageAbove1k ?? 0) / 1024).toFixed(1)} KiB per extra image, for 785 raw bytes).` +
-        (abPerImage !== undefined
-          ? ` With the data loaded, V8's array-buffer memory grows by ${abPerImage.toFixed(0)} bytes per image (${(abPerImage / 785).toFixed(1)}x the raw 785 bytes).`
-          : ''),
+      `Target: peak RSS flat within 20% from N=8k to N=60k. Default decoded-shard cache (256 MB): ${verdict(undefined)}. ` +
+        (smallCache !== undefined ? `With SYNTHSCALE_SHARD_CACHE_MB=${smallCache} (smaller than the 60k images' 45 MB): ${verdict(smallCache)}. ` : '') +
+        `Baseline with no data: ${base.maxRssMb.toFixed(0)} MB (backend ${base.backend}); all rows: ` +
+        r.slice(1).map((x) => `${x.maxRssMb.toFixed(0)} MB at N=${x.size.toLocaleString('en-US')}${x.cacheMb === undefined ? '' : ` (cache ${x.cacheMb} MB)`}`).join(', ') +
+        '.',
       '',
-      'Why: the trainClassifier activity loads all N images before the first step. `loadFirstSamples` (activities/shards/manifest.ts) decodes every ' +
-        'shard it needs and keeps each decoded shard in a per-process cache (up to 64 shards, i.e. all 60 here) *and* copies it into one contiguous ' +
-        'N x 784 array, so the pixels are held twice; while decoding, each shard\'s tar bytes ' +
-        `(${Number.isFinite(tarPerImage) ? `~${(tarPerImage / 1024).toFixed(1)} KiB per image, mostly 512-byte tar headers and padding` : 'mostly tar headers and padding'}) ` +
-        'and PNG buffers are transient garbage. Memory therefore scales with N, not with the batch. Peak RSS itself is noisy (one run per N; ' +
-        'GC timing and the native TensorFlow allocator decide how much is resident at the peak), so compare the trend, not single steps; ' +
-        'the no-data baseline is dominated by the TF.js backend.',
+      'How: training streams its examples (activities/shards/stream.ts). Each batch is gathered from decoded shards held in a per-process ' +
+        'LRU bounded in bytes (SYNTHSCALE_SHARD_CACHE_MB, default 256), and epochs are shuffled by shard windows of training.shuffleWindow ' +
+        'examples (activities/train/shuffle.ts: a full permutation when N fits the window), so memory is bounded by the cache and the window, ' +
+        'not by N. With the default cache every shard of these runs stays decoded (45 MB at N=60k), which is what the default rows grow by; ' +
+        'with the small cache shards are decoded again when they come back round, trading decode time for memory. Peak RSS is noisy ' +
+        '(one run per row; GC timing and the native TensorFlow allocator decide what is resident at the peak), so compare the trend; the ' +
+        'no-data baseline is dominated by the TF.js backend.',
       '',
     );
   }
@@ -183,21 +181,23 @@ const train = await loadSplit(dataDir, 'train');
 // 1. Training vs inference per backend ------------------------------------------------------------
 ok &&= await section('backends', async () => {
   const results: Record<string, BackendResult> = {};
-  for (const [backend, steps, warmup, infer] of BACKENDS) {
-    progress(`backend ${backend}: MLP 784-256-10, train ${steps} steps x 128 (x3 after ${warmup}-step warm-up), infer ${infer} images in batches of 1000 (x3)`);
-    const child = await runChild<BackendResult>('backend-child.ts', [backend, String(steps), String(warmup), String(infer)], { timeoutMs: 180_000 });
+  for (const [backend, model, steps, warmup, infer] of BACKENDS) {
+    const modelName = MODEL_NAMES[model];
+    const key = `${backend}/${model}`;
+    progress(`backend ${backend}: ${modelName}, train ${steps} steps x 128 (x3 after ${warmup}-step warm-up), infer ${infer} images in batches of 1000 (x3)`);
+    const child = await runChild<BackendResult>('backend-child.ts', [backend, String(steps), String(warmup), String(infer), model], { timeoutMs: 240_000 });
     if (!child.ok || !child.result) {
-      backendStatus[backend] = `failed (${child.error})`;
-      results[backend] = { available: false, reason: `${child.error}: ${child.stderrTail.slice(-300)}` };
+      backendStatus[backend] ??= `failed (${child.error})`;
+      results[key] = { available: false, reason: `${child.error}: ${child.stderrTail.slice(-300)}` };
       continue;
     }
     const r = child.result;
-    results[backend] = r;
+    results[key] = r;
     if (!r.available) {
       backendStatus[backend] = `not available (${r.reason?.slice(0, 160)})`;
       rows.push({
         section: 'train',
-        measurement: `MLP training, ${backend} backend`,
+        measurement: `${modelName} training, ${backend} backend`,
         value: Number.NaN,
         unit: 'img/s',
         bound: '1/3 of inference img/s',
@@ -213,7 +213,7 @@ ok &&= await section('backends', async () => {
     const bound = r.inferImgPerSec! / 3;
     rows.push({
       section: 'train',
-      measurement: `MLP 784-256-10 training (trainClassifier, batch 128, Adam), ${r.backend} backend`,
+      measurement: `${modelName} training (trainClassifier, batch 128, Adam), ${r.backend} backend`,
       value: r.trainImgPerSec!,
       unit: 'img/s',
       bound: '1/3 of inference img/s (predictLogits, batch 1000, same backend and model): forward + backward ~ 3 forwards',
@@ -227,7 +227,7 @@ ok &&= await section('backends', async () => {
       samples: r.trainSeconds!.map((s) => r.trainImages! / s),
       boundSamples: r.inferSeconds!.map((s) => r.inferImages! / s / 3),
     });
-    progress(`backend ${backend}: train ${fmt(r.trainImgPerSec!)} img/s, inference ${fmt(r.inferImgPerSec!)} img/s`);
+    progress(`backend ${backend} ${model}: train ${fmt(r.trainImgPerSec!)} img/s, inference ${fmt(r.inferImgPerSec!)} img/s`);
   }
   sections.backends = results;
 });
