@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # The embedded stack: Temporal dev server (SQLite-backed, so sweeps survive restarts) and the
 # three workers. Usage: infra/stack.sh {ensure-cli|start-server|stop-server|start-workers|stop-workers|up|down|status}
+# Train workers: one per visible GPU, each pinned to it with CUDA_VISIBLE_DEVICES=<index>; one
+# (unpinned) without a GPU. SYNTHSCALE_TRAIN_WORKERS=<n> overrides the count (spread round-robin
+# over the GPUs). The first is worker-train, the others worker-train-<i> (.pid/.log in $RUN).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 STATE="${SYNTHSCALE_HOME:-$ROOT/.synthscale}"
@@ -72,21 +75,83 @@ stop_pidfile() {
   rm -f "$pidfile"
 }
 
+# GPUs on this machine: `nvidia-smi -L`, else the /dev/nvidia<N> device files, else none.
+gpu_count() {
+  local n f
+  if command -v nvidia-smi >/dev/null 2>&1 && n="$(timeout 20 nvidia-smi -L 2>/dev/null | grep -c '^GPU ')"; then
+    echo "$n"; return
+  fi
+  n=0
+  for f in /dev/nvidia*; do [[ "${f#/dev/}" =~ ^nvidia[0-9]+$ ]] && n=$((n + 1)); done
+  echo "$n"
+}
+
+# The devices train workers are pinned to, one per line: CUDA_VISIBLE_DEVICES's entries when it is
+# set (up to the first that is neither an index below the GPU count nor a GPU-/MIG- UUID, as CUDA
+# reads it), else 0..count-1.
+train_devices() {
+  local count entry entries i; count="$(gpu_count)"
+  (( count > 0 )) || return 0
+  if [[ -n "${CUDA_VISIBLE_DEVICES+set}" ]]; then
+    IFS=',' read -ra entries <<<"$CUDA_VISIBLE_DEVICES"
+    for entry in "${entries[@]}"; do
+      entry="${entry//[[:space:]]/}"
+      if [[ "$entry" =~ ^[0-9]+$ ]] && (( 10#$entry < count )); then echo "$((10#$entry))"
+      elif [[ "$entry" =~ ^(GPU|MIG)- ]]; then echo "$entry"
+      else break
+      fi
+    done
+  else
+    for ((i = 0; i < count; i++)); do echo "$i"; done
+  fi
+}
+
+# start_worker NAME QUEUE [VAR=value...]: one worker process, unless NAME's is already running.
+start_worker() {
+  local name="$1" queue="$2"; shift 2
+  if alive "$RUN/worker-$name.pid"; then return; fi
+  ( cd "$ROOT" && exec env "$@" node --import tsx "workers/$queue.ts" >"$RUN/worker-$name.log" 2>&1 ) &
+  echo $! >"$RUN/worker-$name.pid"
+}
+
 start_workers() {
-  for queue in cpu generate train; do
-    if alive "$RUN/worker-$queue.pid"; then continue; fi
-    ( cd "$ROOT" && exec node --import tsx "workers/$queue.ts" >"$RUN/worker-$queue.log" 2>&1 ) &
-    echo $! >"$RUN/worker-$queue.pid"
+  local devices=() names=(cpu generate) n i name pinned=""
+  while IFS= read -r name; do devices+=("$name"); done < <(train_devices)
+  n="${SYNTHSCALE_TRAIN_WORKERS:-}"
+  if [[ -z "$n" ]]; then n=$(( ${#devices[@]} > 0 ? ${#devices[@]} : 1 ))
+  elif ! [[ "$n" =~ ^[0-9]+$ ]]; then log "SYNTHSCALE_TRAIN_WORKERS must be a number of train workers, not '$n'"; exit 2
+  fi
+  start_worker cpu cpu
+  start_worker generate generate
+  for ((i = 0; i < 10#$n; i++)); do
+    if (( i == 0 )); then name=train; else name="train-$i"; fi
+    names+=("$name")
+    if (( ${#devices[@]} > 0 )); then
+      start_worker "$name" train "CUDA_VISIBLE_DEVICES=${devices[i % ${#devices[@]}]}"
+      pinned+=" $name=${devices[i % ${#devices[@]}]}"
+    else
+      start_worker "$name" train
+    fi
   done
   # Wait for each worker to report it is polling (the cpu worker bundles workflows first).
-  for queue in cpu generate train; do
+  for name in "${names[@]}"; do
     for _ in $(seq 1 300); do
-      grep -q "synthscale worker: queue=$queue" "$RUN/worker-$queue.log" 2>/dev/null && break
-      alive "$RUN/worker-$queue.pid" || { log "worker $queue exited:"; tail -20 "$RUN/worker-$queue.log" >&2; exit 1; }
+      grep -q "synthscale worker: queue=${name%%-*}" "$RUN/worker-$name.log" 2>/dev/null && break
+      alive "$RUN/worker-$name.pid" || { log "worker $name exited:"; tail -20 "$RUN/worker-$name.log" >&2; exit 1; }
       sleep 0.2
     done
   done
-  log "workers running: cpu generate train (logs in $RUN/worker-*.log)"
+  log "workers running: ${names[*]}${pinned:+ (CUDA_VISIBLE_DEVICES:$pinned)} (logs in $RUN/worker-*.log)"
+}
+
+# Every worker pid file, including train workers beyond the first (however many were started).
+stop_workers() {
+  local pidfile name
+  for pidfile in "$RUN"/worker-*.pid; do
+    [[ -e "$pidfile" ]] || continue
+    name="$(basename "$pidfile" .pid)"
+    stop_pidfile "$pidfile" "worker ${name#worker-}"
+  done
 }
 
 case "${1:-}" in
@@ -94,11 +159,13 @@ case "${1:-}" in
   start-server) start_server ;;
   stop-server) stop_pidfile "$RUN/server.pid" "Temporal server" ;;
   start-workers) start_workers ;;
-  stop-workers) for q in cpu generate train; do stop_pidfile "$RUN/worker-$q.pid" "worker $q"; done ;;
+  stop-workers) stop_workers ;;
   up) start_server; start_workers ;;
-  down) for q in cpu generate train; do stop_pidfile "$RUN/worker-$q.pid" "worker $q"; done; stop_pidfile "$RUN/server.pid" "Temporal server" ;;
+  down) stop_workers; stop_pidfile "$RUN/server.pid" "Temporal server" ;;
   status)
-    for p in server worker-cpu worker-generate worker-train; do
+    extra=()
+    for f in "$RUN"/worker-train-*.pid; do [[ -e "$f" ]] && extra+=("$(basename "$f" .pid)"); done
+    for p in server worker-cpu worker-generate worker-train ${extra[@]+"${extra[@]}"}; do
       if alive "$RUN/$p.pid"; then echo "$p: running (pid $(cat "$RUN/$p.pid"))"; else echo "$p: stopped"; fi
     done ;;
   *) echo "usage: $0 {ensure-cli|start-server|stop-server|start-workers|stop-workers|up|down|status}" >&2; exit 2 ;;
