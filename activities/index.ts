@@ -8,6 +8,7 @@ import { createShardActivities } from './shards/activity.js';
 import { createGenerateActivities as generateStage } from './generate/activity.js';
 import { createTrainActivities as trainStage } from './train/activity.js';
 import { createEvaluateActivities } from './evaluate/activity.js';
+import { createRecognizabilityActivities } from './evaluate/recognizability-activity.js';
 import { createAnalyzeActivities } from './analyze/activity.js';
 import { createReportActivities } from './report/activity.js';
 
@@ -37,5 +38,5 @@ export function createGenerateActivities(deps: ActivityDeps) {
 
 export function createTrainActivities(rawDeps: ActivityDeps) {
   const deps = resilient(rawDeps);
-  return { ...trainStage(deps), ...createEvaluateActivities(deps) };
+  return { ...trainStage(deps), ...createEvaluateActivities(deps), ...createRecognizabilityActivities(deps) };
 }

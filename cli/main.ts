@@ -1,4 +1,5 @@
 // synthscale CLI: start sweeps, watch their progress, find their reports.
+import { serveGenerator } from './serve-generator.js';
 import { defineCommand, runMain } from 'citty';
 import { fileURLToPath } from 'node:url';
 import { loadSpecFile, SpecError } from '../core/spec.js';
@@ -104,7 +105,7 @@ const sweep = defineCommand({
 
 const main = defineCommand({
   meta: { name: 'synthscale', description: 'Scaling sweeps of synthetic training data on Temporal' },
-  subCommands: { sweep },
+  subCommands: { sweep, 'serve-generator': serveGenerator },
 });
 
 process.on('unhandledRejection', (err) => {

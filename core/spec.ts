@@ -2,14 +2,22 @@
 import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { A1111GeneratorSchema, OpenAiImagesGeneratorSchema } from '../activities/generate/http-config.js';
+import { PromptConfigSchema, PROMPT_STRATEGY_NAMES } from '../activities/prompts/config.js';
+import { OodSelectionSchema } from '../activities/evaluate/ood.js';
 
 const name = z
   .string()
   .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'use 1-63 lowercase letters, digits and dashes, starting with a letter or digit');
 
-export const PROMPT_STRATEGIES = ['classnames', 'clip-templates'] as const;
+export const PROMPT_STRATEGIES = PROMPT_STRATEGY_NAMES;
 
-export const GeneratorSchema = z
+/**
+ * The embedded generator. Its capacity (PCA dimensions x mixture components per class) is its
+ * "model": e.g. { pcaDims: 8, componentsPerClass: 1 } is a much weaker generator than the default,
+ * so one sweep can compare generators the way the paper compares Stable Diffusion, Imagen and Muse.
+ */
+export const EmbeddedGeneratorSchema = z
   .object({
     name: z.literal('embedded-gmm').describe('the embedded CPU text-to-image generator'),
     pcaDims: z.number().int().min(4).max(256).default(48),
@@ -19,6 +27,9 @@ export const GeneratorSchema = z
   })
   .strict();
 
+/** The embedded generator, or a text-to-image server over the A1111 or OpenAI images API. */
+export const GeneratorSchema = z.discriminatedUnion('name', [EmbeddedGeneratorSchema, A1111GeneratorSchema, OpenAiImagesGeneratorSchema]);
+
 export const SourceSchema = z.discriminatedUnion('kind', [
   z.object({ name, kind: z.literal('real') }).strict(),
   z
@@ -26,10 +37,23 @@ export const SourceSchema = z.discriminatedUnion('kind', [
       name,
       kind: z.literal('synthetic'),
       generator: GeneratorSchema.default({ name: 'embedded-gmm', pcaDims: 48, componentsPerClass: 12, steps: 40, fitSeed: 0 }),
-      prompts: z.object({ strategy: z.enum(PROMPT_STRATEGIES) }).strict(),
+      prompts: PromptConfigSchema,
       cfgScale: z.number().min(0).max(50),
     })
     .strict(),
+  z
+    .object({
+      name,
+      kind: z.literal('mixed').describe("real N plus synthetic images: the paper's mixing runs; N on the size grid is the real count"),
+      real: name.describe('name of a real source in this spec'),
+      synthetic: name.describe('name of a synthetic source in this spec'),
+      syntheticPerReal: z.number().positive().max(100).optional().describe('N_s = round(syntheticPerReal x N)'),
+      syntheticImages: z.number().int().min(1).max(1_000_000).optional().describe('N_s fixed for every N'),
+    })
+    .strict()
+    .refine((m) => (m.syntheticPerReal === undefined) !== (m.syntheticImages === undefined), {
+      message: 'give exactly one of syntheticPerReal (N_s = ratio x N) or syntheticImages (fixed N_s)',
+    }),
 ]);
 
 export const TrainingSchema = z
@@ -61,7 +85,22 @@ export const SweepSpecSchema = z
     sources: z
       .array(SourceSchema)
       .min(1)
-      .refine((s) => new Set(s.map((x) => x.name)).size === s.length, 'source names must be unique'),
+      .refine((s) => new Set(s.map((x) => x.name)).size === s.length, 'source names must be unique')
+      .superRefine((sources, ctx) => {
+        sources.forEach((source, i) => {
+          if (source.kind !== 'mixed') return;
+          for (const part of ['real', 'synthetic'] as const) {
+            const target = sources.find((s) => s.name === source[part]);
+            if (!target || target.kind !== part) {
+              ctx.addIssue({
+                code: 'custom',
+                path: [i, part],
+                message: `'${source[part]}' is not a ${part} source of this spec (${part} sources: ${sources.filter((s) => s.kind === part).map((s) => s.name).join(', ') || 'none'})`,
+              });
+            }
+          }
+        });
+      }),
     sizes: z
       .array(z.number().int().min(10).max(60000))
       .min(1)
@@ -86,6 +125,18 @@ export const SweepSpecSchema = z
       .array(z.object({ name, split: z.literal('test') }).strict())
       .min(1)
       .default([{ name: 'test', split: 'test' }]),
+    ood: OodSelectionSchema.default([]).describe(
+      "out-of-distribution eval suites (corrupted real test images), each reported separately: 'default', 'none' or a list of { suite, severity }",
+    ),
+    recognizability: z
+      .object({
+        judgeImages: z.number().int().min(100).max(60000).default(20000).describe('real images the judge classifier trains on'),
+        judge: TrainingSchema.partial().default({}).describe('training overrides for the judge (default: the sweep recipe)'),
+        images: z.number().int().min(10).max(1_000_000).optional().describe('generated images judged per source (default: the largest N)'),
+      })
+      .strict()
+      .optional()
+      .describe("the paper's recognizability analysis: a classifier trained on real images labels each source's generated images"),
     maxConcurrentCells: z.number().int().min(1).max(500).default(4),
     cellsPerRun: z
       .number()
@@ -95,13 +146,29 @@ export const SweepSpecSchema = z
       .default(500)
       .describe('cells per workflow run before continue-as-new (about 7.3 history events each)'),
   })
-  .strict();
+  .strict()
+  .superRefine((spec, ctx) => {
+    if (spec.recognizability && !spec.sources.some((s) => s.kind === 'real')) {
+      ctx.addIssue({ code: 'custom', path: ['recognizability'], message: 'needs a real source to train its judge on: add { name: real, kind: real } to sources' });
+    }
+    const evalNames = spec.eval.map((e) => e.name);
+    for (const [i, name] of evalNames.entries()) {
+      if (name.startsWith('ood-')) ctx.addIssue({ code: 'custom', path: ['eval', i, 'name'], message: "names starting with 'ood-' are kept for the ood suites" });
+    }
+  });
 
 export type SweepSpecInput = z.input<typeof SweepSpecSchema>;
 export type SweepSpec = z.output<typeof SweepSpecSchema>;
 export type SourceSpec = SweepSpec['sources'][number];
 export type SyntheticSourceSpec = Extract<SourceSpec, { kind: 'synthetic' }>;
+export type MixedSourceSpec = Extract<SourceSpec, { kind: 'mixed' }>;
+
+/** Synthetic images a mixed source adds to N real ones. */
+export function syntheticCountFor(source: MixedSourceSpec, realCount: number): number {
+  return source.syntheticImages ?? Math.round((source.syntheticPerReal ?? 0) * realCount);
+}
 export type GeneratorSpec = z.output<typeof GeneratorSchema>;
+export type EmbeddedGeneratorSpec = z.output<typeof EmbeddedGeneratorSchema>;
 export type TrainingRecipe = z.output<typeof TrainingSchema>;
 
 export class SpecError extends Error {

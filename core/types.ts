@@ -23,12 +23,24 @@ export interface CellMetrics {
 
 export interface SourceSummary {
   name: string;
-  kind: 'real' | 'synthetic';
+  kind: 'real' | 'synthetic' | 'mixed';
   /** e.g. "embedded-gmm, classnames, CFG 2" */
   description: string;
   cfgScale?: number;
   promptStrategy?: string;
+  /** Where the prompt text came from, e.g. "word2sentence: template grammar (no LLM configured)". */
+  promptProvenance?: string;
+  /** A mixed source's parts: its real and synthetic sources, and N_s for a given real N. */
+  mix?: { real: string; synthetic: string; syntheticPerReal?: number; syntheticImages?: number };
   manifestUri: string;
   images: number;
   generationSeconds?: number;
+}
+
+/** One evaluation set: the real test split, clean or under a deterministic OOD shift. */
+export interface EvalSetSpec {
+  name: string;
+  split: 'test';
+  /** An OOD suite applied to every test image (activities/evaluate/ood.ts). */
+  shift?: { suite: string; severity: number; seed: number };
 }

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { CLIP_IMAGENET_TEMPLATES, PROMPT_STRATEGY_REGISTRY, synthesizePromptList } from '../activities/prompts/strategies.js';
+import { CLIP_IMAGENET_TEMPLATES, PROMPT_STRATEGY_REGISTRY, buildPromptList, synthesizePromptList } from '../activities/prompts/strategies.js';
 import { FASHION_MNIST_CLASSES } from '../core/fashion-mnist.js';
 
-test('every strategy is deterministic per seed, class-balanced, and names its class', () => {
+test('every strategy is deterministic per seed, class-balanced, and names its class', async () => {
   for (const name of Object.keys(PROMPT_STRATEGY_REGISTRY)) {
-    const a = synthesizePromptList(name, FASHION_MNIST_CLASSES, 200, 7);
-    const b = synthesizePromptList(name, FASHION_MNIST_CLASSES, 200, 7);
+    const a = (await buildPromptList(name, FASHION_MNIST_CLASSES, 200, 7)).prompts;
+    const b = (await buildPromptList(name, FASHION_MNIST_CLASSES, 200, 7)).prompts;
     assert.deepEqual(a, b, `${name} is deterministic`);
     assert.equal(a.length, 200);
     for (const prompt of a) {
@@ -31,6 +31,10 @@ test('clip-templates draws from the 80 templates, varies with the seed, and a pr
   assert.deepEqual(synthesizePromptList('clip-templates', FASHION_MNIST_CLASSES, 50, 1), a.slice(0, 50));
 });
 
-test('an unknown strategy is an error that lists the known ones', () => {
-  assert.throws(() => synthesizePromptList('haiku', FASHION_MNIST_CLASSES, 1, 0), /unknown prompt strategy "haiku"; known: classnames, clip-templates/);
+test('an unknown strategy is an error that lists the known ones', async () => {
+  assert.throws(
+    () => synthesizePromptList('haiku', FASHION_MNIST_CLASSES, 1, 0),
+    /unknown prompt strategy "haiku"; known: classnames, clip-templates, classname-description, classname-hypernym, word2sentence, captions/,
+  );
+  await assert.rejects(buildPromptList('haiku', FASHION_MNIST_CLASSES, 1, 0), /prompts\.strategy: unknown prompt strategy "haiku"; use one of: classnames, clip-templates/);
 });

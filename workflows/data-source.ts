@@ -7,7 +7,7 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { SourceSpec } from '../core/spec.js';
+import type { GeneratorSpec, SourceSpec } from '../core/spec.js';
 import type { SourceSummary } from '../core/types.js';
 import type { ShardRecord } from '../activities/shards/manifest.js';
 import { cpu, fit, generate } from './proxies.js';
@@ -15,9 +15,12 @@ import { STAGE } from './search-attributes.js';
 import { Semaphore } from './semaphore.js';
 import { pauseSignal, resumeSignal, sourceProgressSignal } from './signals.js';
 
+/** Sources with data of their own (a mixed source reads its real and synthetic sources' shards). */
+export type DataSourceSpec = Exclude<SourceSpec, { kind: 'mixed' }>;
+
 export interface DataSourceInput {
   sweepId: string;
-  source: SourceSpec;
+  source: DataSourceSpec;
   /** Images the sweep needs: its largest N. Smaller N take a prefix (nested subsets). */
   count: number;
   shardSize: number;
@@ -57,9 +60,29 @@ export interface DataSourceProgress {
 
 export const dataSourceProgressQuery = defineQuery<DataSourceProgress>('progress');
 
+export function describeGenerator(g: GeneratorSpec): string {
+  if (g.name === 'embedded-gmm') return `embedded-gmm (${g.pcaDims} PCA dims, ${g.componentsPerClass} comps/class, ${g.steps} DDIM steps)`;
+  if (g.name === 'a1111') return `A1111 txt2img at ${hostOf(g.baseUrl)} (${g.steps} steps, ${g.samplerName}, ${g.width}x${g.height})`;
+  return `OpenAI images API at ${hostOf(g.baseUrl)} (model ${g.model}, ${g.size})`;
+}
+
+function hostOf(url: string): string {
+  const match = /^https?:\/\/([^/]+)/.exec(url);
+  return match ? match[1]! : url;
+}
+
 export function describeSource(source: SourceSpec): string {
   if (source.kind === 'real') return 'real Fashion-MNIST training images';
-  return `${source.generator.name} (${source.generator.pcaDims} PCA dims, ${source.generator.componentsPerClass} comps/class, ${source.generator.steps} DDIM steps), prompts: ${source.prompts.strategy}, CFG ${source.cfgScale}`;
+  if (source.kind === 'mixed') {
+    const extra = source.syntheticImages !== undefined ? `${source.syntheticImages}` : `${source.syntheticPerReal} x N`;
+    return `N real images of '${source.real}' plus ${extra} synthetic images of '${source.synthetic}'`;
+  }
+  return `${describeGenerator(source.generator)}, prompts: ${source.prompts.strategy}, CFG ${source.cfgScale}`;
+}
+
+/** Sampler steps a shard is generated with (the OpenAI images API takes none). */
+function generatorSteps(g: GeneratorSpec): number {
+  return g.name === 'openai-images' ? 0 : g.steps;
 }
 
 export function emptyGenerationStats(): GenerationStats {
@@ -107,15 +130,20 @@ export async function dataSourceWorkflow(input: DataSourceInput): Promise<DataSo
     };
   }
 
-  setStage('fit-generator');
+  const generator = source.generator;
+  setStage(generator.name === 'embedded-gmm' ? 'fit-generator' : 'prompts');
+  // Only the embedded generator is fitted; an HTTP generator is a server that is already running.
   const [model, prompts] = await Promise.all([
-    fit.fitGenerator({ generator: source.generator, classes: input.classes, datasetFingerprint: input.datasetFingerprint }),
-    cpu.synthesizePrompts({ strategy: source.prompts.strategy, classes: input.classes, count: target, seed: input.generationSeed }),
+    generator.name === 'embedded-gmm'
+      ? fit.fitGenerator({ generator, classes: input.classes, datasetFingerprint: input.datasetFingerprint })
+      : Promise.resolve(null),
+    cpu.synthesizePrompts({ prompts: source.prompts, classes: input.classes, count: target, seed: input.generationSeed }),
   ]);
 
   setStage('generate');
   const window = new Semaphore(input.maxConcurrentShards);
-  const generatorLabel = `${source.generator.name}@${model.modelUri.split('/').slice(-2, -1)[0] ?? ''}`;
+  const generatorLabel =
+    generator.name === 'embedded-gmm' ? `${generator.name}@${model?.modelUri.split('/').slice(-2, -1)[0] ?? ''}` : `${generator.name}@${hostOf(generator.baseUrl)}`;
   const shards: ShardRecord[] = await Promise.all(
     Array.from({ length: shardsTotal }, (_, shard) =>
       window.run(async () => {
@@ -125,14 +153,16 @@ export async function dataSourceWorkflow(input: DataSourceInput): Promise<DataSo
           // Shard bytes name the content key, not the sweep's label, so other sweeps can share them.
           source: input.sourceKey.split('/').pop()!,
           shardKey: `${input.sourceKey}/shard-${String(shard).padStart(6, '0')}.tar`,
-          modelUri: model.modelUri,
+          modelUri: model?.modelUri ?? '',
           promptsUri: prompts.promptsUri,
           firstIndex,
           count: Math.min(shardSize, target - firstIndex),
           cfgScale: source.cfgScale,
-          steps: source.generator.steps,
+          steps: generatorSteps(generator),
           generationSeed: input.generationSeed,
           generatorLabel,
+          // The embedded generator's shard input stays as it was (its model URI says it all).
+          ...(model ? {} : { generator, classes: input.classes }),
         });
         progress.shardsDone++;
         progress.imagesDone += out.samples;
@@ -168,6 +198,7 @@ export async function dataSourceWorkflow(input: DataSourceInput): Promise<DataSo
       description: describeSource(source),
       cfgScale: source.cfgScale,
       promptStrategy: source.prompts.strategy,
+      promptProvenance: prompts.provenance?.summary,
       manifestUri: manifest.manifestUri,
       images: manifest.totalSamples,
       generationSeconds: (Date.now() - started) / 1000,

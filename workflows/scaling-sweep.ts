@@ -13,9 +13,10 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { SourceSummary } from '../core/types.js';
+import type { MixedSourceSpec } from '../core/spec.js';
 import type { SweepPlan } from '../activities/plan/activity.js';
-import { cpu } from './proxies.js';
-import { childId, dataSourceWorkflow, emptyGenerationStats, type GenerationStats } from './data-source.js';
+import { cpu, train } from './proxies.js';
+import { childId, dataSourceWorkflow, describeSource, emptyGenerationStats, type GenerationStats } from './data-source.js';
 import { trainCellWorkflow } from './train-cell.js';
 import { DATA_SOURCE, STAGE, SWEEP_ID } from './search-attributes.js';
 import { Semaphore } from './semaphore.js';
@@ -41,6 +42,19 @@ export interface SweepState {
   startedAt: number;
   stageSeconds: Record<string, number>;
   paused: boolean;
+  /** Recognizability results per synthetic source, once measured (spec.recognizability). */
+  recognizability?: RecognizabilityRef[];
+}
+
+export interface RecognizabilityRef {
+  source: string;
+  resultUri: string;
+  overall: number;
+}
+
+/** Synthetic images a mixed source adds to N real ones (core/spec.ts syntheticCountFor; no zod here). */
+function mixCount(source: MixedSourceSpec, realCount: number): number {
+  return source.syntheticImages ?? Math.round((source.syntheticPerReal ?? 0) * realCount);
 }
 
 export interface SweepProgress {
@@ -151,6 +165,19 @@ export async function scalingSweepWorkflow(specInput: unknown, carried?: SweepSt
   stats.cellsTotal = spec.sources.length * cellsPerSource;
   const cursors: Record<string, number> = carried?.cursors ?? Object.fromEntries(spec.sources.map((s) => [s.name, 0]));
   const cellWindow = new Semaphore(spec.maxConcurrentCells);
+  const evalSets = plan.evalSets ?? spec.eval;
+  const maxSize = Math.max(...spec.sizes);
+  const mixes = spec.sources.filter((s): s is MixedSourceSpec => s.kind === 'mixed');
+  const judgeSource = spec.recognizability ? spec.sources.find((s) => s.kind === 'real') : undefined;
+  /** Images a source must hold: the largest N, more if a mix or the recognizability judge needs them. */
+  const countFor = (name: string): number => {
+    let count = maxSize;
+    for (const mix of mixes) if (mix.synthetic === name) count = Math.max(count, mixCount(mix, maxSize));
+    if (spec.recognizability && judgeSource?.name === name) count = Math.max(count, spec.recognizability.judgeImages);
+    return count;
+  };
+  const summaryOf = (name: string) => sources.find((s) => s.name === name);
+  let recognizability: RecognizabilityRef[] | undefined = carried?.recognizability;
   // Each cell costs the parent about 7 history events; a page of cellsPerRun keeps a run's
   // history far inside the 51,200-event limit whatever the sweep's size.
   const pageFull = () =>
@@ -169,6 +196,8 @@ export async function scalingSweepWorkflow(specInput: unknown, carried?: SweepSt
       }
       const size = sizes[Math.floor(index / spec.seeds.length)]!;
       const seed = spec.seeds[index % spec.seeds.length]!;
+      const mixSpec = summary.kind === 'mixed' ? mixes.find((m) => m.name === name) : undefined;
+      const mix = mixSpec ? [{ manifestUri: summaryOf(mixSpec.synthetic)!.manifestUri, count: mixCount(mixSpec, size) }] : undefined;
       inFlight.cells++;
       inFlight.started++;
       jobs.push(
@@ -176,7 +205,7 @@ export async function scalingSweepWorkflow(specInput: unknown, carried?: SweepSt
           try {
             const result = await executeChild(trainCellWorkflow, {
               workflowId: childId(`cell/${name}/n${size}/s${seed}`),
-              args: [{ sweepId: spec.sweepId, source: name, manifestUri: summary.manifestUri, size, seed, recipe: spec.training, evalSets: spec.eval }],
+              args: [{ sweepId: spec.sweepId, source: name, manifestUri: summary.manifestUri, size, seed, recipe: spec.training, evalSets, ...(mix ? { mix } : {}) }],
               typedSearchAttributes: [
                 { key: SWEEP_ID, value: spec.sweepId },
                 { key: DATA_SOURCE, value: name },
@@ -202,10 +231,59 @@ export async function scalingSweepWorkflow(specInput: unknown, carried?: SweepSt
 
   setStage(sources.length === spec.sources.length ? 'cells' : 'data');
   const dataStarted = Date.now();
-  await Promise.all(
-    spec.sources.map(async (source) => {
+  // The paper's recognizability analysis: a judge trained on real images labels each synthetic
+  // source's images. Runs beside the cells, once (its results are carried across continue-as-new).
+  const measureRecognizability = async () => {
+    const options = spec.recognizability!;
+    await condition(() => summaryOf(judgeSource!.name) !== undefined);
+    const realSummary = summaryOf(judgeSource!.name)!;
+    const judge = await train.trainClassifier({
+      manifestUri: realSummary.manifestUri,
+      size: Math.min(options.judgeImages, realSummary.images),
+      seed: 0,
+      recipe: { ...spec.training, ...options.judge },
+    });
+    const judgeEval = await train.evaluateClassifier({ modelUri: judge.modelUri, evalSet: 'judge-test', split: 'test' });
+    const results = await Promise.all(
+      spec.sources
+        .filter((s) => s.kind === 'synthetic')
+        .map(async (s) => {
+          await condition(() => summaryOf(s.name) !== undefined);
+          const out = await train.measureRecognizability({
+            judgeModelUri: judge.modelUri,
+            judgeTestAccuracy: judgeEval.accuracy,
+            manifestUri: summaryOf(s.name)!.manifestUri,
+            count: options.images ?? maxSize,
+          });
+          return { source: s.name, resultUri: out.resultUri, overall: out.overall };
+        }),
+    );
+    recognizability = results;
+  };
+
+  await Promise.all([
+    ...(spec.recognizability && judgeSource && !recognizability ? [measureRecognizability()] : []),
+    ...spec.sources.map(async (source) => {
       let summary = sources.find((s) => s.name === source.name);
-      if (!summary) {
+      if (!summary && source.kind === 'mixed') {
+        // No data of its own: N real images of one source plus N_s synthetic ones of another.
+        await condition(() => summaryOf(source.real) !== undefined && summaryOf(source.synthetic) !== undefined);
+        summary = {
+          name: source.name,
+          kind: 'mixed',
+          description: describeSource(source),
+          manifestUri: summaryOf(source.real)!.manifestUri,
+          images: maxSize + mixCount(source, maxSize),
+          mix: {
+            real: source.real,
+            synthetic: source.synthetic,
+            ...(source.syntheticPerReal !== undefined ? { syntheticPerReal: source.syntheticPerReal } : {}),
+            ...(source.syntheticImages !== undefined ? { syntheticImages: source.syntheticImages } : {}),
+          },
+        };
+        sources.push(summary);
+      }
+      if (!summary && source.kind !== 'mixed') {
         const t0 = Date.now();
         const out = await executeChild(dataSourceWorkflow, {
           workflowId: childId(`source/${source.name}`),
@@ -213,7 +291,7 @@ export async function scalingSweepWorkflow(specInput: unknown, carried?: SweepSt
             {
               sweepId: spec.sweepId,
               source,
-              count: Math.max(...spec.sizes),
+              count: countFor(source.name),
               shardSize: spec.generation.shardSize,
               generationSeed: spec.generation.seed,
               maxConcurrentShards: spec.generation.maxConcurrentShards,
@@ -236,14 +314,23 @@ export async function scalingSweepWorkflow(specInput: unknown, carried?: SweepSt
         for (const key of Object.keys(out.stats) as (keyof GenerationStats)[]) stats[key] += out.stats[key];
       }
       // Each source's cells start as soon as its data is ready.
-      await runCells(summary);
+      await runCells(summary!);
     }),
-  );
+  ]);
   addSeconds('data+cells', dataStarted);
 
   if (stats.cellsDone < stats.cellsTotal) {
     // A page of cells is done: start a fresh history, carrying only cursors and counters.
-    await continueAsNew<typeof scalingSweepWorkflow>(specInput, { plan, sources, cursors, stats, startedAt, stageSeconds, paused });
+    await continueAsNew<typeof scalingSweepWorkflow>(specInput, {
+      plan,
+      sources,
+      cursors,
+      stats,
+      startedAt,
+      stageSeconds,
+      paused,
+      ...(recognizability ? { recognizability } : {}),
+    });
   }
 
   // Children finish in any order; order sources as in the spec so the analysis input is stable.
@@ -251,7 +338,13 @@ export async function scalingSweepWorkflow(specInput: unknown, carried?: SweepSt
   sources.sort((a, b) => order.indexOf(a.name) - order.indexOf(b.name));
   setStage('analyze');
   let t0 = Date.now();
-  const analysis = await cpu.analyzeSweepResults({ sweepId: spec.sweepId, spec, sources });
+  const analysis = await cpu.analyzeSweepResults({
+    sweepId: spec.sweepId,
+    spec,
+    sources,
+    ...(plan.evalSets ? { evalSets: plan.evalSets } : {}),
+    ...(recognizability ? { recognizability } : {}),
+  });
   addSeconds('analyze', t0);
 
   setStage('report');

@@ -2,6 +2,7 @@
 // Results stay in the store (under the cell's content key); only a small summary returns.
 import { upsertSearchAttributes } from '@temporalio/workflow';
 import type { TrainingRecipe } from '../core/spec.js';
+import type { EvalSetSpec } from '../core/types.js';
 import { train } from './proxies.js';
 import { STAGE } from './search-attributes.js';
 
@@ -12,7 +13,9 @@ export interface TrainCellInput {
   size: number;
   seed: number;
   recipe: TrainingRecipe;
-  evalSets: { name: string; split: 'test' }[];
+  evalSets: EvalSetSpec[];
+  /** A mixed source's synthetic part, trained on after the `size` real samples. */
+  mix?: { manifestUri: string; count: number }[];
 }
 
 export interface TrainCellOutput {
@@ -30,12 +33,18 @@ export async function trainCellWorkflow(input: TrainCellInput): Promise<TrainCel
     size: input.size,
     seed: input.seed,
     recipe: input.recipe,
+    ...(input.mix ? { mix: input.mix } : {}),
   });
   upsertSearchAttributes([{ key: STAGE, value: 'evaluate' }]);
   let cached = trained.cached;
   let activityRetries = trained.attempt - 1;
   for (const evalSet of input.evalSets) {
-    const result = await train.evaluateClassifier({ modelUri: trained.modelUri, evalSet: evalSet.name, split: evalSet.split });
+    const result = await train.evaluateClassifier({
+      modelUri: trained.modelUri,
+      evalSet: evalSet.name,
+      split: evalSet.split,
+      ...(evalSet.shift ? { shift: evalSet.shift } : {}),
+    });
     cached &&= result.cached;
     activityRetries += result.attempt - 1;
   }

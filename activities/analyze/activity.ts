@@ -2,9 +2,10 @@
 // and the sources' manifests, so a 10,000-cell sweep passes no per-cell data through workflows),
 // then fits power laws per source. Stored content-addressed.
 import { inputHash } from '../../core/hash.js';
-import type { SweepSpec } from '../../core/spec.js';
+import { syntheticCountFor, type SweepSpec } from '../../core/spec.js';
+import type { RecognizabilityDocument } from '../evaluate/recognizability-activity.js';
 import { getJson, hasValidObject, putJson } from '../../core/storage.js';
-import type { CellMetrics, SourceSummary } from '../../core/types.js';
+import type { CellMetrics, EvalSetSpec, SourceSummary } from '../../core/types.js';
 import type { ActivityDeps } from '../context.js';
 import { evalKey } from '../evaluate/activity.js';
 import type { EvalMetrics } from '../evaluate/metrics.js';
@@ -12,12 +13,16 @@ import { cellKey, type TrainRecord } from '../train/activity.js';
 import { analyzeSweep, type SweepAnalysis } from './analyze-sweep.js';
 import { heartbeat } from '@temporalio/activity';
 
-export const ANALYZE_CODE_VERSION = 'analyze-2';
+export const ANALYZE_CODE_VERSION = 'analyze-3';
 
 export interface AnalyzeInput {
   sweepId: string;
   spec: SweepSpec;
   sources: SourceSummary[];
+  /** The plan's eval sets (clean and OOD); absent in sweeps planned before OOD suites: spec.eval. */
+  evalSets?: EvalSetSpec[];
+  /** Recognizability results per synthetic source (spec.recognizability). */
+  recognizability?: { source: string; resultUri: string }[];
 }
 
 export interface AnalysisDocument {
@@ -36,19 +41,34 @@ export interface AnalyzeOutput {
 }
 
 /** Read each (source, N, seed, eval set) result written by the train and evaluate stages. */
-export async function collectCells(deps: ActivityDeps, spec: SweepSpec, sources: SourceSummary[]): Promise<CellMetrics[]> {
+export async function collectCells(
+  deps: ActivityDeps,
+  spec: SweepSpec,
+  sources: SourceSummary[],
+  evalSets: EvalSetSpec[] = spec.eval,
+): Promise<CellMetrics[]> {
   const cells: CellMetrics[] = [];
+  const headOf = async (uri: string) => {
+    const head = await deps.store.head(deps.store.keyOf(uri));
+    if (!head) throw new Error(`${uri} is missing`);
+    return head;
+  };
   for (const source of sources) {
-    const manifest = await deps.store.head(deps.store.keyOf(source.manifestUri));
-    if (!manifest) throw new Error(`${source.manifestUri} is missing`);
+    const manifest = await headOf(source.manifestUri);
+    // A mixed source's cells also hash the synthetic manifest they mix in (train/activity.ts cellKey).
+    const mixSpec = source.kind === 'mixed' ? spec.sources.find((s) => s.name === source.name && s.kind === 'mixed') : undefined;
+    const mixedIn = mixSpec?.kind === 'mixed' ? sources.find((s) => s.name === mixSpec.synthetic) : undefined;
+    if (mixSpec && !mixedIn) throw new Error(`mixed source ${source.name}: its synthetic source ${mixSpec.kind === 'mixed' ? mixSpec.synthetic : ''} has no summary`);
+    const mixedInSha = mixedIn ? (await headOf(mixedIn.manifestUri)).sha256 : undefined;
     for (const size of [...spec.sizes].sort((a, b) => a - b)) {
       for (const seed of spec.seeds) {
-        const prefix = cellKey(manifest.sha256, { manifestUri: source.manifestUri, size, seed, recipe: spec.training });
+        const mix = mixSpec?.kind === 'mixed' && mixedIn ? [{ manifestUri: mixedIn.manifestUri, count: syntheticCountFor(mixSpec, size) }] : undefined;
+        const prefix = cellKey(manifest.sha256, { manifestUri: source.manifestUri, size, seed, recipe: spec.training, ...(mix ? { mix } : {}) }, mixedInSha ? [mixedInSha] : []);
         const record = await getJson<TrainRecord>(deps.store, `${prefix}/train.json`);
         const model = await deps.store.head(`${prefix}/model.bin`);
         if (!model) throw new Error(`cell ${source.name} N=${size} seed=${seed}: ${prefix}/model.bin is missing`);
-        for (const evalSet of spec.eval) {
-          const key = evalKey(`${prefix}/model.bin`, model.sha256, evalSet.name, evalSet.split);
+        for (const evalSet of evalSets) {
+          const key = evalKey(`${prefix}/model.bin`, model.sha256, evalSet.name, evalSet.split, evalSet.shift);
           const metrics = await getJson<EvalMetrics>(deps.store, key);
           cells.push({
             source: source.name,
@@ -74,12 +94,24 @@ export async function collectCells(deps: ActivityDeps, spec: SweepSpec, sources:
 export function createAnalyzeActivities(deps: ActivityDeps) {
   return {
     async analyzeSweepResults(input: AnalyzeInput): Promise<AnalyzeOutput> {
-      const cells = await collectCells(deps, input.spec, input.sources);
-      const key = `analyses/${input.sweepId}-${inputHash('analyze', ANALYZE_CODE_VERSION, { cells, sources: input.sources })}.json`;
+      const cells = await collectCells(deps, input.spec, input.sources, input.evalSets);
+      const recognizability = await Promise.all(
+        (input.recognizability ?? []).map(async (ref) => {
+          const doc = await getJson<RecognizabilityDocument>(deps.store, deps.store.keyOf(ref.resultUri));
+          return {
+            source: ref.source,
+            overall: doc.overall,
+            judgeTestAccuracy: doc.judgeTestAccuracy,
+            classes: doc.perClass.map((c) => c.className),
+            perClass: doc.perClass.map((c) => c.fraction),
+          };
+        }),
+      );
+      const key = `analyses/${input.sweepId}-${inputHash('analyze', ANALYZE_CODE_VERSION, { cells, sources: input.sources, recognizability })}.json`;
       const cached = await hasValidObject(deps.store, key);
       const analysis = cached
         ? (await getJson<AnalysisDocument>(deps.store, key, 256 * 1024 * 1024)).analysis
-        : analyzeSweep(cells, input.sources);
+        : analyzeSweep(cells, input.sources, { recognizability });
       if (!cached) await putJson(deps.store, key, { sweepId: input.sweepId, cells, sources: input.sources, analysis } satisfies AnalysisDocument);
       return {
         analysisUri: deps.store.uri(key),

@@ -16,6 +16,7 @@ import {
   type OffsetFit,
   type PowerLawFit,
 } from './powerlaw.js';
+import { correlate, type Correlation } from './recognizability.js';
 
 export type ScalingMetric = 'loss' | 'error';
 
@@ -58,7 +59,7 @@ export interface MetricScaling {
 
 export interface CurveAnalysis {
   source: string;
-  kind: 'real' | 'synthetic' | 'unknown';
+  kind: 'real' | 'synthetic' | 'mixed' | 'unknown';
   description: string;
   evalSet: string;
   /** Sorted by N. */
@@ -97,6 +98,29 @@ export interface SourceComparison {
 export interface AnalyzeOptions {
   /** Tolerance of the monotonicity check; default { relTolerance: 0.01, seMultiplier: 2 }. */
   monotone?: MonotoneOptions;
+  /** Per synthetic source, the judge's per-class recognizability (see recognizability.ts). */
+  recognizability?: { source: string; overall: number; judgeTestAccuracy: number | null; classes: string[]; perClass: (number | null)[] }[];
+}
+
+/** A synthetic source's recognizability next to its per-class accuracy gap to real data. */
+export interface RecognizabilityAnalysis {
+  source: string;
+  overall: number;
+  judgeTestAccuracy: number | null;
+  /** The N and eval set the per-class gaps are taken at (the largest N both sources have, clean eval). */
+  n: number | null;
+  evalSet: string | null;
+  perClass: { className: string; recognizability: number | null; accuracy: number | null; realAccuracy: number | null; gap: number | null }[];
+  /** Across classes: recognizability vs gap (synthetic - real per-class accuracy). */
+  correlation: Correlation;
+}
+
+/** A mixed source's accuracy over real-only at the same real N (the paper: largest when real data is scarce). */
+export interface MixingGain {
+  source: string;
+  realSource: string;
+  evalSet: string;
+  gains: { n: number; accuracy: number; realAccuracy: number; gain: number }[];
 }
 
 export interface SweepAnalysis {
@@ -110,6 +134,8 @@ export interface SweepAnalysis {
   cellCount: number;
   curves: CurveAnalysis[];
   comparisons: SourceComparison[];
+  recognizability: RecognizabilityAnalysis[];
+  mixing: MixingGain[];
   warnings: string[];
   settings: {
     monotone: MonotoneOptions;
@@ -318,6 +344,50 @@ export function analyzeSweep(
     }
   }
 
+  // Mixing: the accuracy gap of a mixed source to real-only at equal real N is its gain.
+  const mixing: MixingGain[] = comparisons
+    .filter((c) => summaryByName.get(c.source)?.kind === 'mixed')
+    .map((c) => ({
+      source: c.source,
+      realSource: c.realSource,
+      evalSet: c.evalSet,
+      gains: c.accuracyGap.map((g) => ({ n: g.n, accuracy: g.accuracy, realAccuracy: g.realAccuracy, gain: g.gap })),
+    }));
+
+  // Recognizability vs the per-class gap at the largest N the source shares with real data, clean eval set.
+  const recognizability: RecognizabilityAnalysis[] = (options.recognizability ?? []).map((r) => {
+    const cleanEval = evalSets.find((e) => !e.startsWith('ood-')) ?? null;
+    const mine = kept.filter((c) => c.source === r.source && c.evalSet === cleanEval);
+    const theirs = kept.filter((c) => c.source === realSource && c.evalSet === cleanEval);
+    const shared = [...new Set(mine.map((c) => c.size))].filter((n) => theirs.some((c) => c.size === n));
+    const n = shared.length ? Math.max(...shared) : null;
+    const perClassMean = (cs: CellMetrics[], k: number): number | null => {
+      const values = cs.filter((c) => c.size === n).map((c) => c.perClassAccuracy[k]).filter((v): v is number => Number.isFinite(v));
+      return values.length ? values.reduce((a, b) => a + b, 0) / values.length : null;
+    };
+    const perClass = r.classes.map((className, k) => {
+      const accuracy = n === null ? null : perClassMean(mine, k);
+      const realAccuracy = n === null ? null : perClassMean(theirs, k);
+      return {
+        className,
+        recognizability: r.perClass[k] ?? null,
+        accuracy,
+        realAccuracy,
+        gap: accuracy !== null && realAccuracy !== null ? accuracy - realAccuracy : null,
+      };
+    });
+    if (n === null) warnings.push(`recognizability of ${r.source}: no N shared with the real source, so no per-class gap to correlate`);
+    return {
+      source: r.source,
+      overall: r.overall,
+      judgeTestAccuracy: r.judgeTestAccuracy,
+      n,
+      evalSet: cleanEval,
+      perClass,
+      correlation: correlate(perClass.map((p) => p.recognizability), perClass.map((p) => p.gap)),
+    };
+  });
+
   return {
     version: 1,
     sources: sources.map((s) => ({ ...s })),
@@ -328,6 +398,8 @@ export function analyzeSweep(
     cellCount: kept.length,
     curves,
     comparisons,
+    recognizability,
+    mixing,
     warnings,
     settings: {
       monotone: { ...monotoneOpts },

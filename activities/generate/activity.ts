@@ -31,7 +31,7 @@ import { inputHash } from '../../core/hash.js';
 import { decodeGrayPng, encodeGrayPng } from '../../core/png.js';
 import { memoizePromise } from '../../core/memo.js';
 import { backoffDelay, callWithTimeout, millisecondsFromEnv, withRetries, type ResilientBlobStore } from '../../core/resilience.js';
-import type { GeneratorSpec } from '../../core/spec.js';
+import type { EmbeddedGeneratorSpec, GeneratorSpec } from '../../core/spec.js';
 import { ChecksumMismatchError, getJson, hasValidObject, NotFoundError, sha256, type BlobStore } from '../../core/storage.js';
 import { recordWork } from '../../core/work-ledger.js';
 import { loadDatasetSplit, type ActivityDeps } from '../context.js';
@@ -47,6 +47,8 @@ import {
   type GmmGeneratorModel,
 } from './gmm-diffusion.js';
 import { promptToClassWeights } from './text-condition.js';
+import { createHttpItemGenerator, HTTP_BACKEND_CODE_VERSION } from './http-backends.js';
+import { isHttpGeneratorSpec } from './http-config.js';
 
 export const GENERATE_ITEM_TIMEOUT_ENV = 'SYNTHSCALE_GENERATE_ITEM_TIMEOUT_MS';
 const DEFAULT_ITEM_TIMEOUT_MS = 120_000;
@@ -59,7 +61,7 @@ const ITEM_BACKOFF_MAX_MS = 2000;
 const CANCEL_FLUSH_MS = 15_000;
 
 export interface FitGeneratorInput {
-  generator: GeneratorSpec;
+  generator: EmbeddedGeneratorSpec;
   classes: string[];
   datasetFingerprint: string;
 }
@@ -81,6 +83,14 @@ export interface GenerateShardInput {
   steps: number;
   generationSeed: number;
   generatorLabel: string;
+  /**
+   * The source's generator spec. Absent or 'embedded-gmm': the embedded generator at `modelUri`;
+   * an HTTP generator ('a1111', 'openai-images'): its endpoint, with `modelUri` unused. Holds no
+   * secrets: a token is named by `apiKeyEnv` and read from the worker's environment.
+   */
+  generator?: GeneratorSpec;
+  /** Class names (needed when there is no embedded model to take them from). */
+  classes?: string[];
   /** Tries per item before it is recorded in failedItems (default 3). */
   itemAttempts?: number;
   /** Items per committed part, i.e. the most work a crash can lose (default 50). */
@@ -231,8 +241,10 @@ function validateInput(input: GenerateShardInput): { itemAttempts: number; chunk
 
 /** What determines a shard's samples (not where they are stored, nor how they are chunked). */
 function samplesFingerprint(input: GenerateShardInput): string {
-  const { source, modelUri, promptsUri, firstIndex, count, cfgScale, steps, generationSeed, generatorLabel } = input;
+  const { source, modelUri, promptsUri, firstIndex, count, cfgScale, steps, generationSeed, generatorLabel, generator } = input;
+  const http = generator && isHttpGeneratorSpec(generator) ? { http: HTTP_BACKEND_CODE_VERSION, generator } : {};
   return inputHash('generate-shard', GENERATOR_CODE_VERSION, {
+    ...http,
     source,
     modelUri,
     promptsUri,
@@ -484,14 +496,16 @@ export function createGenerateActivities(deps: ActivityDeps) {
 
       try {
         if (committed < input.count) {
-          const [model, prompts] = await Promise.all([loadModel(store, input.modelUri), loadPrompts(store, input.promptsUri)]);
+          const http = input.generator && isHttpGeneratorSpec(input.generator) ? input.generator : null;
+          const [model, prompts] = await Promise.all([http ? null : loadModel(store, input.modelUri), loadPrompts(store, input.promptsUri)]);
+          const classNames = model?.classes ?? input.classes ?? [];
           if (prompts.length < input.firstIndex + input.count) {
             throw ApplicationFailure.nonRetryable(
               `${input.promptsUri} has ${prompts.length} prompts, shard needs [${input.firstIndex}, ${input.firstIndex + input.count})`,
               'InvalidInput',
             );
           }
-          const generate = injectGeneratorFaults(embeddedGenerator(model));
+          const generate = injectGeneratorFaults(http ? createHttpItemGenerator(http) : embeddedGenerator(model!));
 
           /** One item with retries: its PNG, or the reason it failed for good. Throws only on cancellation. */
           const sampleItem = async (item: GenerateItem): Promise<{ png: Uint8Array } | { reason: string }> => {
@@ -507,7 +521,9 @@ export function createGenerateActivities(deps: ActivityDeps) {
                 lastError = err;
                 if ((err as { transient?: unknown }).transient === false || tries === itemAttempts) break;
                 itemRetries++;
-                await abortableSleep(backoffDelay(tries, ITEM_BACKOFF_BASE_MS, ITEM_BACKOFF_MAX_MS), signal);
+                // An HTTP 429/503 may say when to come back (Retry-After, already capped).
+                const retryAfterMs = Number((err as { retryAfterMs?: unknown }).retryAfterMs ?? 0);
+                await abortableSleep(Math.max(backoffDelay(tries, ITEM_BACKOFF_BASE_MS, ITEM_BACKOFF_MAX_MS), Number.isFinite(retryAfterMs) ? retryAfterMs : 0), signal);
               }
             }
             return { reason: errorMessage(lastError).slice(0, 200) };
@@ -561,7 +577,7 @@ export function createGenerateActivities(deps: ActivityDeps) {
                   png: outcome.png,
                   meta: {
                     label: prompt.classIndex,
-                    className: model.classes[prompt.classIndex] ?? String(prompt.classIndex),
+                    className: classNames[prompt.classIndex] ?? String(prompt.classIndex),
                     prompt: prompt.text,
                     cfgScale: input.cfgScale,
                     seed,

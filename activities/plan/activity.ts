@@ -3,6 +3,8 @@
 import { FASHION_MNIST_CLASSES } from '../../core/fashion-mnist.js';
 import { validateSpec, type SweepSpec } from '../../core/spec.js';
 import { inputHash } from '../../core/hash.js';
+import type { EvalSetSpec } from '../../core/types.js';
+import { suiteId } from '../evaluate/ood.js';
 import { nonRetryable } from '../errors.js';
 import { GENERATOR_CODE_VERSION } from '../generate/gmm-diffusion.js';
 import { PROMPTS_CODE_VERSION } from '../prompts/activity.js';
@@ -17,6 +19,8 @@ export interface SweepPlan {
   storeRoot: string;
   /** Per source: the storage prefix of its shards, a hash of everything that determines them. */
   sourceKeys: Record<string, string>;
+  /** Every eval set a cell is evaluated on: the spec's `eval` entries, then one per OOD suite. */
+  evalSets?: EvalSetSpec[];
 }
 
 /**
@@ -25,6 +29,8 @@ export interface SweepPlan {
  */
 export function sourceKeyFor(spec: SweepSpec, source: SweepSpec['sources'][number], fingerprint: string): string {
   if (source.kind === 'real') return `sources/real-${fingerprint}`;
+  // A mixed source has no data of its own: its cells read its real and synthetic sources' shards.
+  if (source.kind === 'mixed') return `sources/mixed-of-${source.real}-and-${source.synthetic}`;
   const hash = inputHash('synthetic-source', `${SYNTHETIC_SHARDS_CODE_VERSION}+${GENERATOR_CODE_VERSION}+${PROMPTS_CODE_VERSION}`, {
     generator: source.generator,
     prompts: source.prompts,
@@ -34,6 +40,17 @@ export function sourceKeyFor(spec: SweepSpec, source: SweepSpec['sources'][numbe
     dataset: fingerprint,
   });
   return `sources/synthetic-${hash}`;
+}
+
+/**
+ * The spec's clean eval sets, then `ood-<suite id>` per OOD suite. Every cell sees the same
+ * corrupted images: the shift's seed is the sweep's generation seed, not the cell's.
+ */
+export function evalSetsFor(spec: SweepSpec): EvalSetSpec[] {
+  return [
+    ...spec.eval,
+    ...spec.ood.map((s) => ({ name: `ood-${suiteId(s)}`, split: 'test' as const, shift: { suite: s.suite, severity: s.severity, seed: spec.generation.seed } })),
+  ];
 }
 
 export function createPlanActivities(deps: ActivityDeps) {
@@ -47,6 +64,7 @@ export function createPlanActivities(deps: ActivityDeps) {
         datasetFingerprint: fingerprint,
         storeRoot: deps.store.root,
         sourceKeys: Object.fromEntries(spec.sources.map((source) => [source.name, sourceKeyFor(spec, source, fingerprint)])),
+        evalSets: evalSetsFor(spec),
       };
     },
   };

@@ -1,37 +1,93 @@
+// Temporal adapter of the prompt stage: builds a source's prompt list once per content key and
+// stores it as JSON ({ strategy, config, seed, provenance, prompts, cache? }). The key hashes the
+// prompt config (which names an LLM key's environment variable, never its value), the classes,
+// count, seed and the identity of external data (captions file hash, WordNet package version).
+import { ApplicationFailure, cancellationSignal, heartbeat, log } from '@temporalio/activity';
 import { inputHash } from '../../core/hash.js';
-import { hasValidObject, putJson } from '../../core/storage.js';
-import { log } from '@temporalio/activity';
+import { ChecksumMismatchError, getJson, NotFoundError, putJson, type BlobStore } from '../../core/storage.js';
 import type { ActivityDeps } from '../context.js';
-import { synthesizePromptList } from './strategies.js';
-import { nonRetryable } from '../errors.js';
+import { parsePromptConfig, PromptConfigError, type PromptConfigInput } from './config.js';
+import { LlmError } from './llm.js';
+import { buildPromptList, promptFingerprint, type PromptProvenance } from './strategies.js';
 
-export const PROMPTS_CODE_VERSION = 'prompts-1';
+/** prompts-2: prompt config objects (six strategies), provenance in the output and the list. */
+export const PROMPTS_CODE_VERSION = 'prompts-2';
+
+const MAX_PROMPT_LIST_BYTES = 64 * 1024 * 1024;
 
 export interface SynthesizePromptsInput {
-  strategy: string;
+  /** The source's prompt config, e.g. { strategy: 'clip-templates' } (core/spec.ts `prompts`). */
+  prompts?: PromptConfigInput;
+  /**
+   * @deprecated The strategy name alone, as workflows scheduled it before prompt configs (kept so
+   * tasks scheduled by an older workflow version still run during a rolling deploy): use `prompts`.
+   */
+  strategy?: string;
   classes: string[];
   count: number;
   seed: number;
+  /** Field path of `prompts` for error messages, e.g. "sources.1.prompts" (not part of the key). */
+  field?: string;
 }
 
 export interface SynthesizePromptsOutput {
   promptsUri: string;
   count: number;
   cached: boolean;
+  /** Where the text came from (strategy, source such as 'llm' or 'template-grammar', model, a summary line). */
+  provenance: PromptProvenance;
+}
+
+interface PromptListDoc {
+  prompts: unknown[];
+  provenance: PromptProvenance;
+}
+
+/** Bad input fails without retries; an LLM that is merely unreachable stays retryable. */
+async function classify<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (err instanceof PromptConfigError || (err instanceof LlmError && !err.retryable)) {
+      throw ApplicationFailure.nonRetryable(err.message, 'InvalidPromptConfig');
+    }
+    throw err;
+  }
+}
+
+/** A stored list that still verifies and parses, else null (a corrupt one is regenerated). */
+async function readStored(store: BlobStore, key: string): Promise<PromptListDoc | null> {
+  if (!(await store.head(key))) return null;
+  try {
+    const doc = await getJson<PromptListDoc>(store, key, MAX_PROMPT_LIST_BYTES);
+    if (Array.isArray(doc?.prompts) && doc.provenance && typeof doc.provenance.summary === 'string') return doc;
+    log.warn('regenerating a prompt list without provenance', { key });
+  } catch (err) {
+    if (!(err instanceof ChecksumMismatchError || err instanceof NotFoundError || err instanceof SyntaxError)) throw err;
+    log.warn('regenerating corrupt prompt list', { key, reason: (err as Error).message });
+  }
+  return null;
 }
 
 export function createPromptActivities(deps: ActivityDeps) {
   return {
     async synthesizePrompts(input: SynthesizePromptsInput): Promise<SynthesizePromptsOutput> {
-      const key = `prompts/${inputHash('prompts', PROMPTS_CODE_VERSION, input)}.json`;
-      if (await hasValidObject(deps.store, key, (m) => log.warn('regenerating corrupt prompt list', { reason: m }))) {
-        return { promptsUri: deps.store.uri(key), count: input.count, cached: true };
-      }
-      const prompts = nonRetryable('InvalidPromptConfig', () =>
-        synthesizePromptList(input.strategy, input.classes, input.count, input.seed),
+      const field = input.field ?? 'prompts';
+      const config = await classify(async () => parsePromptConfig(input.prompts ?? input.strategy, field));
+      const external = await classify(() => promptFingerprint(config, { field }));
+      const key = `prompts/${inputHash('prompts', PROMPTS_CODE_VERSION, { prompts: config, classes: input.classes, count: input.count, seed: input.seed, external })}.json`;
+      const stored = await readStored(deps.store, key);
+      if (stored) return { promptsUri: deps.store.uri(key), count: stored.prompts.length, cached: true, provenance: stored.provenance };
+      const list = await classify(() =>
+        buildPromptList(config, input.classes, input.count, input.seed, {
+          field,
+          signal: cancellationSignal(),
+          onProgress: (progress) => heartbeat(progress),
+        }),
       );
-      const put = await putJson(deps.store, key, { strategy: input.strategy, seed: input.seed, prompts });
-      return { promptsUri: put.uri, count: prompts.length, cached: false };
+      const put = await putJson(deps.store, key, { strategy: config.strategy, config, seed: input.seed, provenance: list.provenance, prompts: list.prompts, cache: list.cache });
+      log.info('prompt list built', { strategy: config.strategy, count: list.prompts.length, source: list.provenance.source });
+      return { promptsUri: put.uri, count: list.prompts.length, cached: false, provenance: list.provenance };
     },
   };
 }

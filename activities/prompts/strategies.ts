@@ -1,22 +1,17 @@
-// Prompt strategies: each turns (class names, count, seed) into a deterministic prompt list.
+// Prompt strategies: each turns (config, class names, count, seed) into a deterministic prompt list.
 // Prompt i is for class i mod C, so every prefix of the list is class-balanced: the nested
-// subsets used for smaller N keep the same class mix as the largest one.
-import type { PROMPT_STRATEGIES } from '../../core/spec.js';
+// subsets used for smaller N keep the same class mix as the largest one. Each prompt draws from
+// its own rng, createRng(`prompt|${strategy}|${seed}|${index}`), so any prompt can be recomputed
+// alone and a longer list extends a shorter one.
 import { createRng, type Rng } from '../../core/rng.js';
+import { captions } from './captions.js';
+import { parsePromptConfig, PROMPT_STRATEGY_NAMES, PromptConfigError, type PromptConfig, type PromptConfigInput, type PromptStrategyName } from './config.js';
+import type { Prompt, PromptContext, PromptProvenance, PromptStrategy } from './types.js';
+import { word2sentence } from './word2sentence.js';
+import { classnameDescription, classnameHypernym } from './wordnet-strategies.js';
 
-export type PromptStrategyName = (typeof PROMPT_STRATEGIES)[number];
-
-export interface Prompt {
-  index: number;
-  classIndex: number;
-  text: string;
-}
-
-export interface PromptStrategy {
-  readonly description: string;
-  /** The text for one class; `rng` is per prompt, so any prompt can be recomputed alone. */
-  promptFor(className: string, rng: Rng): string;
-}
+export type { Prompt, PromptContext, PromptProvenance, PromptStrategy } from './types.js';
+export type { PromptStrategyName } from './config.js';
 
 /** The 80 ImageNet prompt templates of OpenAI's CLIP (Radford et al. 2021). */
 export const CLIP_IMAGENET_TEMPLATES: readonly string[] = [
@@ -42,33 +37,112 @@ export const CLIP_IMAGENET_TEMPLATES: readonly string[] = [
   'itap of my {}.', 'a photo of a cool {}.', 'a photo of a small {}.', 'a tattoo of the {}.',
 ];
 
-export const PROMPT_STRATEGY_REGISTRY: Record<PromptStrategyName, PromptStrategy> = {
+/** Strategies that read no external data: their text is a pure function of (class name, rng). */
+const STATIC_TEXT = {
   classnames: {
     description: 'the plain class name',
-    promptFor: (className) => className,
+    source: 'class-name',
+    text: (className: string, _rng: Rng) => className,
   },
   'clip-templates': {
     description: 'a class name in one of the 80 CLIP ImageNet templates, drawn uniformly per prompt',
-    promptFor: (className, rng) => CLIP_IMAGENET_TEMPLATES[rng.int(CLIP_IMAGENET_TEMPLATES.length)]!.replace('{}', className),
+    source: 'clip-templates',
+    text: (className: string, rng: Rng) => CLIP_IMAGENET_TEMPLATES[rng.int(CLIP_IMAGENET_TEMPLATES.length)]!.replace('{}', className),
   },
+} as const satisfies Record<string, { description: string; source: PromptProvenance['source']; text: (c: string, rng: Rng) => string }>;
+
+type StaticName = keyof typeof STATIC_TEXT;
+
+function staticStrategy<S extends StaticName>(name: S): PromptStrategy<S> {
+  const { description, source, text } = STATIC_TEXT[name];
+  return {
+    description,
+    prepare: async (_config, classes) => ({
+      provenance: { strategy: name, source, summary: description },
+      textFor: (classIndex, _index, rng) => text(classes[classIndex]!, rng),
+    }),
+  };
+}
+
+/** Every strategy, by name (one contract test in test/prompts-registry.test.ts runs them all). */
+export const PROMPT_STRATEGY_REGISTRY: { readonly [S in PromptStrategyName]: PromptStrategy<S> } = {
+  classnames: staticStrategy('classnames'),
+  'clip-templates': staticStrategy('clip-templates'),
+  'classname-description': classnameDescription,
+  'classname-hypernym': classnameHypernym,
+  word2sentence,
+  captions,
 };
 
-export function synthesizePromptList(
-  strategyName: string,
+/** A prompt config as parsed, as written in a spec, or just a strategy name (validated on use). */
+export type PromptConfigLike = PromptConfigInput | PromptConfig | { strategy: PromptStrategyName } | string;
+
+export interface PromptList {
+  prompts: Prompt[];
+  provenance: PromptProvenance;
+  /** External data the prompts were built from (e.g. LLM sentences), if any. */
+  cache?: unknown;
+}
+
+function strategyOf(config: PromptConfig): PromptStrategy<PromptStrategyName> {
+  // The registry is keyed by the config's own discriminant, so the pair always matches.
+  return PROMPT_STRATEGY_REGISTRY[config.strategy] as unknown as PromptStrategy<PromptStrategyName>;
+}
+
+function checkPlan(classes: readonly string[], count: number, field: string): void {
+  if (classes.length === 0) throw new PromptConfigError(field, 'prompt synthesis needs at least one class name');
+  if (!Number.isInteger(count) || count < 0) throw new PromptConfigError(field, `prompt count must be a whole number >= 0, not ${count}`);
+}
+
+/** Cache-key inputs beyond the config itself: the identity of the external data a strategy reads. */
+export async function promptFingerprint(raw: PromptConfigLike, ctx: PromptContext = {}): Promise<unknown> {
+  const config = parsePromptConfig(raw, ctx.field);
+  return (await strategyOf(config).fingerprint?.(config, ctx)) ?? null;
+}
+
+/**
+ * Build the prompt list of any strategy: validate the config, let the strategy prepare (read
+ * WordNet, call the LLM, read captions), then draw prompt i for class i mod C with its own rng.
+ * Bad config or class metadata throws PromptConfigError naming the field and the fix.
+ */
+export async function buildPromptList(
+  raw: PromptConfigLike,
   classes: readonly string[],
   count: number,
   seed: number,
-): Prompt[] {
-  const strategy = (PROMPT_STRATEGY_REGISTRY as Record<string, PromptStrategy | undefined>)[strategyName];
-  if (!strategy) {
-    throw new Error(`unknown prompt strategy "${strategyName}"; known: ${Object.keys(PROMPT_STRATEGY_REGISTRY).join(', ')}`);
+  ctx: PromptContext = {},
+): Promise<PromptList> {
+  const field = ctx.field ?? 'prompts';
+  const config = parsePromptConfig(raw, field);
+  checkPlan(classes, count, field);
+  const prepared = await strategyOf(config).prepare(config, classes, { count, seed }, { ...ctx, field });
+  const prompts: Prompt[] = [];
+  for (let index = 0; index < count; index++) {
+    const classIndex = index % classes.length;
+    const rng = createRng(`prompt|${config.strategy}|${seed}|${index}`);
+    prompts.push({ index, classIndex, text: prepared.textFor(classIndex, index, rng) });
   }
-  if (classes.length === 0) throw new Error('prompt synthesis needs at least one class name');
+  return { prompts, provenance: prepared.provenance, ...(prepared.cache === undefined ? {} : { cache: prepared.cache }) };
+}
+
+/**
+ * Synchronous prompt list for the strategies that read no external data (classnames,
+ * clip-templates), e.g. for tests and benchmarks; same output as buildPromptList.
+ */
+export function synthesizePromptList(strategyName: string, classes: readonly string[], count: number, seed: number): Prompt[] {
+  const strategy = (STATIC_TEXT as Record<string, (typeof STATIC_TEXT)[StaticName] | undefined>)[strategyName];
+  if (!strategy) {
+    if ((PROMPT_STRATEGY_NAMES as readonly string[]).includes(strategyName)) {
+      throw new Error(`prompt strategy "${strategyName}" reads external data: use buildPromptList (async)`);
+    }
+    throw new Error(`unknown prompt strategy "${strategyName}"; known: ${PROMPT_STRATEGY_NAMES.join(', ')}`);
+  }
+  checkPlan(classes, count, 'prompts');
   const prompts: Prompt[] = [];
   for (let index = 0; index < count; index++) {
     const classIndex = index % classes.length;
     const rng = createRng(`prompt|${strategyName}|${seed}|${index}`);
-    prompts.push({ index, classIndex, text: strategy.promptFor(classes[classIndex]!, rng) });
+    prompts.push({ index, classIndex, text: strategy.text(classes[classIndex]!, rng) });
   }
   return prompts;
 }

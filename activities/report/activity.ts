@@ -57,6 +57,7 @@ export function createReportActivities(deps: ActivityDeps) {
       const json = JSON.stringify({ ...JSON.parse(rendered.json), run: input.stats, sources: doc.sources, cells: doc.cells }, null, 1);
       const encoder = new TextEncoder();
       const plot = await deps.store.put(`${dir}/scaling.svg`, encoder.encode(rendered.svg));
+      if (rendered.recognizabilitySvg) await deps.store.put(`${dir}/recognizability.svg`, encoder.encode(rendered.recognizabilitySvg));
       const markdown = await deps.store.put(`${dir}/report.md`, encoder.encode(rendered.markdown));
       const report = await deps.store.put(`${dir}/report.json`, encoder.encode(json));
       return { reportJsonUri: report.uri, reportMarkdownUri: markdown.uri, plotUri: plot.uri };

@@ -26,6 +26,8 @@ export interface RenderedReport {
   markdown: string;
   /** Standalone SVG document; the Markdown links it as scaling.svg. */
   svg: string;
+  /** Per-class recognizability bars (recognizability.svg), when the sweep measured it. */
+  recognizabilitySvg: string | null;
 }
 
 /** Figure 1 of Fan et al. (CVPR 2024): supervised "scaling ability" slopes on ImageNet-trained classifiers, read off ±0.005. */
@@ -168,7 +170,7 @@ function renderMarkdown(a: SweepAnalysis, meta: ReportMeta): string {
         s.kind,
         s.description,
         s.cfgScale !== undefined ? String(s.cfgScale) : '—',
-        s.promptStrategy ?? '—',
+        s.promptProvenance ?? s.promptStrategy ?? '—',
         String(s.images),
         s.generationSeconds !== undefined ? duration(s.generationSeconds) : '—',
       ]),
@@ -284,6 +286,8 @@ function renderMarkdown(a: SweepAnalysis, meta: ReportMeta): string {
     }
   }
 
+  out.push(...renderPaperAnalyses(a));
+
   // Paper context
   const realPaper = PAPER_FIGURE1_SLOPES[0]!.imagenet;
   const ratios = PAPER_FIGURE1_SLOPES.slice(1).map((r) => r.imagenet / realPaper);
@@ -368,6 +372,134 @@ function renderMarkdown(a: SweepAnalysis, meta: ReportMeta): string {
     out.push('');
   }
   return out.join('\n');
+}
+
+/** The paper's analyses: OOD evaluation, mixing real with synthetic, recognizability. */
+function renderPaperAnalyses(a: SweepAnalysis): string[] {
+  const out: string[] = [];
+  const ood = a.evalSets.filter((e) => e.startsWith('ood-'));
+  const clean = a.evalSets.find((e) => !e.startsWith('ood-'));
+  if (ood.length > 0 && clean) {
+    out.push('## Out-of-distribution evaluation');
+    out.push('');
+    out.push(
+      `Each OOD set is the real test split under one deterministic corruption (activities/evaluate/ood.ts). The paper finds ` +
+        'synthetic data helps more under shift: there the synthetic/real slope ratio approaches or passes 1. Per source: ' +
+        'error slope b, and accuracy at the largest N; ratio = b(source) / b(real) on the same set (— where a slope is withheld).',
+    );
+    out.push('');
+    const sources = a.sources.filter((s) => s.name !== a.realSource).map((s) => s.name);
+    const header = ['eval set', ...(a.realSource ? [`${a.realSource}: b / acc`] : []), ...sources.flatMap((s) => [`${s}: b / acc`, `${s}: ratio`])];
+    const rows = [clean, ...ood].map((evalSet) => {
+      const curveOf = (source: string) => a.curves.find((c) => c.source === source && c.evalSet === evalSet);
+      const cellText = (source: string) => {
+        const c = curveOf(source);
+        const last = c?.perN[c.perN.length - 1];
+        return c ? `${num(c.error.scalingSlope)} / ${last ? num(last.accuracy.mean) : '—'}` : '—';
+      };
+      const ratio = (source: string) => a.comparisons.find((c) => c.source === source && c.evalSet === evalSet)?.errorSlopeRatio ?? null;
+      return [
+        evalSet === clean ? `${evalSet} (clean)` : evalSet,
+        ...(a.realSource ? [cellText(a.realSource)] : []),
+        ...sources.flatMap((s) => [cellText(s), num(ratio(s))]),
+      ];
+    });
+    out.push(table(header, rows));
+    out.push('');
+  }
+
+  if (a.mixing.length > 0) {
+    out.push('## Mixing real and synthetic data');
+    out.push('');
+    out.push(
+      'A mixed source trains on the same N real images as the real source plus synthetic ones; gain = accuracy(mixed) − ' +
+        'accuracy(real only) at equal real N (the paper: synthetic data helps most when real data is scarce).',
+    );
+    out.push('');
+    for (const evalSet of a.evalSets) {
+      const mixes = a.mixing.filter((m) => m.evalSet === evalSet);
+      if (mixes.length === 0) continue;
+      if (a.evalSets.length > 1) out.push(`### Eval set \`${evalSet}\``, '');
+      const ns = [...new Set(mixes.flatMap((m) => m.gains.map((g) => g.n)))].sort((p, q) => p - q);
+      out.push(
+        table(
+          ['source', ...ns.map((n) => `gain @ N=${n}`)],
+          mixes.map((m) => [
+            `${m.source} (vs ${m.realSource})`,
+            ...ns.map((n) => {
+              const g = m.gains.find((x) => x.n === n);
+              return g ? `${g.gain >= 0 ? '+' : ''}${num(g.gain)} (${num(g.accuracy)} vs ${num(g.realAccuracy)})` : '—';
+            }),
+          ]),
+        ),
+      );
+      out.push('');
+    }
+  }
+
+  if (a.recognizability.length > 0) {
+    out.push('## Recognizability');
+    out.push('');
+    const judge = a.recognizability[0]!.judgeTestAccuracy;
+    out.push(
+      'A judge classifier trained on real images labels each source\'s generated images; recognizability is the fraction ' +
+        `labelled as the class they were prompted for${judge !== null ? ` (the judge's own accuracy on the real test split: ${num(judge)}, which caps what it can recognize)` : ''}. ` +
+        'The paper attributes synthetic data\'s poor scaling to concepts the generator cannot make; if so, classes with low ' +
+        'recognizability should show the largest accuracy gap to real data (gap = per-class accuracy of the synthetic-trained ' +
+        'model − the real-trained one, at the largest shared N). See recognizability.svg for the bars.',
+    );
+    out.push('');
+    const classes = a.recognizability[0]!.perClass.map((p) => p.className);
+    out.push(
+      table(
+        ['class', ...a.recognizability.flatMap((r) => [`${r.source}: recognized`, `${r.source}: gap`])],
+        classes.map((className, k) => [
+          className,
+          ...a.recognizability.flatMap((r) => [num(r.perClass[k]?.recognizability), r.perClass[k]?.gap === null ? '—' : num(r.perClass[k]?.gap)]),
+        ]),
+      ),
+    );
+    out.push('');
+    out.push(
+      table(
+        ['source', 'overall recognizability', 'N for gaps', 'Pearson r (recognizability, gap)', 'Spearman ρ', 'classes'],
+        a.recognizability.map((r) => [r.source, num(r.overall), r.n === null ? '—' : String(r.n), num(r.correlation.pearson), num(r.correlation.spearman), String(r.correlation.n)]),
+      ),
+    );
+    out.push('');
+    out.push('With 10 classes a correlation is a weak signal: |r| below about 0.63 is not significant at the 5% level.');
+    out.push('');
+  }
+  return out;
+}
+
+/** Per-class recognizability bars per synthetic source (Vega-Lite, compiled to SVG on the server). */
+export async function renderRecognizabilitySvg(a: SweepAnalysis): Promise<string | null> {
+  if (a.recognizability.length === 0) return null;
+  const values = a.recognizability.flatMap((r) =>
+    r.perClass.filter((p) => p.recognizability !== null).map((p) => ({ source: r.source, className: p.className, recognizability: p.recognizability })),
+  );
+  const spec: TopLevelSpec = {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: 'Recognizability: share of generated images the real-data judge labels as the prompted class',
+    data: { values },
+    mark: 'bar',
+    width: 60 * Math.max(1, a.recognizability.length),
+    height: 220,
+    encoding: {
+      column: { field: 'className', type: 'nominal', title: null, sort: values.map((v) => v.className) },
+      x: { field: 'source', type: 'nominal', title: null, axis: { labels: false, ticks: false } },
+      y: { field: 'recognizability', type: 'quantitative', scale: { domain: [0, 1] }, title: 'recognized' },
+      color: { field: 'source', type: 'nominal', title: 'source' },
+    },
+  } as TopLevelSpec;
+  const view = new vega.View(vega.parse(vl.compile(spec).spec), { renderer: 'none' });
+  try {
+    const svg = await view.toSVG();
+    return svg.startsWith('<?xml') ? svg : `<?xml version="1.0" encoding="UTF-8"?>\n${svg}`;
+  } finally {
+    view.finalize();
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -568,5 +700,5 @@ export async function renderReport(analysis: SweepAnalysis, meta: ReportMeta): P
   const json = JSON.stringify({ meta, analysis }, null, 2);
   const markdown = renderMarkdown(analysis, meta);
   const svg = await renderChartSvg(analysis, meta);
-  return { json, markdown, svg };
+  return { json, markdown, svg, recognizabilitySvg: await renderRecognizabilitySvg(analysis) };
 }

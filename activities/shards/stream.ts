@@ -170,3 +170,46 @@ export function openFirstSamples(
     },
   };
 }
+
+/**
+ * Several streams as one: examples [0, a.count) come from the first, the next b.count from the
+ * second, and so on (a mixed source: N real images, then N_s synthetic ones). Segments are kept,
+ * so the windowed shuffle still works on whole shards.
+ */
+export function concatStreams(streams: readonly SampleStream[]): SampleStream {
+  if (streams.length === 1) return streams[0]!;
+  const starts: number[] = [];
+  let count = 0;
+  for (const s of streams) {
+    starts.push(count);
+    count += s.count;
+  }
+  return {
+    count,
+    segments: streams.flatMap((s) => s.segments),
+    async gather(indices, images, labels) {
+      // Split the batch by stream, gather each part, then scatter back in the asked order.
+      const parts = streams.map(() => ({ local: [] as number[], rows: [] as number[] }));
+      for (let i = 0; i < indices.length; i++) {
+        const index = indices[i]!;
+        if (!(index >= 0 && index < count)) throw new RangeError(`sample ${index} is out of range [0, ${count})`);
+        let s = streams.length - 1;
+        while (starts[s]! > index) s--;
+        parts[s]!.local.push(index - starts[s]!);
+        parts[s]!.rows.push(i);
+      }
+      await Promise.all(
+        parts.map(async (part, s) => {
+          if (part.local.length === 0) return;
+          const partImages = new Uint8Array(part.local.length * IMAGE_PIXELS);
+          const partLabels = new Uint8Array(part.local.length);
+          await streams[s]!.gather(part.local, partImages, partLabels);
+          part.rows.forEach((row, j) => {
+            images.set(partImages.subarray(j * IMAGE_PIXELS, (j + 1) * IMAGE_PIXELS), row * IMAGE_PIXELS);
+            labels[row] = partLabels[j]!;
+          });
+        }),
+      );
+    },
+  };
+}

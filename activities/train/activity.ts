@@ -10,7 +10,7 @@ import { getJson, hasValidObject, putJson } from '../../core/storage.js';
 import { recordWork } from '../../core/work-ledger.js';
 import type { ActivityDeps } from '../context.js';
 import { readManifest } from '../shards/manifest.js';
-import { openFirstSamples } from '../shards/stream.js';
+import { concatStreams, openFirstSamples } from '../shards/stream.js';
 import { initTfBackend } from './backend.js';
 import {
   CheckpointMismatchError,
@@ -32,6 +32,11 @@ export interface TrainCellInput {
   size: number;
   seed: number;
   recipe: TrainingRecipe;
+  /**
+   * More data after the first `size` samples of `manifestUri`: a mixed source's synthetic part
+   * (the first `count` samples of each manifest, in this order).
+   */
+  mix?: { manifestUri: string; count: number }[];
 }
 
 /** Written beside model.bin when training finishes: what the cell cost, kept for cache hits. */
@@ -66,10 +71,15 @@ export interface TrainHeartbeat {
   loss: number;
 }
 
-/** The cell's storage prefix: what determines the trained weights (not where/how fast it ran). */
-export function cellKey(manifestSha: string, input: TrainCellInput): string {
+/**
+ * The cell's storage prefix: what determines the trained weights (not where/how fast it ran).
+ * `mixShas` are the checksums of `input.mix`'s manifests, in order.
+ */
+export function cellKey(manifestSha: string, input: TrainCellInput, mixShas: string[] = []): string {
   const { checkpointEvery: _every, backend: _backend, ...recipe } = input.recipe;
-  return `cells/${inputHash('train', TRAIN_CODE_VERSION, { manifest: manifestSha, size: input.size, seed: input.seed, recipe })}`;
+  const mix = input.mix?.length ? { mix: input.mix.map((m, i) => ({ manifest: mixShas[i], count: m.count })) } : {};
+  if (input.mix?.length && mixShas.length !== input.mix.length) throw new Error('cellKey: one checksum per mixed-in manifest is needed');
+  return `cells/${inputHash('train', TRAIN_CODE_VERSION, { manifest: manifestSha, size: input.size, seed: input.seed, recipe, ...mix })}`;
 }
 
 export function createTrainActivities(deps: ActivityDeps) {
@@ -79,7 +89,14 @@ export function createTrainActivities(deps: ActivityDeps) {
       const manifestKey = deps.store.keyOf(input.manifestUri);
       const manifestHead = await deps.store.head(manifestKey);
       if (!manifestHead) throw new Error(`${input.manifestUri} does not exist`);
-      const prefix = cellKey(manifestHead.sha256, input);
+      const mixHeads = await Promise.all(
+        (input.mix ?? []).map(async (m) => {
+          const head = await deps.store.head(deps.store.keyOf(m.manifestUri));
+          if (!head) throw new Error(`${m.manifestUri} does not exist`);
+          return head.sha256;
+        }),
+      );
+      const prefix = cellKey(manifestHead.sha256, input, mixHeads);
       const modelKey = `${prefix}/model.bin`;
       const checkpointKey = `${prefix}/checkpoint.bin`;
       const recordKey = `${prefix}/train.json`;
@@ -92,7 +109,15 @@ export function createTrainActivities(deps: ActivityDeps) {
       const { backend } = await initTfBackend(input.recipe.backend);
       const manifest = await readManifest(deps.store, input.manifestUri);
       // Shards are read batch by batch (bounded memory); see activities/shards/stream.ts.
-      const data = openFirstSamples(deps.store, manifest, input.size);
+      const parts = [openFirstSamples(deps.store, manifest, input.size)];
+      for (const m of input.mix ?? []) {
+        const mixed = await readManifest(deps.store, m.manifestUri);
+        if (mixed.classes.join('\n') !== manifest.classes.join('\n')) {
+          throw ApplicationFailure.nonRetryable(`${m.manifestUri} has other classes than ${input.manifestUri}; they cannot be mixed`, 'InvalidInput');
+        }
+        parts.push(openFirstSamples(deps.store, mixed, m.count));
+      }
+      const data = concatStreams(parts);
 
       let resume: Checkpoint | null = null;
       if (await hasValidObject(deps.store, checkpointKey, (m) => log.warn('ignoring corrupt checkpoint', { reason: m }))) {

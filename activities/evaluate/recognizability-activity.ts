@@ -1,0 +1,74 @@
+// Recognizability stage (train queue: it runs the judge classifier): the judge, trained on real
+// images, labels the first `count` generated images of a synthetic source; the per-class fraction
+// labelled as the prompted class is stored content-addressed beside the judge.
+import { activityInfo, heartbeat } from '@temporalio/activity';
+import { inputHash } from '../../core/hash.js';
+import { getJson, hasValidObject, putJson } from '../../core/storage.js';
+import { measureRecognizability, type RecognizabilityResult } from '../analyze/recognizability.js';
+import type { ActivityDeps } from '../context.js';
+import { loadFirstSamples, readManifest } from '../shards/manifest.js';
+import { deserializeClassifier, NUM_CLASSES } from '../train/classifier.js';
+import { predictLogits } from './metrics.js';
+
+export const RECOGNIZABILITY_CODE_VERSION = 'recognizability-1';
+
+export interface RecognizabilityInput {
+  /** The judge: a classifier trained on real images (a trainClassifier output). */
+  judgeModelUri: string;
+  /** Its top-1 accuracy on the clean real test split, reported beside the result. */
+  judgeTestAccuracy: number | null;
+  manifestUri: string;
+  /** Generated images judged: the first `count` of the source. */
+  count: number;
+}
+
+export interface RecognizabilityOutput {
+  resultUri: string;
+  overall: number;
+  cached: boolean;
+  attempt: number;
+}
+
+export interface RecognizabilityDocument extends RecognizabilityResult {
+  manifestUri: string;
+  judgeModelUri: string;
+}
+
+export function createRecognizabilityActivities(deps: ActivityDeps) {
+  return {
+    async measureRecognizability(input: RecognizabilityInput): Promise<RecognizabilityOutput> {
+      const judgeKey = deps.store.keyOf(input.judgeModelUri);
+      const [judgeHead, manifestHead] = await Promise.all([deps.store.head(judgeKey), deps.store.head(deps.store.keyOf(input.manifestUri))]);
+      if (!judgeHead) throw new Error(`${input.judgeModelUri} does not exist`);
+      if (!manifestHead) throw new Error(`${input.manifestUri} does not exist`);
+      const dir = judgeKey.split('/').slice(0, -1).join('/');
+      const key = `${dir}/recognizability-${inputHash('recognizability', RECOGNIZABILITY_CODE_VERSION, {
+        judge: judgeHead.sha256,
+        manifest: manifestHead.sha256,
+        count: input.count,
+        judgeTestAccuracy: input.judgeTestAccuracy,
+      })}.json`;
+      const attempt = activityInfo().attempt;
+      if (await hasValidObject(deps.store, key)) {
+        const doc = await getJson<RecognizabilityDocument>(deps.store, key);
+        return { resultUri: deps.store.uri(key), overall: doc.overall, cached: true, attempt };
+      }
+      const manifest = await readManifest(deps.store, input.manifestUri);
+      const count = Math.min(input.count, manifest.totalSamples);
+      const judge = deserializeClassifier(await deps.store.get(judgeKey, { maxBytes: 1024 * 1024 * 1024 }));
+      heartbeat({ phase: 'loading', images: count });
+      const data = await loadFirstSamples(deps.store, manifest, count);
+      heartbeat({ phase: 'judging', images: count });
+      const logits = await predictLogits(judge, data.images, count);
+      const predicted = new Uint8Array(count);
+      for (let i = 0; i < count; i++) {
+        let best = 0;
+        for (let c = 1; c < NUM_CLASSES; c++) if (logits[i * NUM_CLASSES + c]! > logits[i * NUM_CLASSES + best]!) best = c;
+        predicted[i] = best;
+      }
+      const result = measureRecognizability(data.labels, predicted, manifest.classes, input.judgeTestAccuracy);
+      await putJson(deps.store, key, { ...result, manifestUri: input.manifestUri, judgeModelUri: input.judgeModelUri } satisfies RecognizabilityDocument);
+      return { resultUri: deps.store.uri(key), overall: result.overall, cached: false, attempt };
+    },
+  };
+}

@@ -1,0 +1,94 @@
+// Sweep-spec schemas of the remote text-to-image backends (see http-backends.ts). They land in
+// workflow inputs and history, so they hold no secrets: `apiKeyEnv` is the NAME of the environment
+// variable that holds the bearer token, read by the worker at call time, and a base URL may carry
+// no credentials, query string or fragment (an `?api_key=` would end up in history too).
+import { z } from 'zod';
+
+/** The per-request deadline, the response-body cap and the decoded-image pixel cap, with defaults. */
+const limits = {
+  timeoutMs: z.number().int().min(100).max(600_000).default(60_000).describe('deadline of one HTTP request, body included'),
+  maxResponseBytes: z
+    .number()
+    .int()
+    .min(1024)
+    .max(256 * 1024 * 1024)
+    .default(32 * 1024 * 1024)
+    .describe('a response body larger than this is rejected before more of it is buffered'),
+  maxPixels: z
+    .number()
+    .int()
+    .min(1)
+    .max(2 ** 28)
+    .default(4096 * 4096)
+    .describe('images whose header claims more pixels are rejected before they are decoded'),
+};
+
+const httpUrl = z.string().superRefine((value, ctx) => {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    ctx.addIssue({ code: 'custom', message: `not a URL: ${JSON.stringify(value.slice(0, 100))}` });
+    return;
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') ctx.addIssue({ code: 'custom', message: `use http or https, not ${url.protocol}` });
+  if (url.username || url.password) ctx.addIssue({ code: 'custom', message: 'no credentials in the URL (it is stored in workflow history); use apiKeyEnv' });
+  if (url.search || url.hash) ctx.addIssue({ code: 'custom', message: 'no query string or fragment in the base URL' });
+});
+
+const envName = z
+  .string()
+  .regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, 'the NAME of an environment variable (letters, digits, _), never the token itself');
+
+export const A1111GeneratorSchema = z
+  .object({
+    name: z.literal('a1111').describe('an AUTOMATIC1111/Forge web UI API: POST {baseUrl}/sdapi/v1/txt2img'),
+    baseUrl: httpUrl.describe('e.g. http://127.0.0.1:7860 (a path prefix is kept)'),
+    steps: z.number().int().min(1).max(1000).default(20).describe('sampler steps (sent as `steps`; the sweep passes it per item)'),
+    samplerName: z.string().min(1).max(64).default('Euler a'),
+    negativePrompt: z.string().max(2000).default(''),
+    width: z.number().int().min(8).max(8192).default(512),
+    height: z.number().int().min(8).max(8192).default(512),
+    apiKeyEnv: envName.optional().describe('environment variable holding a bearer token (e.g. for --api-auth proxies)'),
+    ...limits,
+  })
+  .strict();
+
+export const OpenAiImagesGeneratorSchema = z
+  .object({
+    name: z.literal('openai-images').describe('an OpenAI-compatible POST {baseUrl}/images/generations API'),
+    baseUrl: httpUrl.describe('up to and including the API version, e.g. https://api.openai.com/v1'),
+    model: z.string().min(1).max(128),
+    size: z
+      .string()
+      .regex(/^[1-9][0-9]{0,4}x[1-9][0-9]{0,4}$/, "'WIDTHxHEIGHT', e.g. '512x512'")
+      .default('512x512'),
+    apiKeyEnv: envName.optional().describe('environment variable holding the bearer token, e.g. OPENAI_API_KEY'),
+    extraFields: z
+      .boolean()
+      .default(true)
+      .describe(
+        'also send seed, cfg_scale and steps, which `synthscale serve-generator` honours; OpenAI itself has no such ' +
+          'parameters (it ignores or rejects them; turn this off there), so sweeps on it are not seed-reproducible and CFG has no effect',
+      ),
+    ...limits,
+  })
+  .strict();
+
+/** The two HTTP generators, for the spec's generator union (discriminated by `name`). */
+export const HTTP_GENERATOR_SCHEMAS = [A1111GeneratorSchema, OpenAiImagesGeneratorSchema] as const;
+
+export type A1111GeneratorSpec = z.output<typeof A1111GeneratorSchema>;
+export type OpenAiImagesGeneratorSpec = z.output<typeof OpenAiImagesGeneratorSchema>;
+export type HttpGeneratorSpec = A1111GeneratorSpec | OpenAiImagesGeneratorSpec;
+export type HttpGeneratorName = HttpGeneratorSpec['name'];
+
+export function isHttpGeneratorSpec(spec: { name: string }): spec is HttpGeneratorSpec {
+  return spec.name === 'a1111' || spec.name === 'openai-images';
+}
+
+/** `size` as numbers. */
+export function parseImageSize(size: string): { width: number; height: number } | null {
+  const m = /^([1-9][0-9]{0,4})x([1-9][0-9]{0,4})$/.exec(size);
+  return m ? { width: Number(m[1]), height: Number(m[2]) } : null;
+}

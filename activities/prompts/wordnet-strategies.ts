@@ -1,0 +1,139 @@
+// classname-description ("{name}, {gloss}") and classname-hypernym ("{name}, a type of {hypernym}"):
+// the class name with text from its WordNet 3.0 synset. The synset of each class comes from the
+// config's `synsets`, else the dataset's class metadata (core/fashion-mnist-classes.ts); a class
+// with neither is an error that names the fix. Templates, synsets (when a class has several) and
+// lemmas are drawn with the prompt's rng.
+import { fashionMnistClassInfo, type SynsetRef } from '../../core/fashion-mnist-classes.js';
+import { PromptConfigError, type PromptConfigOf } from './config.js';
+import type { PromptStrategy } from './types.js';
+import { defaultWordnetDir, openWordNet, wordnetPackageVersion, WORDNET_PACKAGE, type Synset, type WordNetReader } from './wordnet.js';
+
+type WordNetConfig = PromptConfigOf<'classname-description'> | PromptConfigOf<'classname-hypernym'>;
+
+export const DESCRIPTION_TEMPLATES: readonly string[] = ['{name}, {gloss}', 'a photo of the {name}, {gloss}', '{name}: {gloss}'];
+export const HYPERNYM_TEMPLATES: readonly string[] = ['{name}, a type of {hypernym}', '{name}, a kind of {hypernym}', 'a photo of the {name}, a type of {hypernym}'];
+
+/** How far up the hypernym tree to look for a lemma that is not the class name itself. */
+const MAX_HYPERNYM_LEVELS = 3;
+
+function wordnetLabel(config: WordNetConfig): string {
+  return config.wordnetDir ? `WordNet 3.0 at ${config.wordnetDir}` : `${WORDNET_PACKAGE}@${wordnetPackageVersion()} database/3.0`;
+}
+
+function synsetRefs(config: WordNetConfig, className: string, field: string): { refs: SynsetRef[]; where: string } {
+  const own = config.synsets?.[className];
+  if (own) return { refs: Array.isArray(own) ? own : [own], where: `${field}.synsets.${className}` };
+  const info = fashionMnistClassInfo(className);
+  if (info) return { refs: [info.synset], where: `${field} (the synset of "${className}" in core/fashion-mnist-classes.ts)` };
+  throw new PromptConfigError(
+    `${field}.synsets`,
+    `no WordNet synset for class "${className}", and ${config.strategy} needs one per class. Fix: map it in ` +
+      `FASHION_MNIST_CLASS_INFO (core/fashion-mnist-classes.ts), or set ${field}.synsets: ` +
+      `{"${className}": {"offset": "<8-digit WordNet 3.0 noun offset>", "lemma": "<one of its lemmas>"}}`,
+  );
+}
+
+async function readSynset(wn: WordNetReader, offset: string, where: string): Promise<Synset> {
+  try {
+    return await wn.synset(offset);
+  } catch (err) {
+    throw new PromptConfigError(where, (err as Error).message);
+  }
+}
+
+/** Each class's synsets, each checked to carry the lemma its reference names (a 3.1 offset fails here). */
+async function classSynsets(config: WordNetConfig, classes: readonly string[], field: string): Promise<{ wn: WordNetReader; perClass: Synset[][] }> {
+  let wn: WordNetReader;
+  try {
+    wn = await openWordNet(config.wordnetDir ?? defaultWordnetDir());
+  } catch (err) {
+    throw new PromptConfigError(`${field}.wordnetDir`, (err as Error).message);
+  }
+  const perClass: Synset[][] = [];
+  for (const className of classes) {
+    const { refs, where } = synsetRefs(config, className, field);
+    const synsets: Synset[] = [];
+    for (const ref of refs) {
+      const synset = await readSynset(wn, ref.offset, where);
+      const want = ref.lemma.replace(/_/g, ' ').toLowerCase();
+      if (!synset.lemmas.some((l) => l.toLowerCase() === want)) {
+        throw new PromptConfigError(
+          where,
+          `WordNet 3.0 synset ${ref.offset} is {${synset.lemmas.join(', ')}} ("${synset.definition}"), without the lemma "${ref.lemma}": ` +
+            'is the offset from another WordNet version (3.1 numbers synsets differently)?',
+        );
+      }
+      synsets.push(synset);
+    }
+    perClass.push(synsets);
+  }
+  return { wn, perClass };
+}
+
+const fill = (template: string, values: Record<string, string>) => template.replace(/\{(\w+)\}/g, (m, key: string) => values[key] ?? m);
+/** The definition without a leading usage note such as "(usually in the plural)". */
+const cleanDefinition = (definition: string) => definition.replace(/^\([^)]*\)\s*/, '');
+
+export const classnameDescription: PromptStrategy<'classname-description'> = {
+  description: 'the class name with the WordNet 3.0 gloss of its synset, e.g. "T-shirt/top, a close-fitting pullover shirt"',
+  fingerprint: async (config) => ({ wordnet: wordnetLabel(config) }),
+  async prepare(config, classes, _plan, ctx) {
+    const { perClass } = await classSynsets(config, classes, ctx.field ?? 'prompts');
+    const templates = config.templates ?? DESCRIPTION_TEMPLATES;
+    return {
+      provenance: {
+        strategy: 'classname-description',
+        source: 'wordnet-3.0',
+        wordnet: wordnetLabel(config),
+        summary: `class name + WordNet 3.0 gloss (${wordnetLabel(config)})`,
+      },
+      textFor(classIndex, _index, rng) {
+        const template = templates[rng.int(templates.length)]!;
+        const synsets = perClass[classIndex]!;
+        const synset = synsets[rng.int(synsets.length)]!;
+        const lemma = synset.lemmas[rng.int(synset.lemmas.length)]!;
+        return fill(template, { name: classes[classIndex]!, gloss: cleanDefinition(synset.definition), lemma });
+      },
+    };
+  },
+};
+
+/** Hypernym lemmas of a class, climbing past hypernyms whose lemmas are all the class name itself. */
+async function hypernymLemmas(wn: WordNetReader, synsets: Synset[], className: string, where: string): Promise<string[]> {
+  const self = className.toLowerCase();
+  let level = synsets;
+  for (let depth = 0; depth < MAX_HYPERNYM_LEVELS && level.length > 0; depth++) {
+    const parents = await Promise.all(level.flatMap((s) => s.hypernyms).map((h) => readSynset(wn, h.offset, where)));
+    const lemmas = [...new Set(parents.flatMap((p) => p.lemmas))].filter((l) => l.toLowerCase() !== self);
+    if (lemmas.length > 0) return lemmas;
+    level = parents;
+  }
+  throw new PromptConfigError(where, `the WordNet 3.0 synset of "${className}" has no hypernym to name; choose a more specific synset`);
+}
+
+export const classnameHypernym: PromptStrategy<'classname-hypernym'> = {
+  description: 'the class name with a WordNet 3.0 hypernym of its synset, e.g. "Sandal, a type of shoe"',
+  fingerprint: async (config) => ({ wordnet: wordnetLabel(config) }),
+  async prepare(config, classes, _plan, ctx) {
+    const field = ctx.field ?? 'prompts';
+    const { wn, perClass } = await classSynsets(config, classes, field);
+    const options: string[][] = [];
+    for (const [c, synsets] of perClass.entries()) {
+      options.push(await hypernymLemmas(wn, synsets, classes[c]!, synsetRefs(config, classes[c]!, field).where));
+    }
+    const templates = config.templates ?? HYPERNYM_TEMPLATES;
+    return {
+      provenance: {
+        strategy: 'classname-hypernym',
+        source: 'wordnet-3.0',
+        wordnet: wordnetLabel(config),
+        summary: `class name + WordNet 3.0 hypernym (${wordnetLabel(config)})`,
+      },
+      textFor(classIndex, _index, rng) {
+        const template = templates[rng.int(templates.length)]!;
+        const lemmas = options[classIndex]!;
+        return fill(template, { name: classes[classIndex]!, hypernym: lemmas[rng.int(lemmas.length)]! });
+      },
+    };
+  },
+};

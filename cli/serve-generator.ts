@@ -1,0 +1,104 @@
+// `synthscale serve-generator`: serve the embedded generator over the AUTOMATIC1111 and OpenAI
+// images APIs (activities/generate/generator-server.ts), for the 'a1111' and 'openai-images'
+// generator backends to talk to. The model is a serialized GMM model file, or fitted at start on
+// the first --fit-images Fashion-MNIST training images (--fit-images 60000 with the spec's
+// defaults reproduces what the sweep's fitGenerator activity fits).
+import { defineCommand } from 'citty';
+import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { projectDataDir } from '../activities/context.js';
+import { startGeneratorServer, type GeneratorServerLimits } from '../activities/generate/generator-server.js';
+import { deserializeGmmModel, fitGmmGenerator, type GmmGeneratorModel } from '../activities/generate/gmm-diffusion.js';
+import { FASHION_MNIST_CLASSES, IMAGE_PIXELS, loadSplit, locateFashionMnist } from '../core/fashion-mnist.js';
+import { EmbeddedGeneratorSchema } from '../core/spec.js';
+
+function positiveInt(name: string, raw: string | undefined, fallback: number, max = Number.MAX_SAFE_INTEGER): number {
+  if (raw === undefined || raw === '') return fallback;
+  const v = Number(raw);
+  if (!Number.isInteger(v) || v < 0 || v > max) throw new Error(`--${name}=${raw}: expected an integer in [0, ${max}]`);
+  return v;
+}
+
+async function loadModel(source: string): Promise<GmmGeneratorModel> {
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(source) && !source.startsWith('file://')) {
+    throw new Error(`--model ${source}: only local paths and file:// URIs are supported`);
+  }
+  const path = source.startsWith('file://') ? fileURLToPath(source) : source;
+  return deserializeGmmModel(await readFile(path));
+}
+
+async function fitModel(count: number, pcaDims: number, componentsPerClass: number, fitSeed: number): Promise<GmmGeneratorModel> {
+  const train = await loadSplit(await locateFashionMnist(projectDataDir()), 'train');
+  const n = Math.min(count, train.count);
+  const subset = { images: train.images.subarray(0, n * IMAGE_PIXELS), labels: train.labels.subarray(0, n), count: n };
+  return fitGmmGenerator(subset, { pcaDims, componentsPerClass, fitSeed }, [...FASHION_MNIST_CLASSES], (m) => console.log(`  fit: ${m}`));
+}
+
+export const serveGenerator = defineCommand({
+  meta: {
+    name: 'serve-generator',
+    description: 'Serve the embedded generator over the AUTOMATIC1111 (/sdapi/v1/txt2img) and OpenAI (/v1/images/generations) APIs',
+  },
+  args: {
+    host: { type: 'string', description: 'address to bind (loopback by default)', default: '127.0.0.1' },
+    port: { type: 'string', description: "port (A1111's default)", default: '7860' },
+    model: { type: 'string', description: 'serialized GMM model (path or file:// URI); otherwise one is fitted at start' },
+    'fit-images': { type: 'string', description: 'training images to fit on when no --model is given', default: '10000' },
+    'pca-dims': { type: 'string', description: 'PCA dimensions of the fitted model (spec default)' },
+    components: { type: 'string', description: 'mixture components per class of the fitted model (spec default)' },
+    'fit-seed': { type: 'string', description: 'seed of the fit (spec default)' },
+    'token-env': { type: 'string', description: 'require a bearer token, read from this environment variable' },
+    'max-n': { type: 'string', description: 'images per request' },
+    'max-side': { type: 'string', description: 'largest width or height' },
+    'max-steps': { type: 'string', description: 'most sampler steps' },
+  },
+  async run({ args }) {
+    const defaults = EmbeddedGeneratorSchema.parse({ name: 'embedded-gmm' });
+    const port = positiveInt('port', args.port, 7860, 65535);
+    let token: string | undefined;
+    if (args['token-env']) {
+      token = process.env[args['token-env']];
+      if (!token) throw new Error(`--token-env ${args['token-env']}: that environment variable is not set or empty`);
+    }
+    let model: GmmGeneratorModel;
+    if (args.model) {
+      model = await loadModel(args.model);
+      console.log(`model: ${args.model} (${model.trainCount} training images, ${model.pcaDims} PCA dims, ${model.componentsPerClass} comps/class)`);
+    } else {
+      const count = positiveInt('fit-images', args['fit-images'], 10000, 60000);
+      const pcaDims = positiveInt('pca-dims', args['pca-dims'], defaults.pcaDims, 784);
+      const components = positiveInt('components', args.components, defaults.componentsPerClass, 64);
+      const fitSeed = positiveInt('fit-seed', args['fit-seed'], defaults.fitSeed);
+      console.log(`fitting on ${count} Fashion-MNIST training images (${pcaDims} PCA dims, ${components} comps/class, seed ${fitSeed})...`);
+      model = await fitModel(count, pcaDims, components, fitSeed);
+    }
+    const limits: Partial<GeneratorServerLimits> = {};
+    if (args['max-n']) limits.maxN = positiveInt('max-n', args['max-n'], 8, 1024);
+    if (args['max-side']) limits.maxWidth = limits.maxHeight = positiveInt('max-side', args['max-side'], 2048, 16384);
+    if (args['max-steps']) limits.maxSteps = positiveInt('max-steps', args['max-steps'], 150, 1000);
+    const server = await startGeneratorServer({
+      model,
+      host: args.host,
+      port,
+      limits,
+      ...(token ? { token } : {}),
+      log: (line) => console.log(line),
+    });
+    console.log(`serving ${server.url}`);
+    console.log(`  AUTOMATIC1111: POST ${server.url}/sdapi/v1/txt2img   (generator: { name: a1111, baseUrl: ${server.url} })`);
+    console.log(`  OpenAI images: POST ${server.url}/v1/images/generations   (generator: { name: openai-images, baseUrl: ${server.url}/v1 })`);
+    console.log(token ? `  auth: bearer token from $${args['token-env']}` : '  auth: none');
+    if (!token && !['127.0.0.1', 'localhost', '::1'].includes(args.host)) console.log(`  warning: listening on ${args.host} without a token`);
+    await new Promise<void>((resolve) => {
+      const stop = () => {
+        process.off('SIGINT', stop);
+        process.off('SIGTERM', stop);
+        resolve();
+      };
+      process.on('SIGINT', stop);
+      process.on('SIGTERM', stop);
+    });
+    await server.close();
+    console.log('stopped');
+  },
+});
