@@ -13,7 +13,7 @@ import { synthesizePromptList } from '../activities/prompts/strategies.js';
 import { packShard, sampleKey, unpackShard, type ShardSample } from '../activities/shards/webdataset.js';
 import { FASHION_MNIST_CLASSES, IMAGE_PIXELS, IMAGE_SIDE, type ImageSet } from '../core/fashion-mnist.js';
 import { decodeGrayPng, encodeGrayPng } from '../core/png.js';
-import { GeneratorSchema } from '../core/spec.js';
+import { EmbeddedGeneratorSchema } from '../core/spec.js';
 import { openStore, putJson } from '../core/storage.js';
 import { prepareKernel, runKernel, sampleWithKernel } from './gmm-kernel.js';
 import { load1, median, progress, timeIt, type Row } from './lib.js';
@@ -38,7 +38,7 @@ function items(count: number, offset: number, steps: number): SampleOptions[] {
 }
 
 export async function benchGenerator(train: ImageSet): Promise<GeneratorOutcome> {
-  const defaults = GeneratorSchema.parse({ name: 'embedded-gmm' });
+  const defaults = EmbeddedGeneratorSchema.parse({ name: 'embedded-gmm' });
   const steps = defaults.steps;
   const rows: Row[] = [];
   const info: Record<string, unknown> = {};
