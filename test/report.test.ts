@@ -122,6 +122,23 @@ describe('analyzeSweep', () => {
     assert.equal(analysis.cellCount, 3 * SIZES.length * SEEDS.length);
   });
 
+  it('effective real-data equivalent inverts the real fit at the source\'s mean', () => {
+    // A source whose error at N equals real data's error at N/4 is worth N/4 real images.
+    const quarter = analyzeSweep(makeCells({ real: CURVES.real!, quarter: (n) => CURVES.real!(n / 4) }, SEEDS, 0), [
+      SOURCES[0]!,
+      { name: 'quarter', kind: 'synthetic', description: 'q', manifestUri: 'mem://q', images: 30000 },
+    ]);
+    const comparison = quarter.comparisons.find((c) => c.source === 'quarter')!;
+    for (const e of comparison.effectiveRealN) {
+      assert.ok(Math.abs(e.byError! / (e.n / 4) - 1) < 1e-6, `N=${e.n}: ${e.byError}`);
+      assert.ok(Math.abs(e.byLoss! / (e.n / 4) - 1) < 1e-6, `N=${e.n}: ${e.byLoss}`);
+      assert.equal(e.extrapolated, e.n / 4 < SIZES[0]!, `N=${e.n}`);
+    }
+    // A shallower synthetic curve is worth fewer real images than its own N.
+    const cfg7 = analysis.comparisons.find((c) => c.source === 'synth-cfg7')!;
+    assert.ok(cfg7.effectiveRealN.every((e) => e.byError !== null && e.byError < e.n), 'synthetic is worth fewer real images');
+  });
+
   it('flags a rising-loss curve as unreliable while its error fit is fine', () => {
     const c = curve(analysis, 'synth-cfg7');
     assert.equal(c.lossMonotone, false);

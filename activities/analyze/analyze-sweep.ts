@@ -93,6 +93,20 @@ export interface SourceComparison {
   notes: string[];
   /** At each N both sources share. */
   accuracyGap: AccuracyGap[];
+  /**
+   * Effective real-data equivalent at each N of this source: how many real images reach the same
+   * loss (or error), from the real source's fitted power law y = a N^-b inverted at this source's
+   * mean. null where the real fit is missing or unreliable; `extrapolated` when outside the real
+   * curve's measured N range.
+   */
+  effectiveRealN: { n: number; byLoss: number | null; byError: number | null; extrapolated: boolean }[];
+}
+
+/** N such that a N^-b = y (the real curve's fit), or null. */
+function invertPowerLaw(m: MetricScaling, y: number): number | null {
+  if (!m.fit || m.unreliable || !(m.fit.b > 0) || !(m.fit.a > 0) || !(y > 0)) return null;
+  const n = (y / m.fit.a) ** (-1 / m.fit.b);
+  return Number.isFinite(n) ? n : null;
 }
 
 export interface AnalyzeOptions {
@@ -332,6 +346,13 @@ export function analyzeSweep(
         if (!r) continue;
         accuracyGap.push({ n: p.n, accuracy: p.accuracy.mean, realAccuracy: r.accuracy.mean, gap: p.accuracy.mean - r.accuracy.mean });
       }
+      const realNs = real.perN.map((p) => p.n);
+      const effectiveRealN = curve.perN.map((p) => {
+        const byLoss = invertPowerLaw(real.loss, p.loss.mean);
+        const byError = invertPowerLaw(real.error, p.error.mean);
+        const outside = (x: number | null) => x !== null && (x < Math.min(...realNs) || x > Math.max(...realNs));
+        return { n: p.n, byLoss, byError, extrapolated: outside(byLoss) || outside(byError) };
+      });
       comparisons.push({
         source: curve.source,
         realSource,
@@ -340,6 +361,7 @@ export function analyzeSweep(
         lossSlopeRatio: ratio('loss'),
         notes,
         accuracyGap,
+        effectiveRealN,
       });
     }
   }

@@ -283,6 +283,26 @@ function renderMarkdown(a: SweepAnalysis, meta: ReportMeta): string {
       out.push('');
       const notes = comps.flatMap((c) => c.notes.map((n) => `- ${c.source}: ${n}`));
       if (notes.length > 0) out.push(...notes, '');
+      const effectiveNs = [...new Set(comps.flatMap((c) => c.effectiveRealN.map((e) => e.n)))].sort((p, q) => p - q);
+      out.push(
+        `**Effective real-data equivalent**: how many real images reach the same error (loss) as N images of the source, from ` +
+          `${a.realSource}'s fitted power law (— where that fit is withheld; * = outside the real curve's measured N, extrapolated).`,
+        '',
+      );
+      const roundN = (x: number | null) => (x === null ? '—' : x >= 100 ? String(Math.round(x)) : x.toFixed(1));
+      out.push(
+        table(
+          ['source', ...effectiveNs.map((n) => `N=${n}: error (loss)`)],
+          comps.map((c) => [
+            c.source,
+            ...effectiveNs.map((n) => {
+              const e = c.effectiveRealN.find((x) => x.n === n);
+              return e ? `${roundN(e.byError)} (${roundN(e.byLoss)})${e.extrapolated ? '*' : ''}` : '—';
+            }),
+          ]),
+        ),
+        '',
+      );
     }
   }
 
