@@ -47,7 +47,7 @@ import {
   type GmmGeneratorModel,
 } from './gmm-diffusion.js';
 import { promptToClassWeights } from './text-condition.js';
-import { createHttpItemGenerator, HTTP_BACKEND_CODE_VERSION } from './http-backends.js';
+import { createHttpItemGenerator, HTTP_BACKEND_CODE_VERSION, type HttpImageMeta } from './http-backends.js';
 import { isHttpGeneratorSpec } from './http-config.js';
 
 export const GENERATE_ITEM_TIMEOUT_ENV = 'SYNTHSCALE_GENERATE_ITEM_TIMEOUT_MS';
@@ -505,7 +505,21 @@ export function createGenerateActivities(deps: ActivityDeps) {
               'InvalidInput',
             );
           }
-          const generate = injectGeneratorFaults(http ? createHttpItemGenerator(http) : embeddedGenerator(model!));
+          // What each HTTP image came back as (kept in the sample's metadata; no timings, so shard
+          // bytes stay reproducible).
+          const httpMeta = new Map<number, NonNullable<ShardSample['meta']['http']>>();
+          const onImage = (item: GenerateItem, m: HttpImageMeta) =>
+            httpMeta.set(item.index, {
+              endpoint: m.endpoint,
+              seed: m.seed,
+              ...(m.reportedSeed === undefined ? {} : { reportedSeed: m.reportedSeed }),
+              ...(m.revisedPrompt === undefined ? {} : { revisedPrompt: m.revisedPrompt }),
+              format: m.source.format,
+              width: m.source.width,
+              height: m.source.height,
+              bytes: m.source.bytes,
+            });
+          const generate = injectGeneratorFaults(http ? createHttpItemGenerator(http, { onImage }) : embeddedGenerator(model!));
 
           /** One item with retries: its PNG, or the reason it failed for good. Throws only on cancellation. */
           const sampleItem = async (item: GenerateItem): Promise<{ png: Uint8Array } | { reason: string }> => {
@@ -584,8 +598,10 @@ export function createGenerateActivities(deps: ActivityDeps) {
                     generator: input.generatorLabel,
                     source: input.source,
                     index,
+                    ...(httpMeta.has(index) ? { http: httpMeta.get(index)! } : {}),
                   },
                 });
+                httpMeta.delete(index);
               }
               heartbeat(progress());
               // Let heartbeats, cancellation and timers through between CPU-bound samples.

@@ -28,7 +28,7 @@ import { parseImageSize, type A1111GeneratorSpec, type HttpGeneratorSpec, type O
 import { toCanonicalGrayPng, UnusableImageError, type SourceImageInfo } from './image-resize.js';
 
 /** Part of the shard fingerprint of HTTP-generated samples: bump when the request or the decode/resize changes. */
-export const HTTP_BACKEND_CODE_VERSION = 'http-sharp-cover-1';
+export const HTTP_BACKEND_CODE_VERSION = 'http-sharp-cover-2';
 /** Longest Retry-After we report (a hostile or confused server could ask for days). */
 export const MAX_RETRY_AFTER_MS = 10 * 60_000;
 /** Of an error response, at most this much is read (for the message). */

@@ -13,6 +13,18 @@ export interface SampleMeta {
   source: string;
   /** Index in the source's full ordering (nested subsets take the first N). */
   index: number;
+  /** For images from an HTTP text-to-image server: what it returned, before resizing. */
+  http?: {
+    endpoint: string;
+    /** The seed sent, and the one the server reports using (A1111), when it reports one. */
+    seed: number;
+    reportedSeed?: number;
+    revisedPrompt?: string;
+    format: string;
+    width: number;
+    height: number;
+    bytes: number;
+  };
 }
 
 export interface ShardSample {

@@ -15,6 +15,7 @@ import { startGeneratorServer, type GeneratorServer } from '../../activities/gen
 import type { SweepResult } from '../../workflows/scaling-sweep.js';
 import { startTestStack, ROOT, type TestStack } from './stack.js';
 import { join } from 'node:path';
+import { unpackShard } from '../../activities/shards/webdataset.js';
 
 const TOKEN_ENV = 'SYNTHSCALE_IT_GENERATOR_TOKEN';
 const token = `it-${randomBytes(12).toString('hex')}`;
@@ -124,5 +125,14 @@ test('HTTP generator, hypernym prompts, mixing, OOD suites and recognizability i
     assert.ok(markdown.includes(section), `report.md has ${section}`);
   }
   assert.ok(markdown.includes('A1111 txt2img at 127.0.0.1'), 'the source is described by its endpoint');
+  // Generated samples keep what the server returned: endpoint, seeds and the original size.
+  const httpSource = analysis.sources.find((s: { name: string }) => s.name === 'http-hypernym');
+  const manifest = JSON.parse(await readFile(fileURLToPath(httpSource.manifestUri), 'utf8'));
+  const samples = await unpackShard(new Uint8Array(await readFile(fileURLToPath(manifest.shards[0].uri))), manifest.shards[0].uri);
+  const meta = samples[0]!.meta;
+  assert.match(meta.http?.endpoint ?? '', /\/sdapi\/v1\/txt2img$/);
+  assert.equal(meta.http?.width, 64);
+  assert.equal(meta.http?.reportedSeed, meta.http?.seed, 'the server used the seed we sent');
+  assert.match(meta.prompt ?? '', /a type of|a kind of|hypernym|,/);
   assert.ok(!markdown.includes(token) && !JSON.stringify(report).includes(token), 'no token in the report');
 });
