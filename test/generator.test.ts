@@ -9,6 +9,7 @@ import {
   GmmModelFormatError,
   deserializeGmmModel,
   ddimTimesteps,
+  conditionalComponentWeights,
   fitGmmGenerator,
   sampleBatch,
   sampleImage,
@@ -16,7 +17,7 @@ import {
   type GmmGeneratorModel,
   type SampleOptions,
 } from '../activities/generate/gmm-diffusion.js';
-import { DEFAULT_CLASS_SYNONYMS, promptToClassWeights } from '../activities/generate/text-condition.js';
+import { DEFAULT_CLASS_SYNONYMS, promptAttributes, promptToClassWeights } from '../activities/generate/text-condition.js';
 
 const CLASSES = FASHION_MNIST_CLASSES;
 const P = IMAGE_PIXELS;
@@ -48,6 +49,15 @@ describe('text condition', () => {
     assert.deepEqual(weightsOf('boots'), { 'Ankle boot': 1 });
     assert.deepEqual(weightsOf('summer dresses'), { Dress: 1 });
     assert.deepEqual(weightsOf('trousers'), { Trouser: 1 });
+  });
+
+  test('attribute words outside class phrases, clipped to [-1, 1]', () => {
+    assert.deepEqual(promptAttributes('a white striped t-shirt', CLASSES), { brightness: 1, size: 0, texture: 1 });
+    assert.deepEqual(promptAttributes('a dark photo of a large black coat', CLASSES), { brightness: -1, size: 1, texture: 0 });
+    assert.deepEqual(promptAttributes('a close-up photo of a plain sandal', CLASSES), { brightness: 0, size: 1, texture: -1 });
+    // "tank top" and "dress shirt" are class phrases, not attributes; no attribute words -> null.
+    assert.equal(promptAttributes('a tank top and a dress shirt', CLASSES), null);
+    assert.equal(promptAttributes('Sneaker', CLASSES), null);
   });
 
   test('unmatched prompt is unconditional (null)', () => {
@@ -273,5 +283,54 @@ describe('gmm-ddim generator', () => {
     const bags = found.get(cls('Bag')) ?? 0;
     assert.ok(trousers + bags >= 0.8 * n, `trousers ${trousers}, bags ${bags} of ${n}`);
     assert.ok(trousers >= 0.2 * n && bags >= 0.2 * n, `trousers ${trousers}, bags ${bags} of ${n}`);
+  });
+
+  test('prompt attributes tilt a class towards lighter, larger or more textured modes, and nothing else', () => {
+    const c = cls('T-shirt/top');
+    const n = 48;
+    const meanOf = (images: Uint8Array, f: (img: Uint8Array) => number) => {
+      let total = 0;
+      for (let i = 0; i < n; i++) total += f(images.subarray(i * P, (i + 1) * P));
+      return total / n;
+    };
+    const brightness = (img: Uint8Array) => {
+      let s = 0;
+      let k = 0;
+      for (const v of img) if (v > 64) (s += v), k++;
+      return k ? s / k : 0;
+    };
+    const coverage = (img: Uint8Array) => img.filter((v) => v > 64).length / P;
+    const sample = (prompt: string, tag: string) =>
+      sampleBatch(
+        model,
+        Array.from({ length: n }, (_, i) => ({ classWeights: promptToClassWeights(prompt, CLASSES), attributes: promptAttributes(prompt, CLASSES), cfgScale: 2, steps: 40, seed: `${tag}|${i}` })),
+      );
+    const white = sample('a white t-shirt', 'attr');
+    const black = sample('a black t-shirt', 'attr');
+    const plain = sample('a t-shirt', 'attr');
+    assert.ok(meanOf(white, brightness) > meanOf(black, brightness) + 5, `white ${meanOf(white, brightness).toFixed(1)} vs black ${meanOf(black, brightness).toFixed(1)}`);
+    const large = sample('an oversized t-shirt', 'attr');
+    const small = sample('a cropped t-shirt', 'attr');
+    assert.ok(meanOf(large, coverage) > meanOf(small, coverage), `coverage large ${meanOf(large, coverage).toFixed(3)} vs small ${meanOf(small, coverage).toFixed(3)}`);
+    assert.ok(meanOf(plain, brightness) < meanOf(white, brightness) && meanOf(plain, brightness) > meanOf(black, brightness));
+    // The class stays the class: attributes only move mass between the class's own components.
+    for (const attributes of [{ brightness: -1, size: 1, texture: 1 }, { brightness: 1, size: -1, texture: 0 }]) {
+      const w = conditionalComponentWeights(model, onehot(c), attributes);
+      const plainW = conditionalComponentWeights(model, onehot(c));
+      let inClass = 0;
+      let moved = 0;
+      w.forEach((v, k) => {
+        if (model.componentClass[k] === c) inClass += v;
+        else assert.equal(v, 0, `component ${k} of another class has weight ${v}`);
+        moved += Math.abs(v - plainW[k]!);
+      });
+      assert.ok(Math.abs(inClass - 1) < 1e-9, `class mass ${inClass}`);
+      assert.ok(moved > 0.1, `attributes moved ${moved.toFixed(3)} of the class's mass`);
+    }
+    // A prompt with no attribute words samples exactly as before (attributes null).
+    assert.equal(promptAttributes('a photo of a t-shirt', CLASSES), null);
+    const before = sampleBatch(model, items(onehot(c), 2, 4, 'same'));
+    const after = sampleBatch(model, items(onehot(c), 2, 4, 'same').map((o) => ({ ...o, attributes: null })));
+    assert.deepEqual(after, before);
   });
 });

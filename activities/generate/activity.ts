@@ -46,7 +46,7 @@ import {
   serializeGmmModel,
   type GmmGeneratorModel,
 } from './gmm-diffusion.js';
-import { promptToClassWeights } from './text-condition.js';
+import { promptAttributes, promptToClassWeights } from './text-condition.js';
 import { createHttpItemGenerator, HTTP_BACKEND_CODE_VERSION, type HttpImageMeta } from './http-backends.js';
 import { isHttpGeneratorSpec } from './http-config.js';
 
@@ -376,6 +376,7 @@ function embeddedGenerator(model: GmmGeneratorModel): ItemGenerator {
     encodeGrayPng(
       sampleImage(model, {
         classWeights: promptToClassWeights(item.prompt.text, model.classes),
+        attributes: promptAttributes(item.prompt.text, model.classes),
         cfgScale: item.cfgScale,
         steps: item.steps,
         seed: item.seed,

@@ -23,7 +23,7 @@ import { IMAGE_SIDE } from '../../core/fashion-mnist.js';
 import { sha256Hex } from '../../core/hash.js';
 import { sampleBatch, serializeGmmModel, type GmmGeneratorModel } from './gmm-diffusion.js';
 import { grayToRgbPng } from './image-resize.js';
-import { promptToClassWeights } from './text-condition.js';
+import { promptAttributes, promptToClassWeights } from './text-condition.js';
 
 export interface GeneratorServerLimits {
   /** Images per request (A1111 batch_size * n_iter, OpenAI n). */
@@ -206,7 +206,8 @@ export async function startGeneratorServer(opts: GeneratorServerOptions): Promis
   /** count images as base64 RGB PNGs; image i uses seed + i. */
   const render = async (r: Render): Promise<string[]> => {
     const classWeights = promptToClassWeights(r.prompt, model.classes);
-    const items = Array.from({ length: r.count }, (_, i) => ({ classWeights, cfgScale: r.cfgScale, steps: r.steps, seed: String(r.seed + i) }));
+    const attributes = promptAttributes(r.prompt, model.classes);
+    const items = Array.from({ length: r.count }, (_, i) => ({ classWeights, attributes, cfgScale: r.cfgScale, steps: r.steps, seed: String(r.seed + i) }));
     const pixels = sampleBatch(model, items);
     const side = IMAGE_SIDE * IMAGE_SIDE;
     const out: string[] = [];

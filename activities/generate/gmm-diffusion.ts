@@ -7,7 +7,8 @@ import { IMAGE_PIXELS } from '../../core/fashion-mnist.js';
 import { createRng, permutation } from '../../core/rng.js';
 
 /** Bump when anything that changes fitted models or samples changes (it keys cached artifacts). */
-export const GENERATOR_CODE_VERSION = 'gmm-ddim-1';
+/** 2: prompt attributes bias the mixture components within a class. */
+export const GENERATOR_CODE_VERSION = 'gmm-ddim-2';
 /** Version of the serialized model layout. */
 export const GMM_FORMAT_VERSION = 1;
 
@@ -78,7 +79,24 @@ export interface SampleOptions {
   steps: number;
   /** Seeds the initial noise; equal (model, options) give equal bytes. */
   seed: string;
+  /**
+   * What the prompt says beyond the class (text-condition.ts promptAttributes): each in [-1, 1],
+   * tilting the class's mixture components towards lighter/darker, larger/smaller or more/less
+   * textured ones. Absent or null: the class's own component weights.
+   */
+  attributes?: PromptAttributes | null;
 }
+
+/** Prompt attributes the embedded generator understands (0 = not mentioned). */
+export interface PromptAttributes {
+  brightness: number;
+  size: number;
+  texture: number;
+}
+
+export const ATTRIBUTE_NAMES = ['brightness', 'size', 'texture'] as const;
+/** Log-weight added per unit of attribute x within-class z-score of the component's feature. */
+export const ATTRIBUTE_STRENGTH = 1.5;
 
 export class GmmModelFormatError extends Error {
   readonly code = 'E_GMM_MODEL_FORMAT';
@@ -963,6 +981,8 @@ interface Prepared {
   pixelsScratch: Float64Array;
   /** [K] log of the unconditional (global) component weights. */
   logWeightUncond: Float64Array;
+  /** [K * 3] within-class z-scores of each component mean's brightness, size and texture. */
+  featureZ: Float64Array;
   tables: Map<number, StepTable[]>;
 }
 
@@ -988,10 +1008,59 @@ function prepare(model: GmmGeneratorModel): Prepared {
     basis: Float64Array.from(model.basis),
     pixelsScratch: new Float64Array(model.pixels),
     logWeightUncond,
+    featureZ: componentFeatureZ(model),
     tables: new Map(),
   };
   prepared.set(model, ready);
   return ready;
+}
+
+/**
+ * Per component, features of its mean image: brightness (mean intensity of its foreground, pixels
+ * above -0.5 in [-1, 1]), size (the foreground's share of the image) and texture (mean absolute
+ * difference of neighbouring pixels), each z-scored among the components of the same class, so an
+ * attribute moves weight between a class's own modes and never changes the class.
+ */
+export function componentFeatureZ(model: GmmGeneratorModel): Float64Array {
+  const K = model.componentClass.length;
+  const D = model.pcaDims;
+  const P = model.pixels;
+  const side = Math.round(Math.sqrt(P));
+  const raw = new Float64Array(K * 3);
+  const x = new Float64Array(P);
+  for (let k = 0; k < K; k++) {
+    for (let p = 0; p < P; p++) x[p] = model.mean[p]!;
+    for (let d = 0; d < D; d++) {
+      const coef = model.componentMean[k * D + d]!;
+      for (let p = 0; p < P; p++) x[p] = x[p]! + coef * model.basis[d * P + p]!;
+    }
+    let fg = 0;
+    let fgSum = 0;
+    let tv = 0;
+    for (let p = 0; p < P; p++) {
+      if (x[p]! > -0.5) {
+        fg++;
+        fgSum += (x[p]! + 1) / 2;
+      }
+      if ((p + 1) % side !== 0) tv += Math.abs(x[p + 1]! - x[p]!);
+      if (p + side < P) tv += Math.abs(x[p + side]! - x[p]!);
+    }
+    raw[k * 3] = fg ? fgSum / fg : 0;
+    raw[k * 3 + 1] = fg / P;
+    raw[k * 3 + 2] = tv / P;
+  }
+  const z = new Float64Array(K * 3);
+  for (let c = 0; c < model.classes.length; c++) {
+    const members: number[] = [];
+    for (let k = 0; k < K; k++) if (model.componentClass[k] === c) members.push(k);
+    for (let a = 0; a < 3; a++) {
+      const values = members.map((k) => raw[k * 3 + a]!);
+      const mean = values.reduce((s, v) => s + v, 0) / Math.max(1, values.length);
+      const sd = Math.sqrt(values.reduce((s, v) => s + (v - mean) ** 2, 0) / Math.max(1, values.length));
+      for (const k of members) z[k * 3 + a] = sd > 1e-9 ? (raw[k * 3 + a]! - mean) / sd : 0;
+    }
+  }
+  return z;
 }
 
 function stepTables(model: GmmGeneratorModel, ready: Prepared, steps: number): StepTable[] {
@@ -1039,8 +1108,21 @@ function stepTables(model: GmmGeneratorModel, ready: Prepared, steps: number): S
   return tables;
 }
 
-/** log of the conditional component weights: classWeights[class(k)] * pi_{k|class}. */
-function conditionalLogWeights(model: GmmGeneratorModel, ready: Prepared, classWeights: Float64Array): Float64Array {
+/** The conditional mixture weights the sampler uses for (classWeights, attributes); for inspection and tests. */
+export function conditionalComponentWeights(model: GmmGeneratorModel, classWeights: Float64Array, attributes: PromptAttributes | null = null): Float64Array {
+  return conditionalLogWeights(model, prepare(model), classWeights, attributes).map((v) => Math.exp(v));
+}
+
+/**
+ * log of the conditional component weights: classWeights[class(k)] * pi_{k|class}, tilted within
+ * each class by the prompt's attributes (renormalized per class, so class weights are unchanged).
+ */
+function conditionalLogWeights(
+  model: GmmGeneratorModel,
+  ready: Prepared,
+  classWeights: Float64Array,
+  attributes: PromptAttributes | null = null,
+): Float64Array {
   if (classWeights.length !== ready.C) {
     throw new RangeError(`classWeights has ${classWeights.length} entries, the model has ${ready.C} classes`);
   }
@@ -1051,8 +1133,24 @@ function conditionalLogWeights(model: GmmGeneratorModel, ready: Prepared, classW
   }
   if (!(total > 0)) throw new RangeError('classWeights must have a positive entry (use null for unconditional)');
   const out = new Float64Array(ready.K);
+  const within = Float64Array.from(model.componentWeight);
+  if (attributes) {
+    for (const a of ATTRIBUTE_NAMES) {
+      const v = attributes[a];
+      if (!Number.isFinite(v) || v < -1 || v > 1) throw new RangeError(`attribute ${a} must be in [-1, 1], got ${v}`);
+    }
+    const perClass = new Float64Array(ready.C);
+    for (let k = 0; k < ready.K; k++) {
+      const z = ready.featureZ;
+      const tilt = attributes.brightness * z[k * 3]! + attributes.size * z[k * 3 + 1]! + attributes.texture * z[k * 3 + 2]!;
+      within[k] = within[k]! * Math.exp(ATTRIBUTE_STRENGTH * tilt);
+      const c = model.componentClass[k]!;
+      perClass[c] = perClass[c]! + within[k]!;
+    }
+    for (let k = 0; k < ready.K; k++) within[k] = within[k]! / perClass[model.componentClass[k]!]!;
+  }
   for (let k = 0; k < ready.K; k++) {
-    const w = (classWeights[model.componentClass[k]!]! / total) * model.componentWeight[k]!;
+    const w = (classWeights[model.componentClass[k]!]! / total) * within[k]!;
     out[k] = w > 0 ? Math.log(w) : -Infinity;
   }
   return out;
@@ -1204,15 +1302,18 @@ export function sampleBatch(model: GmmGeneratorModel, items: readonly SampleOpti
   const out = new Uint8Array(items.length * ready.P);
   const scratch = makeScratch(ready.K, ready.D);
   let lastWeights: Float64Array | null = null;
+  let lastAttributes: PromptAttributes | null = null;
   let lastLogWeights: Float64Array | null = null;
   items.forEach((opts, index) => {
     validateOptions(opts);
     const tables = stepTables(model, ready, opts.steps);
     let logWeightCond: Float64Array | null = null;
     if (opts.classWeights !== null) {
-      if (opts.classWeights !== lastWeights) {
-        lastLogWeights = conditionalLogWeights(model, ready, opts.classWeights);
+      const attributes = opts.attributes ?? null;
+      if (opts.classWeights !== lastWeights || attributes !== lastAttributes) {
+        lastLogWeights = conditionalLogWeights(model, ready, opts.classWeights, attributes);
         lastWeights = opts.classWeights;
+        lastAttributes = attributes;
       }
       logWeightCond = lastLogWeights;
     }

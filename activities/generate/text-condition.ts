@@ -137,3 +137,79 @@ export function promptToClassWeights(
   for (const { cls } of found) weights[cls] = 1 / found.length;
   return weights;
 }
+
+/**
+ * Words (outside any class phrase) that say how an item looks, and which way they push the
+ * embedded generator's attributes (gmm-diffusion.ts PromptAttributes). Phrases are matched as
+ * whole tokens like class names. Deliberately small and literal: it lets templates, captions and
+ * sentences change what is generated through what they say about the item, not through hashing.
+ */
+export const ATTRIBUTE_WORDS: Readonly<Record<'brightness' | 'size' | 'texture', Readonly<Record<string, number>>>> = Object.freeze({
+  brightness: {
+    white: 1, light: 1, bright: 1, pale: 1, cream: 1, ivory: 1, beige: 1, pastel: 1, 'light grey': 1, 'light gray': 1,
+    black: -1, dark: -1, navy: -1, charcoal: -1, dim: -1, 'dark grey': -1, 'dark gray': -1, shadowy: -1,
+  },
+  size: {
+    large: 1, big: 1, oversized: 1, long: 1, maxi: 1, wide: 1, loose: 1, baggy: 1, huge: 1, 'close up': 1, chunky: 1, 'full length': 1,
+    small: -1, mini: -1, short: -1, cropped: -1, slim: -1, tight: -1, fitted: -1, tiny: -1, petite: -1, skinny: -1, narrow: -1,
+  },
+  texture: {
+    striped: 1, stripes: 1, patterned: 1, plaid: 1, checked: 1, checkered: 1, floral: 1, printed: 1, graphic: 1, textured: 1,
+    knit: 1, knitted: 1, cable: 1, lace: 1, sequined: 1, embroidered: 1, logo: 1, quilted: 1, ribbed: 1, detailed: 1,
+    plain: -1, solid: -1, simple: -1, smooth: -1, minimalist: -1, blurry: -1, 'low resolution': -1, pixelated: -1,
+  },
+});
+
+interface AttributePhrase {
+  tokens: string[];
+  attribute: 'brightness' | 'size' | 'texture';
+  sign: number;
+}
+
+const ATTRIBUTE_PHRASES: AttributePhrase[] = (Object.entries(ATTRIBUTE_WORDS) as ['brightness' | 'size' | 'texture', Record<string, number>][])
+  .flatMap(([attribute, words]) => Object.entries(words).map(([text, sign]) => ({ tokens: tokenize(text), attribute, sign })))
+  .sort((a, b) => b.tokens.length - a.tokens.length);
+
+/**
+ * What a prompt says about the item beyond its class: brightness, size and texture, each the sum
+ * of its attribute words' signs clipped to [-1, 1]; null when it says nothing (then the class's
+ * own mixture weights are used). Tokens inside class phrases ("tank top", "dress shirt") do not
+ * count as attributes.
+ */
+export function promptAttributes(
+  prompt: string,
+  classes: readonly string[],
+  synonyms: Readonly<Record<string, readonly string[]>> = DEFAULT_CLASS_SYNONYMS,
+): { brightness: number; size: number; texture: number } | null {
+  const phrases = phrasesFor(classes, synonyms);
+  const words = tokenize(prompt);
+  const sums = { brightness: 0, size: 0, texture: 0 };
+  let any = false;
+  const matchAt = <T extends { tokens: string[] }>(list: readonly T[], i: number, plural: boolean): T | undefined =>
+    list.find((p) => {
+      const n = p.tokens.length;
+      if (i + n > words.length) return false;
+      for (let j = 0; j < n; j++) {
+        if (!(plural ? tokenMatches(words[i + j]!, p.tokens[j]!, j === n - 1) : words[i + j] === p.tokens[j])) return false;
+      }
+      return true;
+    });
+  for (let i = 0; i < words.length; ) {
+    const cls = matchAt(phrases, i, true);
+    if (cls) {
+      i += cls.tokens.length;
+      continue;
+    }
+    const attribute = matchAt(ATTRIBUTE_PHRASES, i, false);
+    if (attribute) {
+      sums[attribute.attribute] += attribute.sign;
+      any = true;
+      i += attribute.tokens.length;
+      continue;
+    }
+    i += 1;
+  }
+  if (!any) return null;
+  const clip = (v: number) => Math.max(-1, Math.min(1, v));
+  return { brightness: clip(sums.brightness), size: clip(sums.size), texture: clip(sums.texture) };
+}
