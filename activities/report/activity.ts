@@ -22,7 +22,7 @@ export function describeRun(stats: SweepStats): string[] {
   return notes;
 }
 
-export const REPORT_CODE_VERSION = 'report-1';
+export const REPORT_CODE_VERSION = 'report-2';
 
 export interface RenderReportInput {
   sweepId: string;

@@ -408,23 +408,21 @@ function renderPaperAnalyses(a: SweepAnalysis): string[] {
         'error slope b, and accuracy at the largest N; ratio = b(source) / b(real) on the same set (— where a slope is withheld).',
     );
     out.push('');
-    const sources = a.sources.filter((s) => s.name !== a.realSource).map((s) => s.name);
-    const header = ['eval set', ...(a.realSource ? [`${a.realSource}: b / acc`] : []), ...sources.flatMap((s) => [`${s}: b / acc`, `${s}: ratio`])];
-    const rows = [clean, ...ood].map((evalSet) => {
-      const curveOf = (source: string) => a.curves.find((c) => c.source === source && c.evalSet === evalSet);
-      const cellText = (source: string) => {
-        const c = curveOf(source);
-        const last = c?.perN[c.perN.length - 1];
-        return c ? `${num(c.error.scalingSlope)} / ${last ? num(last.accuracy.mean) : '—'}` : '—';
-      };
-      const ratio = (source: string) => a.comparisons.find((c) => c.source === source && c.evalSet === evalSet)?.errorSlopeRatio ?? null;
-      return [
-        evalSet === clean ? `${evalSet} (clean)` : evalSet,
-        ...(a.realSource ? [cellText(a.realSource)] : []),
-        ...sources.flatMap((s) => [cellText(s), num(ratio(s))]),
-      ];
-    });
-    out.push(table(header, rows));
+    const sets = [clean, ...ood];
+    const cellText = (source: string, evalSet: string) => {
+      const c = a.curves.find((x) => x.source === source && x.evalSet === evalSet);
+      if (!c) return '—';
+      const last = c.perN[c.perN.length - 1];
+      const ratio = a.comparisons.find((x) => x.source === source && x.evalSet === evalSet)?.errorSlopeRatio ?? null;
+      return `${num(c.error.scalingSlope)} / ${last ? num(last.accuracy.mean) : '—'}${ratio !== null ? ` (×${num(ratio, 2)})` : ''}`;
+    };
+    out.push('Cells: error slope b / accuracy at the largest N (×ratio to real).', '');
+    out.push(
+      table(
+        ['source', ...sets.map((e) => (e === clean ? `${e} (clean)` : e))],
+        a.sources.map((s) => [s.name, ...sets.map((e) => cellText(s.name, e))]),
+      ),
+    );
     out.push('');
   }
 
@@ -470,12 +468,16 @@ function renderPaperAnalyses(a: SweepAnalysis): string[] {
     );
     out.push('');
     const classes = a.recognizability[0]!.perClass.map((p) => p.className);
+    out.push('Per class: recognized share (accuracy gap to real).', '');
     out.push(
       table(
-        ['class', ...a.recognizability.flatMap((r) => [`${r.source}: recognized`, `${r.source}: gap`])],
-        classes.map((className, k) => [
-          className,
-          ...a.recognizability.flatMap((r) => [num(r.perClass[k]?.recognizability), r.perClass[k]?.gap === null ? '—' : num(r.perClass[k]?.gap)]),
+        ['source', ...classes],
+        a.recognizability.map((r) => [
+          r.source,
+          ...classes.map((_, k) => {
+            const p = r.perClass[k];
+            return `${num(p?.recognizability, 2)}${p?.gap === null || p?.gap === undefined ? '' : ` (${p.gap >= 0 ? '+' : ''}${num(p.gap, 2)})`}`;
+          }),
         ]),
       ),
     );
