@@ -11,6 +11,7 @@ export const PROMPT_STRATEGY_NAMES = [
   'classname-hypernym',
   'word2sentence',
   'captions',
+  'real-captions',
 ] as const;
 
 export type PromptStrategyName = (typeof PROMPT_STRATEGY_NAMES)[number];
@@ -122,6 +123,10 @@ export const PromptConfigSchema = z.discriminatedUnion(
       })
       .strict()
       .describe('"{class}, {caption}": captions from a file, else from a built-in captioner'),
+    z
+      .object({ strategy: z.literal('real-captions') })
+      .strict()
+      .describe("the real images' own captions (activities/clip/captioner.ts, same seed): prompt i is real image i's caption, the paper's CLIP setup"),
   ],
   {
     error: (issue) =>

@@ -5,6 +5,7 @@
 // alone and a longer list extends a shorter one.
 import { createRng, type Rng } from '../../core/rng.js';
 import { captions } from './captions.js';
+import { prepareCaptioner } from '../clip/captioner.js';
 import { parsePromptConfig, PROMPT_STRATEGY_NAMES, PromptConfigError, type PromptConfig, type PromptConfigInput, type PromptStrategyName } from './config.js';
 import type { Prompt, PromptContext, PromptProvenance, PromptStrategy } from './types.js';
 import { word2sentence } from './word2sentence.js';
@@ -72,6 +73,16 @@ export const PROMPT_STRATEGY_REGISTRY: { readonly [S in PromptStrategyName]: Pro
   'classname-hypernym': classnameHypernym,
   word2sentence,
   captions,
+  'real-captions': {
+    description: "the real images' captions: prompt i is the caption of real image i (class i mod C, seeded caption model)",
+    async prepare(_config, classes, plan) {
+      const captioner = await prepareCaptioner(classes, { seed: plan.seed });
+      return {
+        provenance: { strategy: 'real-captions', source: 'built-in-captioner', summary: `real-image captions: ${captioner.provenance.summary}` },
+        textFor: (classIndex, index) => captioner.captionFor(classIndex, index),
+      };
+    },
+  },
 };
 
 /** A prompt config as parsed, as written in a spec, or just a strategy name (validated on use). */
