@@ -9,6 +9,7 @@ import { createGenerateActivities as generateStage } from './generate/activity.j
 import { createTrainActivities as trainStage } from './train/activity.js';
 import { createEvaluateActivities } from './evaluate/activity.js';
 import { createRecognizabilityActivities } from './evaluate/recognizability-activity.js';
+import { createClipActivities } from './clip/activity.js';
 import { createAnalyzeActivities } from './analyze/activity.js';
 import { createReportActivities } from './report/activity.js';
 
@@ -38,5 +39,5 @@ export function createGenerateActivities(deps: ActivityDeps) {
 
 export function createTrainActivities(rawDeps: ActivityDeps) {
   const deps = resilient(rawDeps);
-  return { ...trainStage(deps), ...createEvaluateActivities(deps), ...createRecognizabilityActivities(deps) };
+  return { ...trainStage(deps), ...createEvaluateActivities(deps), ...createRecognizabilityActivities(deps), ...createClipActivities(deps) };
 }

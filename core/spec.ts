@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { A1111GeneratorSchema, OpenAiImagesGeneratorSchema } from '../activities/generate/http-config.js';
 import { PromptConfigSchema, PROMPT_STRATEGY_NAMES } from '../activities/prompts/config.js';
 import { OodSelectionSchema } from '../activities/evaluate/ood.js';
+import { ClipTrainingSchema } from '../activities/clip/train.js';
 
 const name = z
   .string()
@@ -121,6 +122,13 @@ export const SweepSpecSchema = z
       .strict()
       .default({ shardSize: 1000, seed: 0, maxConcurrentShards: 4, failureBudget: 0.02 }),
     training: TrainingSchema.default(TrainingSchema.parse({})),
+    tasks: z
+      .array(z.enum(['classifier', 'clip']))
+      .min(1)
+      .default(['classifier'])
+      .refine((t) => new Set(t).size === t.length, 'tasks must be unique')
+      .describe("what each (source, N, seed) cell trains: 'classifier' (labels) and/or 'clip' (image-caption pairs, zero-shot evaluation)"),
+    clip: ClipTrainingSchema.default(ClipTrainingSchema.parse({})).describe('the CLIP recipe, for cells of task clip'),
     eval: z
       .array(z.object({ name, split: z.literal('test') }).strict())
       .min(1)

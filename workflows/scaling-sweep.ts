@@ -161,7 +161,10 @@ export async function scalingSweepWorkflow(specInput: unknown, carried?: SweepSt
   }
   const { spec } = plan;
   const sizes = [...spec.sizes].sort((a, b) => a - b);
-  const cellsPerSource = sizes.length * spec.seeds.length;
+  // Cells of a source: per task (classifier first, so a classifier-only sweep indexes as before), N, seed.
+  const tasks = spec.tasks ?? ['classifier'];
+  const cellsPerTask = sizes.length * spec.seeds.length;
+  const cellsPerSource = tasks.length * cellsPerTask;
   stats.cellsTotal = spec.sources.length * cellsPerSource;
   const cursors: Record<string, number> = carried?.cursors ?? Object.fromEntries(spec.sources.map((s) => [s.name, 0]));
   const cellWindow = new Semaphore(spec.maxConcurrentCells);
@@ -194,8 +197,10 @@ export async function scalingSweepWorkflow(specInput: unknown, carried?: SweepSt
         cellWindow.release();
         break;
       }
-      const size = sizes[Math.floor(index / spec.seeds.length)]!;
-      const seed = spec.seeds[index % spec.seeds.length]!;
+      const task = tasks[Math.floor(index / cellsPerTask)]!;
+      const within = index % cellsPerTask;
+      const size = sizes[Math.floor(within / spec.seeds.length)]!;
+      const seed = spec.seeds[within % spec.seeds.length]!;
       const mixSpec = summary.kind === 'mixed' ? mixes.find((m) => m.name === name) : undefined;
       const mix = mixSpec ? [{ manifestUri: summaryOf(mixSpec.synthetic)!.manifestUri, count: mixCount(mixSpec, size) }] : undefined;
       inFlight.cells++;
@@ -204,8 +209,20 @@ export async function scalingSweepWorkflow(specInput: unknown, carried?: SweepSt
         (async () => {
           try {
             const result = await executeChild(trainCellWorkflow, {
-              workflowId: childId(`cell/${name}/n${size}/s${seed}`),
-              args: [{ sweepId: spec.sweepId, source: name, manifestUri: summary.manifestUri, size, seed, recipe: spec.training, evalSets, ...(mix ? { mix } : {}) }],
+              workflowId: childId(task === 'clip' ? `cell/${name}/clip/n${size}/s${seed}` : `cell/${name}/n${size}/s${seed}`),
+              args: [
+                {
+                  sweepId: spec.sweepId,
+                  source: name,
+                  manifestUri: summary.manifestUri,
+                  size,
+                  seed,
+                  recipe: spec.training,
+                  evalSets,
+                  ...(mix ? { mix } : {}),
+                  ...(task === 'clip' ? { task, clipRecipe: spec.clip, captionSeed: spec.generation.seed } : {}),
+                },
+              ],
               typedSearchAttributes: [
                 { key: SWEEP_ID, value: spec.sweepId },
                 { key: DATA_SOURCE, value: name },

@@ -1,7 +1,7 @@
 // One (source, N, seed) cell: train on the first N samples of the source, then evaluate.
 // Results stay in the store (under the cell's content key); only a small summary returns.
 import { upsertSearchAttributes } from '@temporalio/workflow';
-import type { TrainingRecipe } from '../core/spec.js';
+import type { SweepSpec, TrainingRecipe } from '../core/spec.js';
 import type { EvalSetSpec } from '../core/types.js';
 import { train } from './proxies.js';
 import { STAGE } from './search-attributes.js';
@@ -16,6 +16,11 @@ export interface TrainCellInput {
   evalSets: EvalSetSpec[];
   /** A mixed source's synthetic part, trained on after the `size` real samples. */
   mix?: { manifestUri: string; count: number }[];
+  /** 'clip': train CLIP on image-caption pairs and evaluate zero-shot (default 'classifier'). */
+  task?: 'classifier' | 'clip';
+  clipRecipe?: SweepSpec['clip'];
+  /** Seed of the real images' captions (the sweep's generation seed). */
+  captionSeed?: number;
 }
 
 export interface TrainCellOutput {
@@ -27,6 +32,7 @@ export interface TrainCellOutput {
 }
 
 export async function trainCellWorkflow(input: TrainCellInput): Promise<TrainCellOutput> {
+  if (input.task === 'clip') return clipCell(input);
   upsertSearchAttributes([{ key: STAGE, value: 'train' }]);
   const trained = await train.trainClassifier({
     manifestUri: input.manifestUri,
@@ -40,6 +46,35 @@ export async function trainCellWorkflow(input: TrainCellInput): Promise<TrainCel
   let activityRetries = trained.attempt - 1;
   for (const evalSet of input.evalSets) {
     const result = await train.evaluateClassifier({
+      modelUri: trained.modelUri,
+      evalSet: evalSet.name,
+      split: evalSet.split,
+      ...(evalSet.shift ? { shift: evalSet.shift } : {}),
+    });
+    cached &&= result.cached;
+    activityRetries += result.attempt - 1;
+  }
+  upsertSearchAttributes([{ key: STAGE, value: 'done' }]);
+  return { cellPrefix: trained.cellPrefix, cached, stepsRun: trained.stepsRun, activityRetries };
+}
+
+/** A CLIP cell: contrastive training on image-caption pairs, then zero-shot evaluation per eval set. */
+async function clipCell(input: TrainCellInput): Promise<TrainCellOutput> {
+  if (!input.clipRecipe) throw new Error('a clip cell needs clipRecipe');
+  upsertSearchAttributes([{ key: STAGE, value: 'train' }]);
+  const trained = await train.trainClipCell({
+    manifestUri: input.manifestUri,
+    size: input.size,
+    seed: input.seed,
+    recipe: input.clipRecipe,
+    captionSeed: input.captionSeed ?? 0,
+    ...(input.mix ? { mix: input.mix } : {}),
+  });
+  upsertSearchAttributes([{ key: STAGE, value: 'evaluate' }]);
+  let cached = trained.cached;
+  let activityRetries = trained.attempt - 1;
+  for (const evalSet of input.evalSets) {
+    const result = await train.evaluateClip({
       modelUri: trained.modelUri,
       evalSet: evalSet.name,
       split: evalSet.split,

@@ -4,6 +4,7 @@
 import { inputHash } from '../../core/hash.js';
 import { syntheticCountFor, type SweepSpec } from '../../core/spec.js';
 import type { RecognizabilityDocument } from '../evaluate/recognizability-activity.js';
+import { clipCellKey, clipEvalKey, type ClipEvalResult, type ClipTrainRecord } from '../clip/activity.js';
 import { getJson, hasValidObject, putJson } from '../../core/storage.js';
 import type { CellMetrics, EvalSetSpec, SourceSummary } from '../../core/types.js';
 import type { ActivityDeps } from '../context.js';
@@ -63,6 +64,10 @@ export async function collectCells(
     for (const size of [...spec.sizes].sort((a, b) => a - b)) {
       for (const seed of spec.seeds) {
         const mix = mixSpec?.kind === 'mixed' && mixedIn ? [{ manifestUri: mixedIn.manifestUri, count: syntheticCountFor(mixSpec, size) }] : undefined;
+        if ((spec.tasks ?? ['classifier']).includes('clip')) {
+          cells.push(...(await collectClipCell(deps, spec, source, manifest.sha256, size, seed, mix, mixedInSha, evalSets)));
+        }
+        if (!(spec.tasks ?? ['classifier']).includes('classifier')) continue;
         const prefix = cellKey(manifest.sha256, { manifestUri: source.manifestUri, size, seed, recipe: spec.training, ...(mix ? { mix } : {}) }, mixedInSha ? [mixedInSha] : []);
         const record = await getJson<TrainRecord>(deps.store, `${prefix}/train.json`);
         const model = await deps.store.head(`${prefix}/model.bin`);
@@ -91,6 +96,55 @@ export async function collectCells(
   return cells;
 }
 
+/** CLIP cells are analysed as their own curves, under the source name `clip:<source>`. */
+export const CLIP_PREFIX = 'clip:';
+
+async function collectClipCell(
+  deps: ActivityDeps,
+  spec: SweepSpec,
+  source: SourceSummary,
+  manifestSha: string,
+  size: number,
+  seed: number,
+  mix: { manifestUri: string; count: number }[] | undefined,
+  mixedInSha: string | undefined,
+  evalSets: EvalSetSpec[],
+): Promise<CellMetrics[]> {
+  const input = { manifestUri: source.manifestUri, size, seed, recipe: spec.clip, captionSeed: spec.generation.seed, ...(mix ? { mix } : {}) };
+  const prefix = clipCellKey(manifestSha, input, mixedInSha ? [mixedInSha] : []);
+  const record = await getJson<ClipTrainRecord>(deps.store, `${prefix}/train.json`);
+  const model = await deps.store.head(`${prefix}/model.bin`);
+  if (!model) throw new Error(`clip cell ${source.name} N=${size} seed=${seed}: ${prefix}/model.bin is missing`);
+  const out: CellMetrics[] = [];
+  for (const evalSet of evalSets) {
+    const key = clipEvalKey(`${prefix}/model.bin`, model.sha256, evalSet.name, evalSet.split, evalSet.shift);
+    const metrics = await getJson<ClipEvalResult>(deps.store, key);
+    out.push({
+      source: `${CLIP_PREFIX}${source.name}`,
+      size,
+      seed,
+      evalSet: evalSet.name,
+      loss: metrics.loss,
+      accuracy: metrics.accuracy,
+      ece: metrics.ece,
+      perClassAccuracy: metrics.perClassAccuracy,
+      trainSteps: record.steps,
+      trainSeconds: record.seconds,
+      resultUri: deps.store.uri(key),
+    });
+  }
+  return out;
+}
+
+/** The sources as analysed: each source, then for CLIP sweeps its `clip:` twin. */
+export function analysedSources(spec: SweepSpec, sources: SourceSummary[]): SourceSummary[] {
+  const tasks = spec.tasks ?? ['classifier'];
+  return [
+    ...(tasks.includes('classifier') ? sources : []),
+    ...(tasks.includes('clip') ? sources.map((s) => ({ ...s, name: `${CLIP_PREFIX}${s.name}`, description: `CLIP on ${s.description}` })) : []),
+  ];
+}
+
 export function createAnalyzeActivities(deps: ActivityDeps) {
   return {
     async analyzeSweepResults(input: AnalyzeInput): Promise<AnalyzeOutput> {
@@ -111,7 +165,7 @@ export function createAnalyzeActivities(deps: ActivityDeps) {
       const cached = await hasValidObject(deps.store, key);
       const analysis = cached
         ? (await getJson<AnalysisDocument>(deps.store, key, 256 * 1024 * 1024)).analysis
-        : analyzeSweep(cells, input.sources, { recognizability });
+        : analyzeSweep(cells, analysedSources(input.spec, input.sources), { recognizability });
       if (!cached) await putJson(deps.store, key, { sweepId: input.sweepId, cells, sources: input.sources, analysis } satisfies AnalysisDocument);
       return {
         analysisUri: deps.store.uri(key),

@@ -317,13 +317,18 @@ export function analyzeSweep(
     }
   }
 
-  const realSource = sources.find((s) => s.kind === 'real' && curves.some((c) => c.source === s.name))?.name ?? null;
+  // CLIP curves (sources named clip:<source>) compare with the real source's CLIP curve.
+  const isClip = (name: string) => name.startsWith('clip:');
+  const realFor = (name: string) =>
+    sources.find((s) => s.kind === 'real' && isClip(s.name) === isClip(name) && curves.some((c) => c.source === s.name))?.name ?? null;
+  const realSource = sources.find((s) => s.kind === 'real' && !isClip(s.name) && curves.some((c) => c.source === s.name))?.name ?? realFor('clip:');
   const comparisons: SourceComparison[] = [];
   if (realSource === null) {
     if (curves.length > 0) warnings.push('no real source with cells: no comparison to real data');
   } else {
     for (const curve of curves) {
-      if (curve.source === realSource || curve.kind === 'real') continue;
+      const realSource = realFor(curve.source);
+      if (realSource === null || curve.source === realSource || curve.kind === 'real') continue;
       const real = curves.find((c) => c.source === realSource && c.evalSet === curve.evalSet);
       if (!real) continue;
       const notes: string[] = [];

@@ -426,6 +426,34 @@ function renderPaperAnalyses(a: SweepAnalysis): string[] {
     out.push('');
   }
 
+  const clipCurves = a.curves.filter((c) => c.source.startsWith('clip:'));
+  if (clipCurves.length > 0 && clean) {
+    out.push('## Classifiers vs CLIP');
+    out.push('');
+    out.push(
+      'The paper\'s headline: synthetic images scale almost as well as real ones for CLIP (language supervision), and much ' +
+        'worse for supervised classifiers. CLIP curves are the `clip:` sources: zero-shot top-1 (80-template ensemble) and its ' +
+        `loss on the real test split. Slope ratio = b(source) / b(real) within each task, on \`${clean}\`.`,
+    );
+    out.push('');
+    const rows = a.sources
+      .filter((s) => !s.name.startsWith('clip:') && s.kind !== 'real')
+      .map((s) => {
+        const cls = a.comparisons.find((c) => c.source === s.name && c.evalSet === clean);
+        const clip = a.comparisons.find((c) => c.source === `clip:${s.name}` && c.evalSet === clean);
+        const acc = (name: string) => {
+          const curve = a.curves.find((c) => c.source === name && c.evalSet === clean);
+          const last = curve?.perN[curve.perN.length - 1];
+          return last ? num(last.accuracy.mean) : '—';
+        };
+        return [s.name, num(cls?.errorSlopeRatio), num(clip?.errorSlopeRatio), num(cls?.lossSlopeRatio), num(clip?.lossSlopeRatio), acc(s.name), acc(`clip:${s.name}`)];
+      });
+    out.push(
+      table(['source', 'classifier: error slope ratio', 'CLIP: error slope ratio', 'classifier: loss slope ratio', 'CLIP: loss slope ratio', 'classifier acc', 'CLIP zero-shot acc'], rows),
+    );
+    out.push('');
+  }
+
   if (a.mixing.length > 0) {
     out.push('## Mixing real and synthetic data');
     out.push('');

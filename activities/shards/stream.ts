@@ -13,7 +13,14 @@ import type { ShardRecord, SourceManifest } from './manifest.js';
 export interface DecodedShard {
   images: Uint8Array;
   labels: Uint8Array;
+  /** Each sample's prompt (synthetic samples), else null. */
+  prompts: (string | null)[];
+  /** Each sample's index in its source's full ordering. */
+  indices: Uint32Array;
 }
+
+/** The text paired with a sample (CLIP): a synthetic sample's prompt, a real one's caption. */
+export type SampleText = (sample: { label: number; index: number; prompt: string | null }) => string;
 
 const DEFAULT_CACHE_MB = 256;
 /** A shard tar is read whole; refuse anything larger before buffering it. */
@@ -53,7 +60,7 @@ export class DecodedShardCache {
     entry.promise.then(
       (shard) => {
         if (this.entries.get(key) !== entry) return;
-        entry.bytes = shard.images.byteLength + shard.labels.byteLength;
+        entry.bytes = shard.images.byteLength + shard.labels.byteLength + shard.indices.byteLength + shard.prompts.reduce((n, p) => n + 2 * (p?.length ?? 0), 0);
         this.totalBytes += entry.bytes;
         this.evict();
       },
@@ -89,12 +96,16 @@ export async function decodeShard(store: BlobStore, record: ShardRecord, classCo
   }
   const images = new Uint8Array(samples.length * IMAGE_PIXELS);
   const labels = new Uint8Array(samples.length);
+  const indices = new Uint32Array(samples.length);
+  const prompts: (string | null)[] = [];
   samples.forEach((sample, i) => {
     if (sample.meta.label >= classCount) throw new ShardFormatError(record.uri, sample.key, `label ${sample.meta.label} out of range`);
     images.set(decodeGrayPng(sample.png, IMAGE_SIDE, IMAGE_SIDE, `${record.uri} [${sample.key}]`), i * IMAGE_PIXELS);
     labels[i] = sample.meta.label;
+    indices[i] = sample.meta.index;
+    prompts.push(typeof sample.meta.prompt === 'string' ? sample.meta.prompt.slice(0, 4096) : null);
   });
-  return { images, labels };
+  return { images, labels, prompts, indices };
 }
 
 /** Training data read batch by batch (see classifier.ts's TrainingData). */
@@ -103,6 +114,8 @@ export interface SampleStream {
   /** Samples per shard, in manifest order: the unit of the windowed shuffle. */
   segments: number[];
   gather(indices: ArrayLike<number>, images: Uint8Array, labels: Uint8Array): Promise<void>;
+  /** The texts of examples `indices` (see SampleText), in that order. */
+  gatherTexts(indices: ArrayLike<number>, textOf: SampleText): Promise<string[]>;
 }
 
 /** The first `count` samples of a source as a stream over its shards. */
@@ -145,28 +158,34 @@ export function openFirstSamples(
     const record = records[s]!;
     return cache.get(`${record.uri}#${record.sha256}`, () => decodeShard(store, record, classCount));
   };
+  /** For each asked example: its decoded shard and its row there. */
+  const resolve = async (indices: ArrayLike<number>) => {
+    const needed = new Map<number, Promise<DecodedShard>>();
+    const shardIndex = new Uint32Array(indices.length);
+    for (let i = 0; i < indices.length; i++) {
+      const index = indices[i]!;
+      if (!(index >= 0 && index < count)) throw new RangeError(`sample ${index} is out of range [0, ${count})`);
+      const s = shardOf(index);
+      shardIndex[i] = s;
+      if (!needed.has(s)) needed.set(s, load(s));
+    }
+    const shards = new Map<number, DecodedShard>();
+    await Promise.all([...needed].map(async ([s, p]) => shards.set(s, await p)));
+    return Array.from(shardIndex, (s, i) => ({ shard: shards.get(s)!, local: indices[i]! - starts[s]! }));
+  };
   return {
     count,
     segments,
     async gather(indices, images, labels) {
-      const needed = new Map<number, Promise<DecodedShard>>();
-      const shardIndex = new Uint32Array(indices.length);
-      for (let i = 0; i < indices.length; i++) {
-        const index = indices[i]!;
-        if (!(index >= 0 && index < count)) throw new RangeError(`sample ${index} is out of range [0, ${count})`);
-        const s = shardOf(index);
-        shardIndex[i] = s;
-        if (!needed.has(s)) needed.set(s, load(s));
-      }
-      const shards = new Map<number, DecodedShard>();
-      await Promise.all([...needed].map(async ([s, p]) => shards.set(s, await p)));
-      for (let i = 0; i < indices.length; i++) {
-        const s = shardIndex[i]!;
-        const shard = shards.get(s)!;
-        const local = indices[i]! - starts[s]!;
+      (await resolve(indices)).forEach(({ shard, local }, i) => {
         images.set(shard.images.subarray(local * IMAGE_PIXELS, (local + 1) * IMAGE_PIXELS), i * IMAGE_PIXELS);
         labels[i] = shard.labels[local]!;
-      }
+      });
+    },
+    async gatherTexts(indices, textOf) {
+      return (await resolve(indices)).map(({ shard, local }) =>
+        textOf({ label: shard.labels[local]!, index: shard.indices[local]!, prompt: shard.prompts[local] ?? null }),
+      );
     },
   };
 }
@@ -184,20 +203,36 @@ export function concatStreams(streams: readonly SampleStream[]): SampleStream {
     starts.push(count);
     count += s.count;
   }
+  // Split a batch by stream: each part's local indices and its rows in the batch.
+  const split = (indices: ArrayLike<number>) => {
+    const parts = streams.map(() => ({ local: [] as number[], rows: [] as number[] }));
+    for (let i = 0; i < indices.length; i++) {
+      const index = indices[i]!;
+      if (!(index >= 0 && index < count)) throw new RangeError(`sample ${index} is out of range [0, ${count})`);
+      let s = streams.length - 1;
+      while (starts[s]! > index) s--;
+      parts[s]!.local.push(index - starts[s]!);
+      parts[s]!.rows.push(i);
+    }
+    return parts;
+  };
   return {
     count,
     segments: streams.flatMap((s) => s.segments),
+    async gatherTexts(indices, textOf) {
+      const out = new Array<string>(indices.length);
+      await Promise.all(
+        split(indices).map(async (part, s) => {
+          if (part.local.length === 0) return;
+          const texts = await streams[s]!.gatherTexts(part.local, textOf);
+          part.rows.forEach((row, j) => (out[row] = texts[j]!));
+        }),
+      );
+      return out;
+    },
     async gather(indices, images, labels) {
-      // Split the batch by stream, gather each part, then scatter back in the asked order.
-      const parts = streams.map(() => ({ local: [] as number[], rows: [] as number[] }));
-      for (let i = 0; i < indices.length; i++) {
-        const index = indices[i]!;
-        if (!(index >= 0 && index < count)) throw new RangeError(`sample ${index} is out of range [0, ${count})`);
-        let s = streams.length - 1;
-        while (starts[s]! > index) s--;
-        parts[s]!.local.push(index - starts[s]!);
-        parts[s]!.rows.push(i);
-      }
+      // Gather each stream's part, then scatter back in the asked order.
+      const parts = split(indices);
       await Promise.all(
         parts.map(async (part, s) => {
           if (part.local.length === 0) return;

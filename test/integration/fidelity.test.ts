@@ -75,6 +75,8 @@ test('HTTP generator, hypernym prompts, mixing, OOD suites and recognizability i
     eval: [{ name: 'fmnist-test', split: 'test' }],
     ood: [{ suite: 'invert' }, { suite: 'rotate', severity: 2 }],
     recognizability: { judgeImages: 1000 },
+    tasks: ['classifier', 'clip'],
+    clip: { hidden: [32], embedDim: 32, tokenWidth: 32, maxTokens: 16, epochs: 3, minSteps: 20, batchSize: 64, checkpointEvery: 10 },
     maxConcurrentCells: 2,
   });
   const { client, close } = await connectClient();
@@ -91,7 +93,7 @@ test('HTTP generator, hypernym prompts, mixing, OOD suites and recognizability i
   } finally {
     await close();
   }
-  assert.equal(result.cells, 9);
+  assert.equal(result.cells, 18, '3 sources x 3 N x (classifier + clip)');
   assert.ok(requests.length >= 300, `the generator server answered ${requests.length} requests`);
   assert.ok(historyText.length > 10_000, 'histories were fetched');
   assert.ok(!historyText.includes(token), 'the bearer token is in no workflow history');
@@ -108,6 +110,16 @@ test('HTTP generator, hypernym prompts, mixing, OOD suites and recognizability i
     assert.ok(clean && inverted, `${source} has clean and OOD curves`);
     assert.ok(inverted.perN.at(-1).accuracy.mean < clean.perN.at(-1).accuracy.mean, `${source}: inversion lowers accuracy`);
   }
+  // CLIP cells: zero-shot curves per source, compared with CLIP on real data, beside the classifiers.
+  for (const source of ['clip:real', 'clip:http-hypernym', 'clip:real-plus-synthetic']) {
+    const clip = analysis.curves.find((c: { source: string; evalSet: string }) => c.source === source && c.evalSet === 'fmnist-test');
+    assert.ok(clip, `${source} has a zero-shot curve`);
+    assert.deepEqual(clip.perN.map((p: { n: number }) => p.n), [100, 200, 300]);
+  }
+  const clipReal = analysis.curves.find((c: { source: string; evalSet: string }) => c.source === 'clip:real' && c.evalSet === 'fmnist-test');
+  assert.ok(clipReal.perN.at(-1).accuracy.mean > 0.3, `CLIP zero-shot on real pairs, N=300: ${clipReal.perN.at(-1).accuracy.mean}`);
+  assert.ok(analysis.comparisons.some((c: { source: string; realSource: string }) => c.source === 'clip:http-hypernym' && c.realSource === 'clip:real'));
+  assert.ok(markdown.includes('## Classifiers vs CLIP'));
   // Mixing: gains over real-only at each real N.
   const mix = analysis.mixing.find((m: { source: string; evalSet: string }) => m.source === 'real-plus-synthetic' && m.evalSet === 'fmnist-test');
   assert.deepEqual(mix.gains.map((g: { n: number }) => g.n), [100, 200, 300]);

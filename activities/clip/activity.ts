@@ -1,0 +1,250 @@
+// CLIP stage (train queue): one CLIP model per (source, N, seed) cell, trained on image-caption
+// pairs, then zero-shot evaluation on the real test split (clean or under an OOD shift).
+//
+// Pairs: a synthetic sample's text is the prompt it was generated from; a real sample's text is
+// its seeded caption (captioner.ts, seed = the sweep's generation seed), so a `real-captions`
+// synthetic source pairs its images with exactly the real images' captions (the paper's setup).
+// Like classifier cells, outputs are content-addressed (cells/clip-<hash>/...), training
+// checkpoints and resumes, and a finished cell is a cache hit.
+import { activityInfo, ApplicationFailure, cancellationSignal, heartbeat, log } from '@temporalio/activity';
+import { inputHash } from '../../core/hash.js';
+import { MalformedImageError } from '../../core/png.js';
+import { getJson, hasValidObject, putJson } from '../../core/storage.js';
+import type { EvalSetSpec } from '../../core/types.js';
+import { memoizePromise } from '../../core/memo.js';
+import { FASHION_MNIST_CLASSES, type ImageSet } from '../../core/fashion-mnist.js';
+import { recordWork } from '../../core/work-ledger.js';
+import { loadDatasetSplit, type ActivityDeps } from '../context.js';
+import { applySuiteToSet, type OodSuiteName } from '../evaluate/ood.js';
+import { OOD_CODE_VERSION } from '../evaluate/activity.js';
+import { readManifest } from '../shards/manifest.js';
+import { concatStreams, openFirstSamples, type SampleStream } from '../shards/stream.js';
+import { ShardFormatError } from '../shards/webdataset.js';
+import { CheckpointMismatchError, CorruptModelError, type Checkpoint } from '../train/classifier.js';
+import { prepareCaptioner } from './captioner.js';
+import { clipCheckpointFromBytes, deserializeClip, serializeClip } from './checkpoint.js';
+import { buildVocabulary, encode, type Vocabulary } from './tokenizer.js';
+import { trainClip, type ClipRecipe, type ClipTrainingStream } from './train.js';
+import { evaluateZeroShot } from './zero-shot.js';
+
+export const CLIP_TRAIN_CODE_VERSION = 'clip-train-1';
+export const CLIP_EVAL_CODE_VERSION = 'clip-eval-1';
+
+export interface ClipCellInput {
+  manifestUri: string;
+  size: number;
+  seed: number;
+  recipe: ClipRecipe;
+  /** Seed of the real images' caption model (the sweep's generation seed). */
+  captionSeed: number;
+  /** A mixed source's synthetic part, after the `size` samples of `manifestUri`. */
+  mix?: { manifestUri: string; count: number }[];
+}
+
+export interface ClipCellOutput {
+  cellPrefix: string;
+  modelUri: string;
+  steps: number;
+  stepsRun: number;
+  attempt: number;
+  seconds: number;
+  backend: string;
+  resumedFromStep: number;
+  cached: boolean;
+}
+
+export interface ClipTrainRecord {
+  steps: number;
+  seconds: number;
+  backend: string;
+  resumedFromStep: number;
+  attempt: number;
+  vocabularySize: number;
+  finalLogitScale?: number;
+}
+
+export interface ClipEvalInput {
+  modelUri: string;
+  evalSet: string;
+  split: 'test';
+  shift?: EvalSetSpec['shift'];
+}
+
+/** Stored per (model, eval set); the headline metrics are the 80-template ensemble's. */
+export interface ClipEvalResult {
+  loss: number;
+  accuracy: number;
+  ece: number;
+  perClassAccuracy: number[];
+  single: { loss: number; accuracy: number };
+  ensemble: { loss: number; accuracy: number };
+  logitScale: number;
+}
+
+export interface ClipEvalOutput extends ClipEvalResult {
+  resultUri: string;
+  cached: boolean;
+  attempt: number;
+}
+
+/** The cell's storage prefix: what determines the trained weights. */
+export function clipCellKey(manifestSha: string, input: ClipCellInput, mixShas: string[] = []): string {
+  const { checkpointEvery: _every, backend: _backend, ...recipe } = input.recipe;
+  const mix = input.mix?.length ? { mix: input.mix.map((m, i) => ({ manifest: mixShas[i], count: m.count })) } : {};
+  return `cells/clip-${inputHash('clip-train', CLIP_TRAIN_CODE_VERSION, {
+    manifest: manifestSha,
+    size: input.size,
+    seed: input.seed,
+    recipe,
+    captionSeed: input.captionSeed,
+    ...mix,
+  })}`;
+}
+
+export function clipEvalKey(modelKey: string, modelSha: string, evalSet: string, split: string, shift?: EvalSetSpec['shift']): string {
+  const dir = modelKey.split('/').slice(0, -1).join('/');
+  const shifted = shift ? { shift, ood: OOD_CODE_VERSION } : {};
+  return `${dir}/clip-eval-${evalSet}-${inputHash('clip-eval', CLIP_EVAL_CODE_VERSION, { model: modelSha, split, ...shifted })}.json`;
+}
+
+const shiftedSets = new Map<string, Promise<ImageSet>>();
+
+/** Image-caption pairs over a sample stream: tokens from each sample's text. */
+async function pairStream(data: SampleStream, classes: readonly string[], captionSeed: number, recipe: ClipRecipe): Promise<ClipTrainingStream> {
+  const captioner = await prepareCaptioner(classes, { seed: captionSeed });
+  const textOf = (s: { label: number; index: number; prompt: string | null }) => s.prompt ?? captioner.captionFor(s.label, s.index);
+  // The vocabulary comes from this cell's own captions (all N), in chunks to bound memory.
+  const corpus: string[] = [];
+  const chunk = 4096;
+  for (let start = 0; start < data.count; start += chunk) {
+    const ids = Array.from({ length: Math.min(chunk, data.count - start) }, (_, i) => start + i);
+    corpus.push(...(await data.gatherTexts(ids, textOf)));
+  }
+  const vocabulary: Vocabulary = buildVocabulary(corpus, { maxSize: recipe.maxVocabulary, minCount: recipe.minTokenCount });
+  const labels = new Uint8Array(0);
+  return {
+    count: data.count,
+    segments: data.segments,
+    maxTokens: recipe.maxTokens,
+    vocabulary,
+    async gather(indices, images, tokens) {
+      const scratchLabels = labels.length >= indices.length ? labels : new Uint8Array(indices.length);
+      await data.gather(indices, images, scratchLabels);
+      const texts = await data.gatherTexts(indices, textOf);
+      texts.forEach((text, i) => tokens.set(encode(vocabulary, text, recipe.maxTokens), i * recipe.maxTokens));
+    },
+  };
+}
+
+export function createClipActivities(deps: ActivityDeps) {
+  return {
+    async trainClipCell(input: ClipCellInput): Promise<ClipCellOutput> {
+      const started = Date.now();
+      const head = async (uri: string) => {
+        const h = await deps.store.head(deps.store.keyOf(uri));
+        if (!h) throw new Error(`${uri} does not exist`);
+        return h.sha256;
+      };
+      const mixShas = await Promise.all((input.mix ?? []).map((m) => head(m.manifestUri)));
+      const prefix = clipCellKey(await head(input.manifestUri), input, mixShas);
+      const modelKey = `${prefix}/model.bin`;
+      const checkpointKey = `${prefix}/checkpoint.bin`;
+      const recordKey = `${prefix}/train.json`;
+      const attempt = activityInfo().attempt;
+      if ((await hasValidObject(deps.store, recordKey)) && (await hasValidObject(deps.store, modelKey))) {
+        const record = await getJson<ClipTrainRecord>(deps.store, recordKey);
+        return { cellPrefix: prefix, modelUri: deps.store.uri(modelKey), ...record, stepsRun: 0, attempt, cached: true };
+      }
+      const manifest = await readManifest(deps.store, input.manifestUri);
+      const parts = [openFirstSamples(deps.store, manifest, input.size)];
+      for (const m of input.mix ?? []) parts.push(openFirstSamples(deps.store, await readManifest(deps.store, m.manifestUri), m.count));
+      const malformed = (err: unknown) => {
+        if (err instanceof ShardFormatError || err instanceof MalformedImageError) {
+          throw ApplicationFailure.nonRetryable((err as Error).message, 'MalformedImage');
+        }
+        throw err;
+      };
+      const data = await pairStream(concatStreams(parts), manifest.classes, input.captionSeed, input.recipe).catch(malformed);
+
+      let resume: Checkpoint | null = null;
+      if (await hasValidObject(deps.store, checkpointKey, (m) => log.warn('ignoring corrupt clip checkpoint', { reason: m }))) {
+        try {
+          resume = clipCheckpointFromBytes(await deps.store.get(checkpointKey));
+        } catch (err) {
+          if (!(err instanceof CorruptModelError)) throw err;
+          log.warn('ignoring unreadable clip checkpoint', { reason: err.message });
+        }
+      }
+      let lastStep = resume?.step ?? 0;
+      let lastLogitScale: number | undefined;
+      const run = (from: Checkpoint | null) =>
+        trainClip(data, input.recipe, {
+          seed: input.seed,
+          resume: from,
+          signal: cancellationSignal(),
+          onProgress: (p) => {
+            if (p.step > lastStep) recordWork({ kind: 'train-steps', key: prefix, from: lastStep, to: p.step, attempt });
+            lastStep = Math.max(lastStep, p.step);
+            lastLogitScale = p.logitScale;
+            heartbeat({ step: p.step, totalSteps: p.totalSteps, epoch: p.epoch, loss: Number(p.loss.toFixed(4)), logitScale: Number(p.logitScale.toFixed(3)) });
+          },
+          onCheckpoint: async (checkpoint) => {
+            await deps.store.put(checkpointKey, checkpoint.bytes);
+          },
+        });
+      const result = await (async () => {
+        try {
+          return await run(resume);
+        } catch (err) {
+          if (!(err instanceof CheckpointMismatchError)) throw err;
+          log.warn('clip checkpoint belongs to another run; training from scratch', { reason: err.message });
+          lastStep = 0;
+          return await run(null);
+        }
+      })().catch(malformed);
+      if (result.steps > lastStep) recordWork({ kind: 'train-steps', key: prefix, from: lastStep, to: result.steps, attempt });
+      const put = await deps.store.put(modelKey, serializeClip(result.model));
+      const record: ClipTrainRecord = {
+        steps: result.steps,
+        seconds: (Date.now() - started) / 1000,
+        backend: result.backend,
+        resumedFromStep: result.resumedFromStep,
+        attempt,
+        vocabularySize: data.vocabulary.tokens.length,
+        ...(lastLogitScale === undefined ? {} : { finalLogitScale: lastLogitScale }),
+      };
+      await putJson(deps.store, recordKey, record);
+      return { cellPrefix: prefix, modelUri: put.uri, ...record, stepsRun: result.steps - result.resumedFromStep, attempt, cached: false };
+    },
+
+    async evaluateClip(input: ClipEvalInput): Promise<ClipEvalOutput> {
+      const modelKey = deps.store.keyOf(input.modelUri);
+      const modelHead = await deps.store.head(modelKey);
+      if (!modelHead) throw new Error(`${input.modelUri} does not exist`);
+      const key = clipEvalKey(modelKey, modelHead.sha256, input.evalSet, input.split, input.shift);
+      const attempt = activityInfo().attempt;
+      if (await hasValidObject(deps.store, key)) return { ...(await getJson<ClipEvalResult>(deps.store, key)), resultUri: deps.store.uri(key), cached: true, attempt };
+      const model = deserializeClip(await deps.store.get(modelKey, { maxBytes: 1024 * 1024 * 1024 }));
+      const clean = await loadDatasetSplit(deps, input.split);
+      const shift = input.shift;
+      const test = shift
+        ? await memoizePromise(shiftedSets, `${input.split}|${shift.suite}|${shift.severity}|${shift.seed}`, async () =>
+            applySuiteToSet({ suite: shift.suite as OodSuiteName, severity: shift.severity }, clean, shift.seed),
+          4)
+        : clean;
+      heartbeat({ phase: 'zero-shot', images: test.count });
+      const report = await evaluateZeroShot(model, test, [...FASHION_MNIST_CLASSES]);
+      const result: ClipEvalResult = {
+        loss: report.ensemble.loss,
+        accuracy: report.ensemble.accuracy,
+        ece: report.ensemble.ece,
+        perClassAccuracy: report.ensemble.perClassAccuracy,
+        single: { loss: report.single.loss, accuracy: report.single.accuracy },
+        ensemble: { loss: report.ensemble.loss, accuracy: report.ensemble.accuracy },
+        logitScale: report.logitScale,
+      };
+      await putJson(deps.store, key, result);
+      return { ...result, resultUri: deps.store.uri(key), cached: false, attempt };
+    },
+  };
+}
