@@ -134,6 +134,36 @@ test('kill -9 of the train worker mid-training: the cell resumes from its last c
   });
 });
 
+test('kill -9 of the train worker mid-CLIP-cell: the CLIP cell resumes from its last checkpoint', { timeout: 300_000 }, async () => {
+  const checkpointEvery = 100;
+  const totalSteps = 900;
+  const spec = tinySpec('dur-clip-kill', {
+    sizes: [2000],
+    tasks: ['clip'],
+    clip: { hidden: [128], embedDim: 32, tokenWidth: 32, maxTokens: 16, epochs: 1, minSteps: totalSteps, batchSize: 64, checkpointEvery },
+  });
+  const earlierKeys = new Set(ledger().map((e) => e.key));
+  await withSweep(spec, async (handle) => {
+    const steps = () => ledger((e) => e.kind === 'train-steps' && !earlierKeys.has(e.key));
+    await waitFor('CLIP training past two checkpoints', () => steps().reduce((m, e) => Math.max(m, e.to), 0) >= 2.5 * checkpointEvery);
+    const pid = await stack.killWorker('train');
+    await stack.stack('start-workers');
+    const result = (await handle.result()) as SweepResult;
+    const all = steps();
+    assert.ok(all[0]!.key.startsWith('cells/clip-'), `a CLIP cell: ${all[0]!.key}`);
+    const after = all.filter((e) => e.pid !== pid);
+    const resumedFrom = Math.min(...after.map((e) => e.from));
+    const run = units(all);
+    console.log(`clip kill: resumed from ${resumedFrom}; ${run} steps run for ${totalSteps} (recomputed ${run - totalSteps})`);
+    assert.ok(resumedFrom > 0 && resumedFrom % checkpointEvery === 0, `resumed at a checkpoint (${resumedFrom})`);
+    assert.ok(run - totalSteps <= checkpointEvery, `steps recomputed ${run - totalSteps} <= one checkpoint interval`);
+    const record = JSON.parse(await readFile(join(stack.store, ...all[0]!.key.split('/'), 'train.json'), 'utf8'));
+    assert.equal(record.resumedFromStep, resumedFrom);
+    assert.ok(record.attempt >= 2);
+    assert.equal(result.stats.cellsDone, 1);
+  });
+});
+
 test('a restarted Temporal server: the sweep completes and no finished cell is rerun', { timeout: 300_000 }, async () => {
   const spec = tinySpec('dur-server-restart', {
     sizes: [200, 400, 800],
