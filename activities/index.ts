@@ -1,4 +1,5 @@
 // Activities grouped by the task queue whose worker runs them.
+import { log } from '@temporalio/activity';
 import type { ActivityDeps } from './context.js';
 import { injectStorageFaults } from '../core/faults.js';
 import { withRetries } from '../core/resilience.js';
@@ -19,7 +20,14 @@ import { createReportActivities } from './report/activity.js';
  * stage wraps per activity itself, to count its retries.
  */
 function resilient(deps: ActivityDeps): ActivityDeps {
-  return { ...deps, store: withRetries(injectStorageFaults(deps.store)) };
+  const onRetry = (op: string, err: unknown) => {
+    try {
+      log.warn('retrying storage call', { op, error: err instanceof Error ? err.message : String(err) });
+    } catch {
+      // Outside an activity (no context to log through): the retry itself still happens.
+    }
+  };
+  return { ...deps, store: withRetries(injectStorageFaults(deps.store), { onRetry }) };
 }
 
 export function createCpuActivities(rawDeps: ActivityDeps) {
