@@ -6,7 +6,8 @@
 // bounded and checked before use, and failures are CorruptModelError (the classifier's class, so
 // an activity adapter handles both models alike).
 import { ADAM } from '../train/adam.js';
-import { CorruptModelError, type Checkpoint } from '../train/classifier.js';
+import type { Checkpoint } from '../train/classifier.js';
+import { CorruptModelError, readContainer, readFloatSections, writeContainer } from '../train/container.js';
 import { CLIP_FORMAT_VERSION, checkClip, checkClipConfig, clipShapes, type ClipConfig, type SerializedClip } from './model.js';
 import { checkVocabulary, VocabularyError, type Vocabulary } from './tokenizer.js';
 
@@ -47,53 +48,7 @@ export interface ClipCheckpointState {
   adam: { iteration: number; m: Float32Array[]; v: Float32Array[] };
 }
 
-const pad4 = (n: number) => (n + 3) & ~3;
 const sizeOf = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
-
-function writeContainer(magic: string, header: unknown, sections: Float32Array[]): Uint8Array {
-  const json = new TextEncoder().encode(JSON.stringify(header));
-  if (json.length > MAX_HEADER_BYTES) throw new Error(`${magic}: header of ${json.length} bytes exceeds ${MAX_HEADER_BYTES}`);
-  const payloadOffset = pad4(8 + json.length);
-  const floats = sections.reduce((n, s) => n + s.length, 0);
-  const out = new Uint8Array(payloadOffset + 4 * floats);
-  const view = new DataView(out.buffer);
-  for (let i = 0; i < 4; i++) out[i] = magic.charCodeAt(i);
-  view.setUint32(4, json.length, true);
-  out.set(json, 8);
-  let offset = payloadOffset;
-  for (const section of sections) {
-    for (let i = 0; i < section.length; i++, offset += 4) view.setFloat32(offset, section[i]!, true);
-  }
-  return out;
-}
-
-function readContainer(bytes: Uint8Array, magic: string, what: string): { header: Record<string, unknown>; view: DataView; payloadOffset: number } {
-  if (!(bytes instanceof Uint8Array)) throw new CorruptModelError(`${what}: expected a Uint8Array, got ${typeof bytes}`);
-  if (bytes.length < 8) throw new CorruptModelError(`${what}: only ${bytes.length} bytes, too short for a header`);
-  const found = String.fromCharCode(bytes[0]!, bytes[1]!, bytes[2]!, bytes[3]!);
-  if (found !== magic) throw new CorruptModelError(`${what}: bad magic ${JSON.stringify(found)}, expected ${JSON.stringify(magic)}`);
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const headerLength = view.getUint32(4, true);
-  if (headerLength > MAX_HEADER_BYTES || 8 + headerLength > bytes.length) {
-    throw new CorruptModelError(`${what}: header length ${headerLength} is invalid for ${bytes.length} bytes`);
-  }
-  let header: unknown;
-  try {
-    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + headerLength)));
-  } catch (err) {
-    throw new CorruptModelError(`${what}: header is not valid JSON (${(err as Error).message})`);
-  }
-  if (!header || typeof header !== 'object' || Array.isArray(header)) throw new CorruptModelError(`${what}: header is not a JSON object`);
-  return { header: header as Record<string, unknown>, view, payloadOffset: pad4(8 + headerLength) };
-}
-
-function readFloatSections(view: DataView, offset: number, sizes: number[]): Float32Array[] {
-  return sizes.map((n) => {
-    const out = new Float32Array(n);
-    for (let i = 0; i < n; i++, offset += 4) out[i] = view.getFloat32(offset, true);
-    return out;
-  });
-}
 
 function modelHeader(model: SerializedClip) {
   return {
@@ -134,13 +89,13 @@ function readModelHeader(h: unknown, what: string): { config: ClipConfig; vocabu
 /** Model -> bytes (magic 'SSCL': JSON header {format, config, shapes, vocabulary, ...}, float32 LE weights). */
 export function serializeClip(model: SerializedClip): Uint8Array {
   checkClip(model);
-  return writeContainer(CLIP_MODEL_MAGIC, modelHeader(model), model.weights);
+  return writeContainer(CLIP_MODEL_MAGIC, modelHeader(model), model.weights, MAX_HEADER_BYTES);
 }
 
 /** Bytes -> model; throws CorruptModelError naming the problem for anything malformed. */
 export function deserializeClip(bytes: Uint8Array): SerializedClip {
   const what = 'clip model';
-  const { header, view, payloadOffset } = readContainer(bytes, CLIP_MODEL_MAGIC, what);
+  const { header, view, payloadOffset } = readContainer(bytes, CLIP_MODEL_MAGIC, what, MAX_HEADER_BYTES);
   const { config, vocabulary, shapes } = readModelHeader(header, what);
   const sizes = shapes.map(sizeOf);
   const expected = payloadOffset + 4 * sizes.reduce((a, b) => a + b, 0);
@@ -168,7 +123,7 @@ export function encodeClipCheckpoint(state: ClipCheckpointState): Uint8Array {
     adam: { ...ADAM, iteration: state.adam.iteration },
     model: modelHeader(state.model),
   };
-  return writeContainer(CLIP_CHECKPOINT_MAGIC, header, [...state.model.weights, ...state.adam.m, ...state.adam.v]);
+  return writeContainer(CLIP_CHECKPOINT_MAGIC, header, [...state.model.weights, ...state.adam.m, ...state.adam.v], MAX_HEADER_BYTES);
 }
 
 const isCount = (x: unknown): x is number => Number.isSafeInteger(x) && (x as number) >= 0;
@@ -210,7 +165,7 @@ function readRun(r: unknown, what: string): ClipRunFingerprint {
 /** Bytes -> checkpoint state; throws CorruptModelError for anything malformed. */
 export function decodeClipCheckpoint(bytes: Uint8Array): ClipCheckpointState {
   const what = 'clip checkpoint';
-  const { header, view, payloadOffset } = readContainer(bytes, CLIP_CHECKPOINT_MAGIC, what);
+  const { header, view, payloadOffset } = readContainer(bytes, CLIP_CHECKPOINT_MAGIC, what, MAX_HEADER_BYTES);
   if (header.format !== CLIP_CHECKPOINT_FORMAT_VERSION) {
     throw new CorruptModelError(`${what}: unsupported format version ${JSON.stringify(header.format)} (this code reads ${CLIP_CHECKPOINT_FORMAT_VERSION})`);
   }

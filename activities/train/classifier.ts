@@ -27,6 +27,7 @@ import { epochOrder as shuffledEpoch } from './shuffle.js';
 import type { TrainingRecipe } from '../../core/spec.js';
 import { ADAM, adamPlacementFor, createAdam } from './adam.js';
 import { initTfBackend } from './backend.js';
+import { CorruptModelError, readContainer, readFloatSections, writeContainer } from './container.js';
 
 export type ModelArch = 'mlp' | 'cnn';
 export const MODEL_ARCHS: readonly ModelArch[] = ['mlp', 'cnn'];
@@ -156,9 +157,7 @@ export interface TrainResult {
   resumedFromStep: number;
 }
 
-export class CorruptModelError extends Error {
-  readonly code = 'E_CORRUPT_MODEL';
-}
+export { CorruptModelError };
 
 export class CheckpointMismatchError extends Error {
   readonly code = 'E_CHECKPOINT_MISMATCH';
@@ -449,9 +448,8 @@ function checkData(data: TrainingData): void {
 
 // --- binary formats -----------------------------------------------------------------------------
 //
-// Both are: 4-byte magic, uint32 LE header length, UTF-8 JSON header, zero padding to a multiple
-// of 4, then float32 little-endian payload sections whose sizes the header determines exactly.
-// Decoders treat the bytes as untrusted: every size is bounded and checked before use.
+// Both use the container of container.ts (magic, JSON header, float32 sections); decoders treat
+// the bytes as untrusted.
 
 const MODEL_MAGIC = 'SSCM';
 const CHECKPOINT_MAGIC = 'SSCK';
@@ -495,52 +493,6 @@ function totalFloats(shapes: number[][]): number {
   return shapes.reduce((sum, s) => sum + s.reduce((a, b) => a * b, 1), 0);
 }
 
-const pad4 = (n: number) => (n + 3) & ~3;
-
-function writeContainer(magic: string, header: unknown, sections: Float32Array[]): Uint8Array {
-  const json = new TextEncoder().encode(JSON.stringify(header));
-  const payloadOffset = pad4(8 + json.length);
-  const floats = sections.reduce((n, s) => n + s.length, 0);
-  const out = new Uint8Array(payloadOffset + 4 * floats);
-  const view = new DataView(out.buffer);
-  for (let i = 0; i < 4; i++) out[i] = magic.charCodeAt(i);
-  view.setUint32(4, json.length, true);
-  out.set(json, 8);
-  let offset = payloadOffset;
-  for (const section of sections) {
-    for (let i = 0; i < section.length; i++, offset += 4) view.setFloat32(offset, section[i]!, true);
-  }
-  return out;
-}
-
-function readContainer(bytes: Uint8Array, magic: string, what: string): { header: Record<string, unknown>; view: DataView; payloadOffset: number } {
-  if (!(bytes instanceof Uint8Array)) throw new CorruptModelError(`${what}: expected a Uint8Array, got ${typeof bytes}`);
-  if (bytes.length < 8) throw new CorruptModelError(`${what}: only ${bytes.length} bytes, too short for a header`);
-  const found = String.fromCharCode(bytes[0]!, bytes[1]!, bytes[2]!, bytes[3]!);
-  if (found !== magic) throw new CorruptModelError(`${what}: bad magic ${JSON.stringify(found)}, expected ${JSON.stringify(magic)}`);
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const headerLength = view.getUint32(4, true);
-  if (headerLength > MAX_HEADER_BYTES || 8 + headerLength > bytes.length) {
-    throw new CorruptModelError(`${what}: header length ${headerLength} is invalid for ${bytes.length} bytes`);
-  }
-  let header: unknown;
-  try {
-    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + headerLength)));
-  } catch (err) {
-    throw new CorruptModelError(`${what}: header is not valid JSON (${(err as Error).message})`);
-  }
-  if (!header || typeof header !== 'object' || Array.isArray(header)) throw new CorruptModelError(`${what}: header is not a JSON object`);
-  return { header: header as Record<string, unknown>, view, payloadOffset: pad4(8 + headerLength) };
-}
-
-function readFloatSections(view: DataView, offset: number, sizes: number[]): Float32Array[] {
-  return sizes.map((size) => {
-    const out = new Float32Array(size);
-    for (let i = 0; i < size; i++, offset += 4) out[i] = view.getFloat32(offset, true);
-    return out;
-  });
-}
-
 function modelHeader(model: SerializedClassifier) {
   return {
     format: model.format,
@@ -556,13 +508,13 @@ function modelHeader(model: SerializedClassifier) {
 /** Model -> bytes (magic 'SSCM', JSON header {format, arch, hidden, shapes, ...}, float32 LE weights). */
 export function serializeClassifier(model: SerializedClassifier): Uint8Array {
   checkClassifier(model);
-  return writeContainer(MODEL_MAGIC, modelHeader(model), model.weights);
+  return writeContainer(MODEL_MAGIC, modelHeader(model), model.weights, MAX_HEADER_BYTES);
 }
 
 /** Bytes -> model; throws CorruptModelError naming the problem for anything malformed. */
 export function deserializeClassifier(bytes: Uint8Array): SerializedClassifier {
   const what = 'classifier';
-  const { header, view, payloadOffset } = readContainer(bytes, MODEL_MAGIC, what);
+  const { header, view, payloadOffset } = readContainer(bytes, MODEL_MAGIC, what, MAX_HEADER_BYTES);
   validateArch(header, what);
   const arch = header.arch as ModelArch;
   const hidden = header.hidden as number[];
@@ -596,13 +548,13 @@ export function encodeCheckpoint(state: CheckpointState): Uint8Array {
     adam: { ...ADAM, iteration: state.adam.iteration },
     model: modelHeader(state.model),
   };
-  return writeContainer(CHECKPOINT_MAGIC, header, [...state.model.weights, ...state.adam.m, ...state.adam.v]);
+  return writeContainer(CHECKPOINT_MAGIC, header, [...state.model.weights, ...state.adam.m, ...state.adam.v], MAX_HEADER_BYTES);
 }
 
 /** Bytes -> checkpoint state; throws CorruptModelError for anything malformed. */
 export function decodeCheckpoint(bytes: Uint8Array): CheckpointState {
   const what = 'checkpoint';
-  const { header, view, payloadOffset } = readContainer(bytes, CHECKPOINT_MAGIC, what);
+  const { header, view, payloadOffset } = readContainer(bytes, CHECKPOINT_MAGIC, what, MAX_HEADER_BYTES);
   if (header.format !== CHECKPOINT_FORMAT_VERSION) {
     throw new CorruptModelError(`${what}: unsupported format version ${JSON.stringify(header.format)} (this code reads ${CHECKPOINT_FORMAT_VERSION})`);
   }
