@@ -32,49 +32,28 @@ export interface TrainCellOutput {
 }
 
 export async function trainCellWorkflow(input: TrainCellInput): Promise<TrainCellOutput> {
-  if (input.task === 'clip') return clipCell(input);
-  upsertSearchAttributes([{ key: STAGE, value: 'train' }]);
-  const trained = await train.trainClassifier({
-    manifestUri: input.manifestUri,
-    size: input.size,
-    seed: input.seed,
-    recipe: input.recipe,
-    ...(input.mix ? { mix: input.mix } : {}),
-  });
-  upsertSearchAttributes([{ key: STAGE, value: 'evaluate' }]);
-  let cached = trained.cached;
-  let activityRetries = trained.attempt - 1;
-  for (const evalSet of input.evalSets) {
-    const result = await train.evaluateClassifier({
-      modelUri: trained.modelUri,
-      evalSet: evalSet.name,
-      split: evalSet.split,
-      ...(evalSet.shift ? { shift: evalSet.shift } : {}),
-    });
-    cached &&= result.cached;
-    activityRetries += result.attempt - 1;
+  const data = { manifestUri: input.manifestUri, size: input.size, seed: input.seed, ...(input.mix ? { mix: input.mix } : {}) };
+  if (input.task === 'clip') {
+    if (!input.clipRecipe) throw new Error('a clip cell needs clipRecipe');
+    const recipe = input.clipRecipe;
+    return trainThenEvaluate(input.evalSets, () => train.trainClipCell({ ...data, recipe, captionSeed: input.captionSeed ?? 0 }), train.evaluateClip);
   }
-  upsertSearchAttributes([{ key: STAGE, value: 'done' }]);
-  return { cellPrefix: trained.cellPrefix, cached, stepsRun: trained.stepsRun, activityRetries };
+  return trainThenEvaluate(input.evalSets, () => train.trainClassifier({ ...data, recipe: input.recipe }), train.evaluateClassifier);
 }
 
-/** A CLIP cell: contrastive training on image-caption pairs, then zero-shot evaluation per eval set. */
-async function clipCell(input: TrainCellInput): Promise<TrainCellOutput> {
-  if (!input.clipRecipe) throw new Error('a clip cell needs clipRecipe');
+/** Train (or find) the cell's model, then evaluate it on every eval set; the same for both tasks. */
+async function trainThenEvaluate(
+  evalSets: EvalSetSpec[],
+  trainModel: () => Promise<{ cellPrefix: string; modelUri: string; cached: boolean; attempt: number; stepsRun: number }>,
+  evaluate: (input: { modelUri: string; evalSet: string; split: 'test'; shift?: EvalSetSpec['shift'] }) => Promise<{ cached: boolean; attempt: number }>,
+): Promise<TrainCellOutput> {
   upsertSearchAttributes([{ key: STAGE, value: 'train' }]);
-  const trained = await train.trainClipCell({
-    manifestUri: input.manifestUri,
-    size: input.size,
-    seed: input.seed,
-    recipe: input.clipRecipe,
-    captionSeed: input.captionSeed ?? 0,
-    ...(input.mix ? { mix: input.mix } : {}),
-  });
+  const trained = await trainModel();
   upsertSearchAttributes([{ key: STAGE, value: 'evaluate' }]);
   let cached = trained.cached;
   let activityRetries = trained.attempt - 1;
-  for (const evalSet of input.evalSets) {
-    const result = await train.evaluateClip({
+  for (const evalSet of evalSets) {
+    const result = await evaluate({
       modelUri: trained.modelUri,
       evalSet: evalSet.name,
       split: evalSet.split,

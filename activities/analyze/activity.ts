@@ -4,13 +4,13 @@
 import { inputHash } from '../../core/hash.js';
 import { syntheticCountFor, type SweepSpec } from '../../core/spec.js';
 import type { RecognizabilityDocument } from '../evaluate/recognizability-activity.js';
-import { clipCellKey, clipEvalKey, type ClipEvalResult, type ClipTrainRecord } from '../clip/activity.js';
+import { clipCellKey, clipEvalKey } from '../clip/activity.js';
 import { getJson, hasValidObject, putJson } from '../../core/storage.js';
 import type { CellMetrics, EvalSetSpec, SourceSummary } from '../../core/types.js';
 import type { ActivityDeps } from '../context.js';
 import { evalKey } from '../evaluate/activity.js';
 import type { EvalMetrics } from '../evaluate/metrics.js';
-import { cellKey, type TrainRecord } from '../train/activity.js';
+import { cellKey } from '../train/activity.js';
 import { analyzeSweep, type SweepAnalysis } from './analyze-sweep.js';
 import { heartbeat } from '@temporalio/activity';
 
@@ -64,30 +64,16 @@ export async function collectCells(
     for (const size of [...spec.sizes].sort((a, b) => a - b)) {
       for (const seed of spec.seeds) {
         const mix = mixSpec?.kind === 'mixed' && mixedIn ? [{ manifestUri: mixedIn.manifestUri, count: syntheticCountFor(mixSpec, size) }] : undefined;
-        if ((spec.tasks ?? ['classifier']).includes('clip')) {
-          cells.push(...(await collectClipCell(deps, spec, source, manifest.sha256, size, seed, mix, mixedInSha, evalSets)));
+        const tasks = spec.tasks ?? ['classifier'];
+        const mixShas = mixedInSha ? [mixedInSha] : [];
+        const data = { manifestUri: source.manifestUri, size, seed, ...(mix ? { mix } : {}) };
+        if (tasks.includes('clip')) {
+          const prefix = clipCellKey(manifest.sha256, { ...data, recipe: spec.clip, captionSeed: spec.generation.seed }, mixShas);
+          cells.push(...(await readCell(deps, prefix, `${CLIP_PREFIX}${source.name}`, size, seed, evalSets, clipEvalKey)));
         }
-        if (!(spec.tasks ?? ['classifier']).includes('classifier')) continue;
-        const prefix = cellKey(manifest.sha256, { manifestUri: source.manifestUri, size, seed, recipe: spec.training, ...(mix ? { mix } : {}) }, mixedInSha ? [mixedInSha] : []);
-        const record = await getJson<TrainRecord>(deps.store, `${prefix}/train.json`);
-        const model = await deps.store.head(`${prefix}/model.bin`);
-        if (!model) throw new Error(`cell ${source.name} N=${size} seed=${seed}: ${prefix}/model.bin is missing`);
-        for (const evalSet of evalSets) {
-          const key = evalKey(`${prefix}/model.bin`, model.sha256, evalSet.name, evalSet.split, evalSet.shift);
-          const metrics = await getJson<EvalMetrics>(deps.store, key);
-          cells.push({
-            source: source.name,
-            size,
-            seed,
-            evalSet: evalSet.name,
-            loss: metrics.loss,
-            accuracy: metrics.accuracy,
-            ece: metrics.ece,
-            perClassAccuracy: metrics.perClassAccuracy,
-            trainSteps: record.steps,
-            trainSeconds: record.seconds,
-            resultUri: deps.store.uri(key),
-          });
+        if (tasks.includes('classifier')) {
+          const prefix = cellKey(manifest.sha256, { ...data, recipe: spec.training }, mixShas);
+          cells.push(...(await readCell(deps, prefix, source.name, size, seed, evalSets, evalKey)));
         }
       }
       heartbeat({ source: source.name, cellsRead: cells.length });
@@ -99,28 +85,26 @@ export async function collectCells(
 /** CLIP cells are analysed as their own curves, under the source name `clip:<source>`. */
 export const CLIP_PREFIX = 'clip:';
 
-async function collectClipCell(
+/** One cell's metrics on every eval set, from its train record and stored evaluations (either task). */
+async function readCell(
   deps: ActivityDeps,
-  spec: SweepSpec,
-  source: SourceSummary,
-  manifestSha: string,
+  prefix: string,
+  sourceName: string,
   size: number,
   seed: number,
-  mix: { manifestUri: string; count: number }[] | undefined,
-  mixedInSha: string | undefined,
   evalSets: EvalSetSpec[],
+  keyOf: (modelKey: string, modelSha: string, evalSet: string, split: string, shift?: EvalSetSpec['shift']) => string,
 ): Promise<CellMetrics[]> {
-  const input = { manifestUri: source.manifestUri, size, seed, recipe: spec.clip, captionSeed: spec.generation.seed, ...(mix ? { mix } : {}) };
-  const prefix = clipCellKey(manifestSha, input, mixedInSha ? [mixedInSha] : []);
-  const record = await getJson<ClipTrainRecord>(deps.store, `${prefix}/train.json`);
+  const record = await getJson<{ steps: number; seconds: number }>(deps.store, `${prefix}/train.json`);
   const model = await deps.store.head(`${prefix}/model.bin`);
-  if (!model) throw new Error(`clip cell ${source.name} N=${size} seed=${seed}: ${prefix}/model.bin is missing`);
+  if (!model) throw new Error(`cell ${sourceName} N=${size} seed=${seed}: ${prefix}/model.bin is missing`);
   const out: CellMetrics[] = [];
   for (const evalSet of evalSets) {
-    const key = clipEvalKey(`${prefix}/model.bin`, model.sha256, evalSet.name, evalSet.split, evalSet.shift);
-    const metrics = await getJson<ClipEvalResult>(deps.store, key);
+    const key = keyOf(`${prefix}/model.bin`, model.sha256, evalSet.name, evalSet.split, evalSet.shift);
+    // Classifier and CLIP evaluations share these fields (CLIP's are its 80-template ensemble's).
+    const metrics = await getJson<Pick<EvalMetrics, 'loss' | 'accuracy' | 'ece' | 'perClassAccuracy'>>(deps.store, key);
     out.push({
-      source: `${CLIP_PREFIX}${source.name}`,
+      source: sourceName,
       size,
       seed,
       evalSet: evalSet.name,
