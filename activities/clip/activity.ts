@@ -11,12 +11,10 @@ import { inputHash } from '../../core/hash.js';
 import { MalformedImageError } from '../../core/png.js';
 import { getJson, hasValidObject, putJson } from '../../core/storage.js';
 import type { EvalSetSpec } from '../../core/types.js';
-import { memoizePromise } from '../../core/memo.js';
-import { FASHION_MNIST_CLASSES, type ImageSet } from '../../core/fashion-mnist.js';
+import { FASHION_MNIST_CLASSES } from '../../core/fashion-mnist.js';
 import { recordWork } from '../../core/work-ledger.js';
-import { loadDatasetSplit, type ActivityDeps } from '../context.js';
-import { applySuiteToSet, type OodSuiteName } from '../evaluate/ood.js';
-import { OOD_CODE_VERSION } from '../evaluate/activity.js';
+import type { ActivityDeps } from '../context.js';
+import { loadEvalImages, OOD_CODE_VERSION } from '../evaluate/activity.js';
 import { readManifest } from '../shards/manifest.js';
 import { concatStreams, openFirstSamples, type SampleStream } from '../shards/stream.js';
 import { ShardFormatError } from '../shards/webdataset.js';
@@ -106,8 +104,6 @@ export function clipEvalKey(modelKey: string, modelSha: string, evalSet: string,
   const shifted = shift ? { shift, ood: OOD_CODE_VERSION } : {};
   return `${dir}/clip-eval-${evalSet}-${inputHash('clip-eval', CLIP_EVAL_CODE_VERSION, { model: modelSha, split, ...shifted })}.json`;
 }
-
-const shiftedSets = new Map<string, Promise<ImageSet>>();
 
 /** Image-caption pairs over a sample stream: tokens from each sample's text. */
 async function pairStream(data: SampleStream, classes: readonly string[], captionSeed: number, recipe: ClipRecipe): Promise<ClipTrainingStream> {
@@ -225,13 +221,7 @@ export function createClipActivities(deps: ActivityDeps) {
       const attempt = activityInfo().attempt;
       if (await hasValidObject(deps.store, key)) return { ...(await getJson<ClipEvalResult>(deps.store, key)), resultUri: deps.store.uri(key), cached: true, attempt };
       const model = deserializeClip(await deps.store.get(modelKey, { maxBytes: 1024 * 1024 * 1024 }));
-      const clean = await loadDatasetSplit(deps, input.split);
-      const shift = input.shift;
-      const test = shift
-        ? await memoizePromise(shiftedSets, `${input.split}|${shift.suite}|${shift.severity}|${shift.seed}`, async () =>
-            applySuiteToSet({ suite: shift.suite as OodSuiteName, severity: shift.severity }, clean, shift.seed),
-          4)
-        : clean;
+      const test = await loadEvalImages(deps, input.split, input.shift);
       heartbeat({ phase: 'zero-shot', images: test.count });
       const report = await evaluateZeroShot(model, test, [...FASHION_MNIST_CLASSES]);
       const result: ClipEvalResult = {

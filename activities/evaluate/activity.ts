@@ -33,6 +33,18 @@ export interface EvaluateInput {
 /** Shifted test sets, memoized per process: every cell of a worker evaluates on the same images. */
 const shiftedSets = new Map<string, Promise<ImageSet>>();
 
+/** The real split an eval set evaluates on: clean, or under its OOD shift (classifier and CLIP cells alike). */
+export async function loadEvalImages(deps: ActivityDeps, split: 'test', shift?: EvalSetSpec['shift']): Promise<ImageSet> {
+  const clean = await loadDatasetSplit(deps, split);
+  if (!shift) return clean;
+  return memoizePromise(
+    shiftedSets,
+    `${split}|${shift.suite}|${shift.severity}|${shift.seed}`,
+    async () => applySuiteToSet({ suite: shift.suite as OodSuiteName, severity: shift.severity }, clean, shift.seed),
+    4,
+  );
+}
+
 export interface EvaluateOutput {
   resultUri: string;
   loss: number;
@@ -61,13 +73,7 @@ export function createEvaluateActivities(deps: ActivityDeps) {
       });
       if (await hasValidObject(deps.store, key)) return summarize(await getJson<EvalMetrics>(deps.store, key), true);
       const model = deserializeClassifier(await deps.store.get(modelKey, { maxBytes: 1024 * 1024 * 1024 }));
-      const clean = await loadDatasetSplit(deps, input.split);
-      const shift = input.shift;
-      const test = shift
-        ? await memoizePromise(shiftedSets, `${input.split}|${shift.suite}|${shift.severity}|${shift.seed}`, async () =>
-            applySuiteToSet({ suite: shift.suite as OodSuiteName, severity: shift.severity }, clean, shift.seed),
-          4)
-        : clean;
+      const test = await loadEvalImages(deps, input.split, input.shift);
       const metrics = await evaluateClassifier(model, test);
       await putJson(deps.store, key, metrics);
       return summarize(metrics, false);
