@@ -6,6 +6,7 @@ import { withRetries } from '../core/resilience.js';
 import { createPlanActivities } from './plan/activity.js';
 import { createPromptActivities } from './prompts/activity.js';
 import { createShardActivities } from './shards/activity.js';
+import { createPairActivities } from './shards/pairs-activity.js';
 import { createGenerateActivities as generateStage } from './generate/activity.js';
 import { createTrainActivities as trainStage } from './train/activity.js';
 import { createEvaluateActivities } from './evaluate/activity.js';
@@ -36,6 +37,7 @@ export function createCpuActivities(rawDeps: ActivityDeps) {
     ...createPlanActivities(deps),
     ...createPromptActivities(deps),
     ...createShardActivities(deps),
+    ...createPairActivities(deps),
     ...createAnalyzeActivities(deps),
     ...createReportActivities(deps),
   };

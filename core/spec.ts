@@ -31,8 +31,37 @@ export const EmbeddedGeneratorSchema = z
 /** The embedded generator, or a text-to-image server over the A1111 or OpenAI images API. */
 export const GeneratorSchema = z.discriminatedUnion('name', [EmbeddedGeneratorSchema, A1111GeneratorSchema, OpenAiImagesGeneratorSchema]);
 
+/** Where img2dataset-layout pair shards live: file:// or gs:// URIs, with WebDataset brace ranges. */
+const shardUri = z
+  .string()
+  .max(2000)
+  .regex(/^(file|gs):\/\/\S+\.tar$/, 'use a file:// or gs:// URI of a .tar shard, e.g. gs://bucket/laion/{00000..00099}.tar');
+
+export const RealPairsSourceSchema = z
+  .object({
+    name,
+    kind: z.literal('real-pairs').describe('real images with their captions, for CLIP cells'),
+    shards: z
+      .array(shardUri)
+      .min(1)
+      .max(10000)
+      .optional()
+      .describe(
+        "img2dataset-layout WebDataset shards ({key}.jpg|png|webp + {key}.txt + {key}.json), read in order; '{00000..00099}' ranges expand. Default: pairs built from Fashion-MNIST with the seeded caption model",
+      ),
+    maxShardBytes: z
+      .number()
+      .int()
+      .min(1024)
+      .max(4 * 1024 * 1024 * 1024)
+      .default(1024 * 1024 * 1024)
+      .describe('a shard larger than this is refused before it is read'),
+  })
+  .strict();
+
 export const SourceSchema = z.discriminatedUnion('kind', [
   z.object({ name, kind: z.literal('real') }).strict(),
+  RealPairsSourceSchema,
   z
     .object({
       name,
@@ -46,7 +75,7 @@ export const SourceSchema = z.discriminatedUnion('kind', [
     .object({
       name,
       kind: z.literal('mixed').describe("real N plus synthetic images: the paper's mixing runs; N on the size grid is the real count"),
-      real: name.describe('name of a real source in this spec'),
+      real: name.describe('name of a real or real-pairs source in this spec'),
       synthetic: name.describe('name of a synthetic source in this spec'),
       syntheticPerReal: z.number().positive().max(100).optional().describe('N_s = round(syntheticPerReal x N)'),
       syntheticImages: z.number().int().min(1).max(1_000_000).optional().describe('N_s fixed for every N'),
@@ -89,14 +118,26 @@ export const SweepSpecSchema = z
       .refine((s) => new Set(s.map((x) => x.name)).size === s.length, 'source names must be unique')
       .superRefine((sources, ctx) => {
         sources.forEach((source, i) => {
+          if (source.kind === 'synthetic' && source.prompts.strategy === 'real-captions' && source.prompts.source !== undefined) {
+            const from = source.prompts.source;
+            if (sources.find((s) => s.name === from)?.kind !== 'real-pairs') {
+              ctx.addIssue({
+                code: 'custom',
+                path: [i, 'prompts', 'source'],
+                message: `'${from}' is not a real-pairs source of this spec (real-pairs sources: ${sources.filter((s) => s.kind === 'real-pairs').map((s) => s.name).join(', ') || 'none'})`,
+              });
+            }
+          }
           if (source.kind !== 'mixed') return;
           for (const part of ['real', 'synthetic'] as const) {
             const target = sources.find((s) => s.name === source[part]);
-            if (!target || target.kind !== part) {
+            const fits = part === 'real' ? target?.kind === 'real' || target?.kind === 'real-pairs' : target?.kind === 'synthetic';
+            if (!fits) {
+              const kinds = part === 'real' ? ['real', 'real-pairs'] : ['synthetic'];
               ctx.addIssue({
                 code: 'custom',
                 path: [i, part],
-                message: `'${source[part]}' is not a ${part} source of this spec (${part} sources: ${sources.filter((s) => s.kind === part).map((s) => s.name).join(', ') || 'none'})`,
+                message: `'${source[part]}' is not a ${kinds.join(' or ')} source of this spec (such sources: ${sources.filter((s) => kinds.includes(s.kind)).map((s) => s.name).join(', ') || 'none'})`,
               });
             }
           }
@@ -159,6 +200,13 @@ export const SweepSpecSchema = z
     if (spec.recognizability && !spec.sources.some((s) => s.kind === 'real')) {
       ctx.addIssue({ code: 'custom', path: ['recognizability'], message: 'needs a real source to train its judge on: add { name: real, kind: real } to sources' });
     }
+    if (!spec.tasks.includes('clip')) {
+      spec.sources.forEach((source, i) => {
+        if (source.kind === 'real-pairs') {
+          ctx.addIssue({ code: 'custom', path: ['sources', i, 'kind'], message: "real-pairs sources train CLIP only: add clip to tasks (tasks: [classifier, clip])" });
+        }
+      });
+    }
     const evalNames = spec.eval.map((e) => e.name);
     for (const [i, name] of evalNames.entries()) {
       if (name.startsWith('ood-')) ctx.addIssue({ code: 'custom', path: ['eval', i, 'name'], message: "names starting with 'ood-' are kept for the ood suites" });
@@ -170,6 +218,8 @@ export type SweepSpec = z.output<typeof SweepSpecSchema>;
 export type SourceSpec = SweepSpec['sources'][number];
 export type SyntheticSourceSpec = Extract<SourceSpec, { kind: 'synthetic' }>;
 export type MixedSourceSpec = Extract<SourceSpec, { kind: 'mixed' }>;
+export type RealPairsSourceSpec = Extract<SourceSpec, { kind: 'real-pairs' }>;
+
 
 /** Synthetic images a mixed source adds to N real ones. */
 export function syntheticCountFor(source: MixedSourceSpec, realCount: number): number {

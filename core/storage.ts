@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { openGcsStore } from './gcs-store.js';
 
 export interface PutResult {
   uri: string;
@@ -160,9 +161,10 @@ type StoreFactory = (rootUri: string) => BlobStore;
 
 const BACKENDS: Record<string, StoreFactory> = {
   'file:': (root) => new FileStore(root),
+  'gs:': (root) => openGcsStore(root), // loads @google-cloud/storage on first use only
 };
 
-/** Open a store for a root URI (`file:///abs/path`, or a plain path). */
+/** Open a store for a root URI (`file:///abs/path`, `gs://bucket/optional/prefix`, or a plain path). */
 export function openStore(rootUri: string): BlobStore {
   const uri = /^[a-z][a-z0-9+.-]*:\/\//i.test(rootUri) ? rootUri : pathToFileURL(resolve(rootUri)).href;
   const scheme = new URL(uri).protocol;
@@ -170,7 +172,7 @@ export function openStore(rootUri: string): BlobStore {
   if (!factory) {
     throw new Error(
       `storage root ${rootUri}: unsupported scheme "${scheme}" (supported: ${Object.keys(BACKENDS).join(', ')}). ` +
-        `Set SYNTHSCALE_STORE to a file:// URI or a local path.`,
+        `Set SYNTHSCALE_STORE to a file:// or gs:// URI, or a local path.`,
     );
   }
   return factory(uri.replace(/\/+$/, ''));

@@ -19,11 +19,15 @@ export interface CellMetrics {
   trainSeconds: number;
   /** Storage URI of the eval result JSON. */
   resultUri: string;
+  /** CLIP cells: zero-shot with the single template "a photo of a {}." (loss/accuracy above are the ensemble's). */
+  zeroShotSingle?: { loss: number; accuracy: number };
+  /** CLIP cells on clean eval sets: the linear probe of the frozen image trunk. */
+  probe?: { loss: number; accuracy: number };
 }
 
 export interface SourceSummary {
   name: string;
-  kind: 'real' | 'synthetic' | 'mixed';
+  kind: 'real' | 'synthetic' | 'mixed' | 'real-pairs';
   /** e.g. "embedded-gmm, classnames, CFG 2" */
   description: string;
   cfgScale?: number;
@@ -35,6 +39,8 @@ export interface SourceSummary {
   manifestUri: string;
   images: number;
   generationSeconds?: number;
+  /** real-pairs: input shards read, and where the pairs' class labels came from. */
+  pairs?: { inputShards: number; labels: { metadata: number; caption: number; unlabeled: number } };
 }
 
 /** One evaluation set: the real test split, clean or under a deterministic OOD shift. */

@@ -12,6 +12,9 @@ fi
 
 bash infra/stack.sh ensure-cli >/dev/null
 
+# GCS emulator (PyPI gcp-storage-emulator, a small venv under .synthscale) for the gs:// store tests.
+if command -v python3 >/dev/null 2>&1; then bash infra/gcs-emulator.sh ensure; fi
+
 # Native TensorFlow for TF.js, built offline from PyPI's tensorflow-cpu wheel (~40 s once, ~3 s
 # after, ~1.1 GB under .synthscale). It never fails setup: on any problem it logs one line and
 # training stays on wasm. SYNTHSCALE_NATIVE_TF=0 skips it; =gpu builds tfjs-node-gpu instead.

@@ -159,3 +159,18 @@ test("each strategy's prompts condition the generator on their class; the known 
     });
   }
 });
+
+test("real-captions with a source: prompt i is that source's caption i, for its labelled class", async () => {
+  const classes = ['Coat', 'Bag', 'Dress'];
+  const realCaptions = { texts: ['a wool coat', 'sunset over the sea', 'a red dress'], labels: [0, 255, 2] };
+  const list = await buildPromptList({ strategy: 'real-captions', source: 'lab' }, classes, 5, 0, { realCaptions });
+  assert.deepEqual(list.prompts.map((p) => [p.text, p.classIndex]), [
+    ['a wool coat', 0],
+    ['sunset over the sea', 1], // unlabelled: class i mod C
+    ['a red dress', 2],
+    ['a wool coat', 0], // a failure budget asks for more prompts than pairs: wrap
+    ['sunset over the sea', 1],
+  ]);
+  assert.equal(list.provenance.source, 'real-pairs');
+  await assert.rejects(buildPromptList({ strategy: 'real-captions', source: 'lab' }, classes, 5, 0, { field: 'sources.2.prompts' }), /sources\.2\.prompts\.source: .*real-pairs/);
+});

@@ -48,7 +48,8 @@ test('file store: atomic puts, verified reads, corruption detected, unsafe keys 
     assert.equal(await hasValidObject(store, 'a/b.bin', (r) => reasons.push(r)), false);
     assert.match(reasons[0]!, /does not match/);
     assert.throws(() => store.uri('../escape'), /unsafe storage key/);
-    assert.throws(() => openStore('gs://bucket/x'), /unsupported scheme "gs:"/);
+    assert.equal(openStore('gs://bucket/x').root, 'gs://bucket/x', 'gs:// roots open a GCS store');
+    assert.throws(() => openStore('s3://bucket/x'), /unsupported scheme "s3:"/);
     await assert.rejects(store.get('a/b.bin', { maxBytes: 1 }), /limit 1/);
   } finally {
     await rm(dir, { recursive: true, force: true });

@@ -58,3 +58,36 @@ test('unsafe names, duplicate sources, unknown keys and bad sizes are rejected',
 test('YAML syntax errors say which file', () => {
   assert.throws(() => parseSpecText('sweepId: [unclosed', 'bad.yaml'), /bad\.yaml is not valid YAML/);
 });
+
+test('real-pairs sources: CLIP only, shard URIs checked, usable as the real part of a mix and as caption source', async () => {
+  const { tasksForSource } = await import('../core/source-tasks.js');
+  const spec = validateSpec({
+    ...minimal,
+    tasks: ['classifier', 'clip'],
+    sources: [
+      { name: 'real', kind: 'real' },
+      { name: 'lab', kind: 'real-pairs', shards: ['gs://lab-bucket/laion/{00000..00009}.tar'] },
+      { name: 'embedded', kind: 'real-pairs' },
+      { name: 'lab-captions', kind: 'synthetic', prompts: { strategy: 'real-captions', source: 'lab' }, cfgScale: 2 },
+      { name: 'lab-mix', kind: 'mixed', real: 'lab', synthetic: 'lab-captions', syntheticPerReal: 1 },
+    ],
+  });
+  const tasksOf = (name: string) => tasksForSource(spec, spec.sources.find((s) => s.name === name)!);
+  assert.deepEqual(tasksOf('real'), ['classifier', 'clip']);
+  assert.deepEqual(tasksOf('lab'), ['clip']);
+  assert.deepEqual(tasksOf('lab-mix'), ['clip'], 'a mix over unlabelled pairs trains CLIP only');
+  assert.deepEqual(tasksOf('lab-captions'), ['classifier', 'clip']);
+  const lab = spec.sources[1]!;
+  assert.ok(lab.kind === 'real-pairs' && lab.maxShardBytes === 1024 ** 3);
+
+  assert.deepEqual(issuesOf({ ...minimal, sources: [{ name: 'lab', kind: 'real-pairs' }] }).map((i) => i.path), ['sources.0.kind'], 'no clip task');
+  const badUri = issuesOf({ ...minimal, tasks: ['clip'], sources: [{ name: 'lab', kind: 'real-pairs', shards: ['https://example.com/0.tar'] }] });
+  assert.equal(badUri[0]!.path, 'sources.0.shards.0');
+  assert.match(badUri[0]!.message, /file:\/\/ or gs:\/\//);
+  const badRef = issuesOf({
+    ...minimal,
+    sources: [{ name: 'real', kind: 'real' }, { name: 's', kind: 'synthetic', prompts: { strategy: 'real-captions', source: 'real' }, cfgScale: 2 }],
+  });
+  assert.equal(badRef[0]!.path, 'sources.1.prompts.source');
+  assert.match(badRef[0]!.message, /not a real-pairs source/);
+});

@@ -10,7 +10,7 @@ import {
 import type { GeneratorSpec, SourceSpec } from '../core/spec.js';
 import type { SourceSummary } from '../core/types.js';
 import type { ShardRecord } from '../activities/shards/manifest.js';
-import { cpu, fit, generate } from './proxies.js';
+import { cpu, fit, generate, importer } from './proxies.js';
 import { STAGE } from './search-attributes.js';
 import { Semaphore } from './semaphore.js';
 import { pauseSignal, resumeSignal, sourceProgressSignal } from './signals.js';
@@ -32,6 +32,10 @@ export interface DataSourceInput {
   datasetFingerprint: string;
   /** Content hash of the source's configuration (from the plan), prefix of its storage keys. */
   sourceKey: string;
+  /** Position of the source in the spec (for errors naming its field, e.g. sources.2.shards). */
+  sourceIndex?: number;
+  /** A `real-captions` source with `source` set: the manifest of that real-pairs source. */
+  captionsManifestUri?: string;
 }
 
 export interface GenerationStats {
@@ -73,6 +77,11 @@ function hostOf(url: string): string {
 
 export function describeSource(source: SourceSpec): string {
   if (source.kind === 'real') return 'real Fashion-MNIST training images';
+  if (source.kind === 'real-pairs') {
+    if (!source.shards) return 'real Fashion-MNIST images with seeded captions (embedded img2dataset-layout pairs)';
+    const first = source.shards[0]!;
+    return `image-caption pairs from ${source.shards.length === 1 ? first : `${first} and ${source.shards.length - 1} more`}`;
+  }
   if (source.kind === 'mixed') {
     const extra = source.syntheticImages !== undefined ? `${source.syntheticImages}` : `${source.syntheticPerReal} x N`;
     return `N real images of '${source.real}' plus ${extra} synthetic images of '${source.synthetic}'`;
@@ -93,7 +102,7 @@ export async function dataSourceWorkflow(input: DataSourceInput): Promise<DataSo
   const { source, shardSize } = input;
   const stats = emptyGenerationStats();
   // Items may fail for good (up to the budget): generate that many extra so N images remain.
-  const target = source.kind === 'real' ? input.count : Math.ceil(input.count * (1 + input.failureBudget));
+  const target = source.kind === 'real' || source.kind === 'real-pairs' ? input.count : Math.ceil(input.count * (1 + input.failureBudget));
   const shardsTotal = Math.ceil(target / shardSize);
   const progress: DataSourceProgress = { stage: 'starting', paused: false, shardsDone: 0, shardsTotal, imagesDone: 0, stats };
   setHandler(dataSourceProgressQuery, () => progress);
@@ -130,6 +139,44 @@ export async function dataSourceWorkflow(input: DataSourceInput): Promise<DataSo
     };
   }
 
+  if (source.kind === 'real-pairs') {
+    // The embedded pairs are written as img2dataset shards first, then read like a lab's own.
+    setStage(source.shards ? 'import' : 'caption');
+    const shards =
+      source.shards ??
+      (
+        await importer.writeFashionMnistPairs({
+          count: input.count,
+          shardSize,
+          seed: input.generationSeed,
+          datasetFingerprint: input.datasetFingerprint,
+        })
+      ).shardUris;
+    setStage('import');
+    const out = await importer.importPairShards({
+      source: source.name,
+      field: `sources.${input.sourceIndex ?? '?'}.shards`,
+      shards,
+      count: input.count,
+      shardSize,
+      maxShardBytes: source.maxShardBytes,
+      classes: input.classes,
+      description: describeSource(source),
+    });
+    Object.assign(progress, { stage: 'done', shardsDone: shardsTotal, imagesDone: out.totalSamples });
+    return {
+      summary: {
+        name: source.name,
+        kind: 'real-pairs',
+        description: describeSource(source),
+        manifestUri: out.manifestUri,
+        images: out.totalSamples,
+        pairs: { inputShards: out.inputShards, labels: out.labels },
+      },
+      stats,
+    };
+  }
+
   const generator = source.generator;
   setStage(generator.name === 'embedded-gmm' ? 'fit-generator' : 'prompts');
   // Only the embedded generator is fitted; an HTTP generator is a server that is already running.
@@ -137,7 +184,13 @@ export async function dataSourceWorkflow(input: DataSourceInput): Promise<DataSo
     generator.name === 'embedded-gmm'
       ? fit.fitGenerator({ generator, classes: input.classes, datasetFingerprint: input.datasetFingerprint })
       : Promise.resolve(null),
-    cpu.synthesizePrompts({ prompts: source.prompts, classes: input.classes, count: target, seed: input.generationSeed }),
+    cpu.synthesizePrompts({
+      prompts: source.prompts,
+      classes: input.classes,
+      count: target,
+      seed: input.generationSeed,
+      ...(input.captionsManifestUri ? { captionsManifestUri: input.captionsManifestUri } : {}),
+    }),
   ]);
 
   setStage('generate');

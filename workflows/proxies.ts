@@ -15,6 +15,14 @@ export const cpu = proxyActivities<ReturnType<typeof createCpuActivities>>({
   retry,
 });
 
+/** Importing image-caption shards decodes every image (large JPEGs for a LAION subset): hours. */
+export const importer = proxyActivities<ReturnType<typeof createCpuActivities>>({
+  taskQueue: TASK_QUEUES.cpu,
+  startToCloseTimeout: '12h',
+  heartbeatTimeout: '5m',
+  retry,
+});
+
 /** Generator fitting blocks its worker's event loop for tens of seconds: a longer heartbeat window. */
 export const fit = proxyActivities<ReturnType<typeof createGenerateActivities>>({
   taskQueue: TASK_QUEUES.generate,

@@ -14,6 +14,7 @@ import {
 } from '@temporalio/workflow';
 import type { SourceSummary } from '../core/types.js';
 import type { MixedSourceSpec } from '../core/spec.js';
+import { tasksForSource } from '../core/source-tasks.js';
 import type { SweepPlan } from '../activities/plan/activity.js';
 import { cpu, train } from './proxies.js';
 import { childId, dataSourceWorkflow, describeSource, emptyGenerationStats, type GenerationStats } from './data-source.js';
@@ -162,10 +163,11 @@ export async function scalingSweepWorkflow(specInput: unknown, carried?: SweepSt
   const { spec } = plan;
   const sizes = [...spec.sizes].sort((a, b) => a - b);
   // Cells of a source: per task (classifier first, so a classifier-only sweep indexes as before), N, seed.
-  const tasks = spec.tasks ?? ['classifier'];
+  // A real-pairs source (and a mix over one) has no labels: CLIP cells only (core/source-tasks.ts).
+  const specTasks = { tasks: spec.tasks ?? ['classifier'], sources: spec.sources };
+  const tasksOf = (name: string) => tasksForSource(specTasks, spec.sources.find((s) => s.name === name)!);
   const cellsPerTask = sizes.length * spec.seeds.length;
-  const cellsPerSource = tasks.length * cellsPerTask;
-  stats.cellsTotal = spec.sources.length * cellsPerSource;
+  stats.cellsTotal = spec.sources.reduce((n, s) => n + tasksOf(s.name).length * cellsPerTask, 0);
   const cursors: Record<string, number> = carried?.cursors ?? Object.fromEntries(spec.sources.map((s) => [s.name, 0]));
   const cellWindow = new Semaphore(spec.maxConcurrentCells);
   const evalSets = plan.evalSets ?? spec.eval;
@@ -188,6 +190,8 @@ export async function scalingSweepWorkflow(specInput: unknown, carried?: SweepSt
 
   const runCells = async (summary: SourceSummary) => {
     const name = summary.name;
+    const tasks = tasksOf(name);
+    const cellsPerSource = tasks.length * cellsPerTask;
     // Cells start in order; a page ends only after all started cells finish, so [0, cursor) is done.
     const jobs: Promise<void>[] = [];
     for (let index = cursors[name]!; index < cellsPerSource; index++) {
@@ -301,6 +305,9 @@ export async function scalingSweepWorkflow(specInput: unknown, carried?: SweepSt
         sources.push(summary);
       }
       if (!summary && source.kind !== 'mixed') {
+        // Prompts that are a real-pairs source's own captions wait for that source's import.
+        const captionsFrom = source.kind === 'synthetic' && source.prompts.strategy === 'real-captions' ? source.prompts.source : undefined;
+        if (captionsFrom) await condition(() => summaryOf(captionsFrom) !== undefined);
         const t0 = Date.now();
         const out = await executeChild(dataSourceWorkflow, {
           workflowId: childId(`source/${source.name}`),
@@ -316,6 +323,8 @@ export async function scalingSweepWorkflow(specInput: unknown, carried?: SweepSt
               classes: plan.classes,
               datasetFingerprint: plan.datasetFingerprint,
               sourceKey: plan.sourceKeys[source.name]!,
+              sourceIndex: spec.sources.indexOf(source),
+              ...(captionsFrom ? { captionsManifestUri: summaryOf(captionsFrom)!.manifestUri } : {}),
             },
           ],
           typedSearchAttributes: [

@@ -3,8 +3,9 @@
 // then fits power laws per source. Stored content-addressed.
 import { inputHash } from '../../core/hash.js';
 import { syntheticCountFor, type SweepSpec } from '../../core/spec.js';
+import { tasksForSource } from '../../core/source-tasks.js';
 import type { RecognizabilityDocument } from '../evaluate/recognizability-activity.js';
-import { clipCellKey, clipEvalKey } from '../clip/activity.js';
+import { clipCellKey, clipEvalKey, type ClipEvalResult } from '../clip/activity.js';
 import { getJson, hasValidObject, putJson } from '../../core/storage.js';
 import type { CellMetrics, EvalSetSpec, SourceSummary } from '../../core/types.js';
 import type { ActivityDeps } from '../context.js';
@@ -14,7 +15,7 @@ import { cellKey } from '../train/activity.js';
 import { analyzeSweep, type SweepAnalysis } from './analyze-sweep.js';
 import { heartbeat } from '@temporalio/activity';
 
-export const ANALYZE_CODE_VERSION = 'analyze-3';
+export const ANALYZE_CODE_VERSION = 'analyze-4';
 
 export interface AnalyzeInput {
   sweepId: string;
@@ -64,7 +65,7 @@ export async function collectCells(
     for (const size of [...spec.sizes].sort((a, b) => a - b)) {
       for (const seed of spec.seeds) {
         const mix = mixSpec?.kind === 'mixed' && mixedIn ? [{ manifestUri: mixedIn.manifestUri, count: syntheticCountFor(mixSpec, size) }] : undefined;
-        const tasks = spec.tasks ?? ['classifier'];
+        const tasks = tasksOf(spec, source.name);
         const mixShas = mixedInSha ? [mixedInSha] : [];
         const data = { manifestUri: source.manifestUri, size, seed, ...(mix ? { mix } : {}) };
         if (tasks.includes('clip')) {
@@ -102,7 +103,7 @@ async function readCell(
   for (const evalSet of evalSets) {
     const key = keyOf(`${prefix}/model.bin`, model.sha256, evalSet.name, evalSet.split, evalSet.shift);
     // Classifier and CLIP evaluations share these fields (CLIP's are its 80-template ensemble's).
-    const metrics = await getJson<Pick<EvalMetrics, 'loss' | 'accuracy' | 'ece' | 'perClassAccuracy'>>(deps.store, key);
+    const metrics = await getJson<Pick<EvalMetrics, 'loss' | 'accuracy' | 'ece' | 'perClassAccuracy'> & Partial<Pick<ClipEvalResult, 'single' | 'probe'>>>(deps.store, key);
     out.push({
       source: sourceName,
       size,
@@ -115,17 +116,26 @@ async function readCell(
       trainSteps: record.steps,
       trainSeconds: record.seconds,
       resultUri: deps.store.uri(key),
+      ...(metrics.single ? { zeroShotSingle: { loss: metrics.single.loss, accuracy: metrics.single.accuracy } } : {}),
+      ...(metrics.probe ? { probe: { loss: metrics.probe.loss, accuracy: metrics.probe.accuracy } } : {}),
     });
   }
   return out;
 }
 
-/** The sources as analysed: each source, then for CLIP sweeps its `clip:` twin. */
+/** The tasks a source's cells trained (real-pairs sources: CLIP only). */
+function tasksOf(spec: SweepSpec, name: string): SweepSpec['tasks'] {
+  const source = spec.sources.find((s) => s.name === name);
+  return source ? tasksForSource({ tasks: spec.tasks ?? ['classifier'], sources: spec.sources }, source) : (spec.tasks ?? ['classifier']);
+}
+
+/** The sources as analysed: each source with classifier cells, then its `clip:` twin where it has CLIP cells. */
 export function analysedSources(spec: SweepSpec, sources: SourceSummary[]): SourceSummary[] {
-  const tasks = spec.tasks ?? ['classifier'];
   return [
-    ...(tasks.includes('classifier') ? sources : []),
-    ...(tasks.includes('clip') ? sources.map((s) => ({ ...s, name: `${CLIP_PREFIX}${s.name}`, description: `CLIP on ${s.description}` })) : []),
+    ...sources.filter((s) => tasksOf(spec, s.name).includes('classifier')),
+    ...sources
+      .filter((s) => tasksOf(spec, s.name).includes('clip'))
+      .map((s) => ({ ...s, name: `${CLIP_PREFIX}${s.name}`, description: `CLIP on ${s.description}` })),
   ];
 }
 

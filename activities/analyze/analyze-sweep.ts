@@ -30,6 +30,10 @@ export interface PerNAggregate {
   error: MeanCI;
   accuracy: MeanCI;
   ece: MeanCI;
+  /** CLIP: zero-shot accuracy with the single template (accuracy above is the template ensemble's). */
+  singleTemplateAccuracy?: MeanCI;
+  /** CLIP, clean eval sets: linear-probe accuracy of the frozen image trunk. */
+  probeAccuracy?: MeanCI;
 }
 
 export interface ReliablePowerLawFit extends PowerLawFit {
@@ -59,7 +63,7 @@ export interface MetricScaling {
 
 export interface CurveAnalysis {
   source: string;
-  kind: 'real' | 'synthetic' | 'mixed' | 'unknown';
+  kind: 'real' | 'real-pairs' | 'synthetic' | 'mixed' | 'unknown';
   description: string;
   evalSet: string;
   /** Sorted by N. */
@@ -286,6 +290,8 @@ export function analyzeSweep(
           error: meanCI95(cs.map((c) => 1 - c.accuracy)),
           accuracy: meanCI95(cs.map((c) => c.accuracy)),
           ece: meanCI95(cs.map((c) => c.ece)),
+          ...(cs.every((c) => c.zeroShotSingle) ? { singleTemplateAccuracy: meanCI95(cs.map((c) => c.zeroShotSingle!.accuracy)) } : {}),
+          ...(cs.every((c) => c.probe) ? { probeAccuracy: meanCI95(cs.map((c) => c.probe!.accuracy)) } : {}),
         }));
       const single = perN.filter((p) => p.seeds < 2).map((p) => p.n);
       if (single.length > 0) curveWarnings.push(`only one seed at N = ${single.join(', ')}: no confidence interval there`);
@@ -319,8 +325,16 @@ export function analyzeSweep(
 
   // CLIP curves (sources named clip:<source>) compare with the real source's CLIP curve.
   const isClip = (name: string) => name.startsWith('clip:');
-  const realFor = (name: string) =>
-    sources.find((s) => s.kind === 'real' && isClip(s.name) === isClip(name) && curves.some((c) => c.source === s.name))?.name ?? null;
+  const hasCurves = (name: string) => curves.some((c) => c.source === name);
+  const firstOfKind = (kind: string, clip: boolean) => sources.find((s) => s.kind === kind && isClip(s.name) === clip && hasCurves(s.name))?.name ?? null;
+  // A mix compares with its own real part; a CLIP curve with real pairs where there are, else real images.
+  const realFor = (name: string): string | null => {
+    const clip = isClip(name);
+    const mixReal = summaryByName.get(name)?.mix?.real;
+    const own = mixReal === undefined ? null : `${clip ? 'clip:' : ''}${mixReal}`;
+    if (own !== null && hasCurves(own)) return own;
+    return (clip ? firstOfKind('real-pairs', true) : null) ?? firstOfKind('real', clip);
+  };
   const realSource = sources.find((s) => s.kind === 'real' && !isClip(s.name) && curves.some((c) => c.source === s.name))?.name ?? realFor('clip:');
   const comparisons: SourceComparison[] = [];
   if (realSource === null) {
@@ -328,7 +342,7 @@ export function analyzeSweep(
   } else {
     for (const curve of curves) {
       const realSource = realFor(curve.source);
-      if (realSource === null || curve.source === realSource || curve.kind === 'real') continue;
+      if (realSource === null || curve.source === realSource || curve.kind === 'real' || curve.kind === 'real-pairs') continue;
       const real = curves.find((c) => c.source === realSource && c.evalSet === curve.evalSet);
       if (!real) continue;
       const notes: string[] = [];

@@ -11,9 +11,12 @@ import { inputHash } from '../../core/hash.js';
 import { MalformedImageError } from '../../core/png.js';
 import { getJson, hasValidObject, putJson } from '../../core/storage.js';
 import type { EvalSetSpec } from '../../core/types.js';
-import { FASHION_MNIST_CLASSES } from '../../core/fashion-mnist.js';
+import { FASHION_MNIST_CLASSES, IMAGE_PIXELS } from '../../core/fashion-mnist.js';
 import { recordWork } from '../../core/work-ledger.js';
-import type { ActivityDeps } from '../context.js';
+import { loadDatasetSplit, type ActivityDeps } from '../context.js';
+import type { LabelledImages } from '../evaluate/metrics.js';
+import { balancedOrder } from '../shards/activity.js';
+import { linearProbe } from './probe.js';
 import { loadEvalImages, OOD_CODE_VERSION } from '../evaluate/activity.js';
 import { readManifest } from '../shards/manifest.js';
 import { concatStreams, openFirstSamples, type SampleStream } from '../shards/stream.js';
@@ -26,7 +29,10 @@ import { trainClip, type ClipRecipe, type ClipTrainingStream } from './train.js'
 import { evaluateZeroShot } from './zero-shot.js';
 
 export const CLIP_TRAIN_CODE_VERSION = 'clip-train-1';
-export const CLIP_EVAL_CODE_VERSION = 'clip-eval-1';
+/** clip-eval-2: clean eval sets also hold a linear probe of the frozen image trunk. */
+export const CLIP_EVAL_CODE_VERSION = 'clip-eval-2';
+/** The probe's fixed real subset: the first 1000 training images in class-balanced order (seed 0): 100 per class. */
+export const PROBE_TRAIN_IMAGES = 1000;
 
 export interface ClipCellInput {
   manifestUri: string;
@@ -77,6 +83,8 @@ export interface ClipEvalResult {
   single: { loss: number; accuracy: number };
   ensemble: { loss: number; accuracy: number };
   logitScale: number;
+  /** Clean eval sets only: a logistic regression on the frozen image features of a fixed real subset. */
+  probe?: { loss: number; accuracy: number; trainImages: number; trainAccuracy: number; features: number };
 }
 
 export interface ClipEvalOutput extends ClipEvalResult {
@@ -103,6 +111,24 @@ export function clipEvalKey(modelKey: string, modelSha: string, evalSet: string,
   const dir = modelKey.split('/').slice(0, -1).join('/');
   const shifted = shift ? { shift, ood: OOD_CODE_VERSION } : {};
   return `${dir}/clip-eval-${evalSet}-${inputHash('clip-eval', CLIP_EVAL_CODE_VERSION, { model: modelSha, split, ...shifted })}.json`;
+}
+
+/** The probe's training images (see PROBE_TRAIN_IMAGES), built once per process. */
+let probeSet: Promise<LabelledImages> | undefined;
+function probeTrainSet(deps: ActivityDeps): Promise<LabelledImages> {
+  probeSet ??= (async () => {
+    const train = await loadDatasetSplit(deps, 'train');
+    const rows = balancedOrder(train.labels, FASHION_MNIST_CLASSES.length, 0).slice(0, PROBE_TRAIN_IMAGES);
+    const images = new Uint8Array(rows.length * IMAGE_PIXELS);
+    const labels = new Uint8Array(rows.length);
+    rows.forEach((row, i) => {
+      images.set(train.images.subarray(row * IMAGE_PIXELS, (row + 1) * IMAGE_PIXELS), i * IMAGE_PIXELS);
+      labels[i] = train.labels[row]!;
+    });
+    return { images, labels, count: rows.length };
+  })();
+  probeSet.catch(() => (probeSet = undefined));
+  return probeSet;
 }
 
 /** Image-caption pairs over a sample stream: tokens from each sample's text. */
@@ -224,6 +250,12 @@ export function createClipActivities(deps: ActivityDeps) {
       const test = await loadEvalImages(deps, input.split, input.shift);
       heartbeat({ phase: 'zero-shot', images: test.count });
       const report = await evaluateZeroShot(model, test, [...FASHION_MNIST_CLASSES]);
+      let probe: ClipEvalResult['probe'];
+      if (!input.shift) {
+        heartbeat({ phase: 'linear-probe', trainImages: PROBE_TRAIN_IMAGES });
+        const fitted = await linearProbe(model, await probeTrainSet(deps), test, { trainCount: PROBE_TRAIN_IMAGES, signal: cancellationSignal() });
+        probe = { loss: fitted.loss, accuracy: fitted.accuracy, trainImages: fitted.trainCount, trainAccuracy: fitted.trainAccuracy, features: fitted.features };
+      }
       const result: ClipEvalResult = {
         loss: report.ensemble.loss,
         accuracy: report.ensemble.accuracy,
@@ -232,6 +264,7 @@ export function createClipActivities(deps: ActivityDeps) {
         single: { loss: report.single.loss, accuracy: report.single.accuracy },
         ensemble: { loss: report.ensemble.loss, accuracy: report.ensemble.accuracy },
         logitScale: report.logitScale,
+        ...(probe ? { probe } : {}),
       };
       await putJson(deps.store, key, result);
       return { ...result, resultUri: deps.store.uri(key), cached: false, attempt };

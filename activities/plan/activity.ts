@@ -31,10 +31,15 @@ export function sourceKeyFor(spec: SweepSpec, source: SweepSpec['sources'][numbe
   if (source.kind === 'real') return `sources/real-${fingerprint}`;
   // A mixed source has no data of its own: its cells read its real and synthetic sources' shards.
   if (source.kind === 'mixed') return `sources/mixed-of-${source.real}-and-${source.synthetic}`;
+  // Imported pairs are keyed by their input shards' content (activities/shards/pairs-activity.ts).
+  if (source.kind === 'real-pairs') return `sources/pairs-of-${source.name}`;
+  // Prompts that are a real-pairs source's captions depend on that source's shards.
+  const captionsFrom = source.prompts.strategy === 'real-captions' && source.prompts.source !== undefined ? spec.sources.find((s) => s.name === (source.prompts as { source?: string }).source) : undefined;
   const hash = inputHash('synthetic-source', `${SYNTHETIC_SHARDS_CODE_VERSION}+${GENERATOR_CODE_VERSION}+${PROMPTS_CODE_VERSION}`, {
     generator: source.generator,
     prompts: source.prompts,
     cfgScale: source.cfgScale,
+    ...(captionsFrom ? { captionsFrom: { ...captionsFrom, name: undefined } } : {}),
     generationSeed: spec.generation.seed,
     shardSize: spec.generation.shardSize,
     dataset: fingerprint,

@@ -6,6 +6,8 @@ import { ApplicationFailure, cancellationSignal, heartbeat, log } from '@tempora
 import { inputHash } from '../../core/hash.js';
 import { ChecksumMismatchError, getJson, NotFoundError, putJson, type BlobStore } from '../../core/storage.js';
 import type { ActivityDeps } from '../context.js';
+import { readManifest } from '../shards/manifest.js';
+import { openFirstSamples } from '../shards/stream.js';
 import { parsePromptConfig, PromptConfigError, type PromptConfigInput } from './config.js';
 import { LlmError } from './llm.js';
 import { buildPromptList, promptFingerprint, type PromptProvenance } from './strategies.js';
@@ -28,6 +30,8 @@ export interface SynthesizePromptsInput {
   seed: number;
   /** Field path of `prompts` for error messages, e.g. "sources.1.prompts" (not part of the key). */
   field?: string;
+  /** `real-captions` with a `source`: that real-pairs source's manifest, whose captions are the prompts. */
+  captionsManifestUri?: string;
 }
 
 export interface SynthesizePromptsOutput {
@@ -69,20 +73,44 @@ async function readStored(store: BlobStore, key: string): Promise<PromptListDoc 
   return null;
 }
 
+/** Every caption of a real-pairs source, in order, with its class label. */
+async function readCaptions(store: BlobStore, manifestUri: string): Promise<{ texts: string[]; labels: Uint8Array }> {
+  const manifest = await readManifest(store, manifestUri);
+  const stream = openFirstSamples(store, manifest, manifest.totalSamples);
+  const all = Array.from({ length: manifest.totalSamples }, (_, i) => i);
+  const labels = new Uint8Array(all.length);
+  const texts = await stream.gatherTexts(all, (s) => {
+    labels[s.index] = s.label;
+    return s.prompt ?? '';
+  });
+  return { texts, labels };
+}
+
 export function createPromptActivities(deps: ActivityDeps) {
   return {
     async synthesizePrompts(input: SynthesizePromptsInput): Promise<SynthesizePromptsOutput> {
       const field = input.field ?? 'prompts';
       const config = await classify(async () => parsePromptConfig(input.prompts ?? input.strategy, field));
       const external = await classify(() => promptFingerprint(config, { field }));
-      const key = `prompts/${inputHash('prompts', PROMPTS_CODE_VERSION, { prompts: config, classes: input.classes, count: input.count, seed: input.seed, external })}.json`;
+      const captionsManifest = input.captionsManifestUri ? await deps.store.head(deps.store.keyOf(input.captionsManifestUri)) : null;
+      if (input.captionsManifestUri && !captionsManifest) throw new Error(`${input.captionsManifestUri} does not exist`);
+      const key = `prompts/${inputHash('prompts', PROMPTS_CODE_VERSION, {
+        prompts: config,
+        classes: input.classes,
+        count: input.count,
+        seed: input.seed,
+        external,
+        ...(captionsManifest ? { captionsManifest: captionsManifest.sha256 } : {}),
+      })}.json`;
       const stored = await readStored(deps.store, key);
       if (stored) return { promptsUri: deps.store.uri(key), count: stored.prompts.length, cached: true, provenance: stored.provenance };
+      const realCaptions = input.captionsManifestUri ? await readCaptions(deps.store, input.captionsManifestUri) : undefined;
       const list = await classify(() =>
         buildPromptList(config, input.classes, input.count, input.seed, {
           field,
           signal: cancellationSignal(),
           onProgress: (progress) => heartbeat(progress),
+          ...(realCaptions ? { realCaptions } : {}),
         }),
       );
       const put = await putJson(deps.store, key, { strategy: config.strategy, config, seed: input.seed, provenance: list.provenance, prompts: list.prompts, cache: list.cache });

@@ -124,7 +124,14 @@ export const PromptConfigSchema = z.discriminatedUnion(
       .strict()
       .describe('"{class}, {caption}": captions from a file, else from a built-in captioner'),
     z
-      .object({ strategy: z.literal('real-captions') })
+      .object({
+        strategy: z.literal('real-captions'),
+        source: z
+          .string()
+          .regex(/^[a-z0-9][a-z0-9-]{0,62}$/)
+          .optional()
+          .describe("a real-pairs source of the spec whose captions (in order) are the prompts; default: the built-in caption model's captions of the Fashion-MNIST real images"),
+      })
       .strict()
       .describe("the real images' own captions (activities/clip/captioner.ts, same seed): prompt i is real image i's caption, the paper's CLIP setup"),
   ],

@@ -75,7 +75,21 @@ export const PROMPT_STRATEGY_REGISTRY: { readonly [S in PromptStrategyName]: Pro
   captions,
   'real-captions': {
     description: "the real images' captions: prompt i is the caption of real image i (class i mod C, seeded caption model)",
-    async prepare(_config, classes, plan) {
+    async prepare(config, classes, plan, ctx) {
+      if (config.source !== undefined) {
+        const real = ctx.realCaptions;
+        if (!real || real.texts.length === 0) throw new PromptConfigError(`${ctx.field ?? 'prompts'}.source`, `no captions of source '${config.source}' were given; it must be a real-pairs source of the spec`);
+        // Prompt i is caption i (wrapping when a failure budget asks for more), for that pair's class.
+        const n = real.texts.length;
+        return {
+          provenance: { strategy: 'real-captions', source: 'real-pairs', summary: `the captions of real-pairs source '${config.source}' (${n} pairs), in order`, captions: n },
+          classIndexFor: (index) => {
+            const label = real.labels[index % n]!;
+            return label < classes.length ? label : index % classes.length;
+          },
+          textFor: (_classIndex, index) => real.texts[index % n]!,
+        };
+      }
       const captioner = await prepareCaptioner(classes, { seed: plan.seed });
       return {
         provenance: { strategy: 'real-captions', source: 'built-in-captioner', summary: `real-image captions: ${captioner.provenance.summary}` },
@@ -129,7 +143,7 @@ export async function buildPromptList(
   const prepared = await strategyOf(config).prepare(config, classes, { count, seed }, { ...ctx, field });
   const prompts: Prompt[] = [];
   for (let index = 0; index < count; index++) {
-    const classIndex = index % classes.length;
+    const classIndex = prepared.classIndexFor?.(index) ?? index % classes.length;
     const rng = createRng(`prompt|${config.strategy}|${seed}|${index}`);
     prompts.push({ index, classIndex, text: prepared.textFor(classIndex, index, rng) });
   }

@@ -14,7 +14,7 @@ export interface Prompt {
 /** Where a prompt list's text came from, for the report (small, secret-free). */
 export interface PromptProvenance {
   strategy: PromptStrategyName;
-  source: 'class-name' | 'clip-templates' | 'wordnet-3.0' | 'llm' | 'template-grammar' | 'captions-file' | 'built-in-captioner';
+  source: 'class-name' | 'clip-templates' | 'wordnet-3.0' | 'llm' | 'template-grammar' | 'captions-file' | 'built-in-captioner' | 'real-pairs';
   /** One line for the report, e.g. "sentences from the built-in template grammar (no LLM endpoint configured)". */
   summary: string;
   /** LLM model name and endpoint (base URL, which never holds credentials). */
@@ -39,6 +39,8 @@ export interface PromptContext {
   onProgress?: (progress: { done: number; total: number }) => void;
   /** Where secrets named by the config (llm.apiKeyEnv) are read; default process.env. */
   env?: Readonly<Record<string, string | undefined>>;
+  /** The captions of a real-pairs source, in order, with their classes (UNLABELED: none), for `real-captions` with a `source`. */
+  realCaptions?: { texts: readonly string[]; labels: ArrayLike<number> };
   /** First LLM retry delay in ms (tests shorten it). */
   retryBackoffMs?: number;
 }
@@ -52,6 +54,8 @@ export interface PreparedPrompts {
   provenance: PromptProvenance;
   /** External data the prompts were built from (e.g. the LLM's sentences), stored beside them. */
   cache?: unknown;
+  /** The class prompt `index` is for, when not `index mod C` (real captions name their own class). */
+  classIndexFor?(index: number): number;
   /** Text of prompt `index`, for class `classIndex`; `rng` is this prompt's own generator. */
   textFor(classIndex: number, index: number, rng: Rng): string;
 }

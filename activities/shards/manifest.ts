@@ -19,11 +19,15 @@ export interface ShardRecord {
 export interface SourceManifest {
   format: typeof MANIFEST_FORMAT;
   source: string;
-  kind: 'real' | 'synthetic';
+  kind: 'real' | 'synthetic' | 'real-pairs';
   description: string;
   classes: string[];
   totalSamples: number;
   shards: ShardRecord[];
+  /** real-pairs: where each sample's class came from (activities/shards/import-pairs.ts). */
+  labels?: { metadata: number; caption: number; unlabeled: number };
+  /** real-pairs: the img2dataset shards read, with their sha256. */
+  inputs?: { uri: string; sha256: string; bytes: number; samples: number; used: number; emptyCaptions: number; skippedEntries: Record<string, number> }[];
 }
 
 export function validateManifest(value: unknown, where: string): SourceManifest {

@@ -7,13 +7,13 @@
 import type { BlobStore } from '../../core/storage.js';
 import { decodeGrayPng } from '../../core/png.js';
 import { IMAGE_SIDE, IMAGE_PIXELS } from '../../core/fashion-mnist.js';
-import { ShardFormatError, unpackShard } from './webdataset.js';
+import { ShardFormatError, UNLABELED, unpackShard } from './webdataset.js';
 import type { ShardRecord, SourceManifest } from './manifest.js';
 
 export interface DecodedShard {
   images: Uint8Array;
   labels: Uint8Array;
-  /** Each sample's prompt (synthetic samples), else null. */
+  /** Each sample's text: a synthetic sample's prompt, a real pair's caption, else null. */
   prompts: (string | null)[];
   /** Each sample's index in its source's full ordering. */
   indices: Uint32Array;
@@ -99,11 +99,12 @@ export async function decodeShard(store: BlobStore, record: ShardRecord, classCo
   const indices = new Uint32Array(samples.length);
   const prompts: (string | null)[] = [];
   samples.forEach((sample, i) => {
-    if (sample.meta.label >= classCount) throw new ShardFormatError(record.uri, sample.key, `label ${sample.meta.label} out of range`);
+    if (sample.meta.label >= classCount && sample.meta.label !== UNLABELED) throw new ShardFormatError(record.uri, sample.key, `label ${sample.meta.label} out of range`);
     images.set(decodeGrayPng(sample.png, IMAGE_SIDE, IMAGE_SIDE, `${record.uri} [${sample.key}]`), i * IMAGE_PIXELS);
     labels[i] = sample.meta.label;
     indices[i] = sample.meta.index;
-    prompts.push(typeof sample.meta.prompt === 'string' ? sample.meta.prompt.slice(0, 4096) : null);
+    const text = sample.meta.prompt ?? sample.meta.caption;
+    prompts.push(typeof text === 'string' ? text.slice(0, 4096) : null);
   });
   return { images, labels, prompts, indices };
 }

@@ -3,10 +3,16 @@
 import { Readable } from 'node:stream';
 import tar from 'tar-stream';
 
+/** Label of a sample no class could be read for (an imported caption pair; CLIP trains on its text alone). */
+export const UNLABELED = 255;
+
 export interface SampleMeta {
   label: number;
   className: string;
   prompt?: string;
+  /** A real-pairs sample's caption (CLIP's text), and where it was imported from. */
+  caption?: string;
+  pair?: { shard: string; key: string };
   cfgScale?: number;
   seed?: string;
   generator?: string;

@@ -108,6 +108,12 @@ export function createTrainActivities(deps: ActivityDeps) {
       }
       const { backend } = await initTfBackend(input.recipe.backend);
       const manifest = await readManifest(deps.store, input.manifestUri);
+      if ((manifest.labels?.unlabeled ?? 0) > 0) {
+        throw ApplicationFailure.nonRetryable(
+          `${input.manifestUri}: ${manifest.labels!.unlabeled} image-caption pairs have no class label; a classifier cannot train on them (a real-pairs source trains CLIP only)`,
+          'InvalidInput',
+        );
+      }
       // Shards are read batch by batch (bounded memory); see activities/shards/stream.ts.
       const parts = [openFirstSamples(deps.store, manifest, input.size)];
       for (const m of input.mix ?? []) {

@@ -16,6 +16,11 @@ import type { SweepResult } from '../../workflows/scaling-sweep.js';
 import { startTestStack, ROOT, type TestStack } from './stack.js';
 import { join } from 'node:path';
 import { unpackShard } from '../../activities/shards/webdataset.js';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import sharp from 'sharp';
+import { prepareCaptioner } from '../../activities/clip/captioner.js';
+import { packPairShard, type PairSampleInput } from '../../activities/shards/pairs.js';
 
 const TOKEN_ENV = 'SYNTHSCALE_IT_GENERATOR_TOKEN';
 const token = `it-${randomBytes(12).toString('hex')}`;
@@ -147,4 +152,101 @@ test('HTTP generator, hypernym prompts, mixing, OOD suites and recognizability i
   assert.equal(meta.http?.reportedSeed, meta.http?.seed, 'the server used the seed we sent');
   assert.match(meta.prompt ?? '', /a type of|a kind of|hypernym|,/);
   assert.ok(!markdown.includes(token) && !JSON.stringify(report).includes(token), 'no token in the report');
+});
+
+/**
+ * A lab's own pairs, as img2dataset leaves them: 3 shards of 100 RGB JPEGs (56x56, upscaled
+ * Fashion-MNIST training images the embedded pairs do not start with), captions in free text with
+ * every tenth naming no class, metadata without labels.
+ */
+async function writeLabShards(dir: string): Promise<string[]> {
+  const data = await loadSplit(await locateFashionMnist(join(ROOT, '.synthscale/data')), 'train');
+  const captioner = await prepareCaptioner(FASHION_MNIST_CLASSES, { seed: 7 });
+  const captions: string[] = [];
+  for (let shard = 0; shard < 3; shard++) {
+    const samples: PairSampleInput[] = [];
+    for (let i = 0; i < 100; i++) {
+      const index = shard * 100 + i;
+      const row = 30_000 + index;
+      const gray = Buffer.from(data.images.subarray(row * 784, (row + 1) * 784));
+      const image = await sharp(gray, { raw: { width: 28, height: 28, channels: 1 } }).resize(56, 56).toColourspace('srgb').jpeg({ quality: 90 }).toBuffer();
+      const caption = index % 10 === 9 ? 'product photo, studio light' : captioner.captionFor(data.labels[row]!, index);
+      captions.push(caption);
+      const key = `${String(shard).padStart(5, '0')}${String(i).padStart(4, '0')}`;
+      samples.push({ key, image: new Uint8Array(image), ext: 'jpg', caption, meta: { url: `https://shop.example/${key}.jpg`, key, status: 'success', width: 56, height: 56, caption } });
+    }
+    await writeFile(join(dir, `${String(shard).padStart(5, '0')}.tar`), await packPairShard(samples));
+  }
+  return captions;
+}
+
+test('CLIP on real-pairs: a lab\'s img2dataset shards (file://), the embedded pairs, images generated from the lab\'s captions, and their mix', { timeout: 600_000 }, async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'synthscale-lab-pairs-'));
+  const captions = await writeLabShards(dir);
+  const spec = validateSpec({
+    sweepId: 'it-pairs',
+    dataset: 'fashion-mnist',
+    tasks: ['clip'],
+    sources: [
+      { name: 'lab', kind: 'real-pairs', shards: [`file://${dir}/{00000..00002}.tar`] },
+      { name: 'embedded-pairs', kind: 'real-pairs' },
+      {
+        name: 'lab-captions',
+        kind: 'synthetic',
+        generator: { name: 'embedded-gmm', pcaDims: 16, componentsPerClass: 2, steps: 10 },
+        prompts: { strategy: 'real-captions', source: 'lab' },
+        cfgScale: 2,
+      },
+      { name: 'lab-mix', kind: 'mixed', real: 'lab', synthetic: 'lab-captions', syntheticPerReal: 1 },
+    ],
+    sizes: [100, 200],
+    seeds: [0],
+    generation: { shardSize: 80, seed: 0, maxConcurrentShards: 2 },
+    eval: [{ name: 'fmnist-test', split: 'test' }],
+    clip: { hidden: [32], embedDim: 32, tokenWidth: 32, maxTokens: 16, epochs: 3, minSteps: 20, batchSize: 64, checkpointEvery: 10 },
+    maxConcurrentCells: 2,
+  });
+  const { client, close } = await connectClient();
+  let result: SweepResult;
+  try {
+    result = (await (await startSweep(client, spec)).result()) as SweepResult;
+  } finally {
+    await close();
+  }
+  assert.equal(result.cells, 8, '4 sources x 2 N, CLIP only');
+  const report = JSON.parse(await readFile(fileURLToPath(result.reportUri), 'utf8'));
+  const markdown = await readFile(fileURLToPath(result.reportMarkdownUri), 'utf8');
+  const analysis = report.analysis;
+  // CLIP-only sources are analysed under their clip: names.
+  const summary = (name: string) => analysis.sources.find((s: { name: string }) => s.name === `clip:${name}`);
+
+  // The lab's pairs: 200 of its 300 needed, so 2 shards read; every tenth caption names no class.
+  assert.equal(summary('lab').kind, 'real-pairs');
+  assert.deepEqual(summary('lab').pairs, { inputShards: 2, labels: { metadata: 0, caption: 180, unlabeled: 20 } });
+  assert.deepEqual(summary('embedded-pairs').pairs.labels, { metadata: 200, caption: 0, unlabeled: 0 });
+  const labManifest = JSON.parse(await readFile(fileURLToPath(summary('lab').manifestUri), 'utf8'));
+  assert.deepEqual(labManifest.inputs.map((i: { uri: string; used: number }) => [i.uri.slice(-9), i.used]), [['00000.tar', 100], ['00001.tar', 100]]);
+  // Synthetic images were generated from exactly the lab's captions, in order.
+  const synManifest = JSON.parse(await readFile(fileURLToPath(summary('lab-captions').manifestUri), 'utf8'));
+  const synSamples = await unpackShard(new Uint8Array(await readFile(fileURLToPath(synManifest.shards[0].uri))), synManifest.shards[0].uri);
+  assert.deepEqual(synSamples.slice(0, 12).map((s) => s.meta.prompt), captions.slice(0, 12));
+
+  // CLIP curves only, each with the single template and the linear probe beside the ensemble.
+  assert.ok(analysis.curves.every((c: { source: string }) => c.source.startsWith('clip:')), 'no classifier cells');
+  for (const name of ['lab', 'embedded-pairs', 'lab-captions', 'lab-mix']) {
+    const curve = analysis.curves.find((c: { source: string }) => c.source === `clip:${name}`);
+    assert.ok(curve, `clip:${name} has a curve`);
+    assert.deepEqual(curve.perN.map((p: { n: number }) => p.n), [100, 200]);
+    for (const p of curve.perN) {
+      assert.ok(p.singleTemplateAccuracy.mean >= 0 && p.singleTemplateAccuracy.mean <= 1, `${name}: single-template accuracy`);
+      assert.ok(p.probeAccuracy.mean > 0.3, `${name} N=${p.n}: linear probe ${p.probeAccuracy.mean} is well above chance`);
+    }
+  }
+  const embedded = analysis.curves.find((c: { source: string }) => c.source === 'clip:embedded-pairs');
+  assert.ok(embedded.perN.at(-1).accuracy.mean > 0.2, `CLIP zero-shot on the embedded pairs, N=200: ${embedded.perN.at(-1).accuracy.mean}`);
+  const realOf = (name: string) => analysis.comparisons.find((c: { source: string }) => c.source === name)?.realSource;
+  assert.equal(realOf('clip:lab-captions'), 'clip:lab', 'synthetic compares with the first real-pairs source');
+  assert.equal(realOf('clip:lab-mix'), 'clip:lab', 'a mix compares with its own real part');
+  assert.ok(markdown.includes('### CLIP: zero-shot templates and linear probe'));
+  assert.ok(markdown.includes('own captions (2 img2dataset shards; class from metadata 0, from caption 180, none 20)'));
 });
