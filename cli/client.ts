@@ -1,9 +1,11 @@
 // Temporal client helpers shared by CLI commands and tests.
-import { Client, Connection, WorkflowIdConflictPolicy, WorkflowIdReusePolicy } from '@temporalio/client';
+import { Client, Connection, WorkflowIdConflictPolicy, WorkflowIdReusePolicy, WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
 import { connectionOptionsFromEnv } from '../core/temporal-env.js';
+import { inputHash } from '../core/hash.js';
 import type { SweepSpec } from '../core/spec.js';
 import { TASK_QUEUES } from '../workflows/task-queues.js';
 import { SWEEP_ID } from '../workflows/search-attributes.js';
+import { explainTemporalError, temporalEnvSummary } from './temporal-errors.js';
 
 export async function connectClient(): Promise<{ client: Client; close: () => Promise<void>; address: string }> {
   const env = connectionOptionsFromEnv();
@@ -11,10 +13,7 @@ export async function connectClient(): Promise<{ client: Client; close: () => Pr
   try {
     connection = await Connection.connect({ ...env.connection, connectTimeout: '5s' });
   } catch (err) {
-    throw new Error(
-      `cannot reach the Temporal server at ${env.connection.address} (${(err as Error).message}). ` +
-        `Fix: start the embedded one with \`bash infra/stack.sh up\` (or \`npm run demo\`), or set TEMPORAL_ADDRESS.`,
-    );
+    throw explainTemporalError(err, temporalEnvSummary());
   }
   return { client: new Client({ connection, namespace: env.namespace }), close: () => connection.close(), address: env.connection.address };
 }
@@ -28,17 +27,65 @@ export function uiLink(workflowId: string, namespace = process.env.TEMPORAL_NAME
   return `${base}/namespaces/${encodeURIComponent(namespace)}/workflows/${encodeURIComponent(workflowId)}`;
 }
 
+/** Hash of a validated spec, kept in the sweep's memo so a rerun can tell "same spec" at once. */
+export function specHash(spec: SweepSpec): string {
+  return inputHash('sweep-spec', 'spec-1', spec);
+}
+
 /**
  * Start (or attach to) the sweep's workflow. A running sweep with this id is attached to rather
  * than duplicated; a finished one is run again, which resumes from the store's cached artifacts.
+ * The memo records the spec's hash and, when given, the code fingerprint (cli/code-fingerprint.ts).
  */
-export async function startSweep(client: Client, spec: SweepSpec) {
-  return client.workflow.start('scalingSweepWorkflow', {
-    taskQueue: TASK_QUEUES.cpu,
-    workflowId: sweepWorkflowId(spec.sweepId),
-    args: [spec],
-    workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
-    workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
-    typedSearchAttributes: [{ key: SWEEP_ID, value: spec.sweepId }],
-  });
+export async function startSweep(client: Client, spec: SweepSpec, opts: { codeFingerprint?: string } = {}) {
+  try {
+    return await client.workflow.start('scalingSweepWorkflow', {
+      taskQueue: TASK_QUEUES.cpu,
+      workflowId: sweepWorkflowId(spec.sweepId),
+      args: [spec],
+      workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
+      workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
+      typedSearchAttributes: [{ key: SWEEP_ID, value: spec.sweepId }],
+      memo: { specHash: specHash(spec), ...(opts.codeFingerprint ? { codeFingerprint: opts.codeFingerprint } : {}) },
+    });
+  } catch (err) {
+    throw explainTemporalError(err, temporalEnvSummary());
+  }
+}
+
+export type RerunDecision =
+  | { action: 'reuse'; handle: WorkflowHandle; runId: string }
+  | { action: 'attach'; handle: WorkflowHandle; runId: string }
+  | { action: 'start'; handle: WorkflowHandle; reason: string };
+
+/**
+ * `sweep rerun`: safe on every push. The last run completed with the same spec and code: its
+ * result stands (no new run). The same run is still going: attach. Otherwise start a run; its
+ * stages find their unchanged artifacts by content key, so only what changed is recomputed.
+ */
+export async function rerunSweep(client: Client, spec: SweepSpec, codeFingerprint: string): Promise<RerunDecision> {
+  const handle = client.workflow.getHandle(sweepWorkflowId(spec.sweepId));
+  let reason = 'no earlier run';
+  try {
+    const last = await handle.describe();
+    const memo = (last.memo ?? {}) as { specHash?: unknown; codeFingerprint?: unknown };
+    const same = memo.specHash === specHash(spec) && memo.codeFingerprint === codeFingerprint;
+    const status = last.status.name;
+    if (same && status === 'COMPLETED') return { action: 'reuse', handle: client.workflow.getHandle(handle.workflowId, last.runId), runId: last.runId };
+    if (status === 'RUNNING') {
+      if (same) return { action: 'attach', handle, runId: last.runId };
+      throw new Error(
+        `sweep ${spec.sweepId} is running with another spec or code (run ${last.runId}). Fix: wait for it, or \`synthscale sweep cancel ${spec.sweepId}\` and rerun.`,
+      );
+    }
+    reason =
+      status !== 'COMPLETED'
+        ? `the last run ended ${status}`
+        : memo.specHash !== specHash(spec)
+          ? 'the spec changed'
+          : 'the code changed';
+  } catch (err) {
+    if (!(err instanceof WorkflowNotFoundError)) throw explainTemporalError(err, temporalEnvSummary());
+  }
+  return { action: 'start', handle: await startSweep(client, spec, { codeFingerprint }), reason };
 }

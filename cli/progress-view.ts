@@ -1,0 +1,61 @@
+// `sweep status --watch`: one bar per stage (data sources, images, cells) from the sweep's
+// progress query, with the ETA, drawn by cli-progress (plain lines when stdout is not a TTY).
+import cliProgress from 'cli-progress';
+import type { SweepProgress } from '../workflows/scaling-sweep.js';
+
+function clock(seconds: number | null): string {
+  if (seconds === null || !Number.isFinite(seconds)) return '--';
+  const s = Math.round(seconds);
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  return h > 0 ? `${h}h${String(m).padStart(2, '0')}m` : m > 0 ? `${m}m${String(s % 60).padStart(2, '0')}s` : `${s}s`;
+}
+
+/** One line, for logs and non-interactive use. */
+export function formatProgress(p: SweepProgress): string {
+  const eta = p.etaSeconds === null ? '' : `, ETA ${clock(p.etaSeconds)}`;
+  const images = p.images.total ? ` images ${p.images.done}/${p.images.total}` : '';
+  return `[${p.sweepId}] stage=${p.stage}${p.paused ? ' (paused)' : ''} sources ${p.sources.done}/${p.sources.total}${images} cells ${p.cells.done}/${p.cells.total} (running ${p.cells.running}, cached ${p.cells.cached}), ${clock(p.elapsedSeconds)} elapsed${eta}`;
+}
+
+export interface ProgressView {
+  update(p: SweepProgress): void;
+  stop(): void;
+}
+
+export function createProgressView(stream: NodeJS.WriteStream = process.stdout): ProgressView {
+  const bars = new cliProgress.MultiBar(
+    {
+      stream,
+      format: ' {label} |{bar}| {value}/{total} {detail}',
+      barsize: 30,
+      hideCursor: true,
+      clearOnComplete: false,
+      noTTYOutput: !stream.isTTY,
+      notTTYSchedule: 10_000,
+      autopadding: true,
+    },
+    cliProgress.Presets.shades_classic,
+  );
+  const make = (label: string) => bars.create(1, 0, { label, detail: '' });
+  const sources = make('data sources');
+  const images = make('images      ');
+  const cells = make('cells       ');
+  return {
+    update(p) {
+      const tag = `stage=${p.stage}${p.paused ? ' (paused)' : ''}`;
+      sources.setTotal(Math.max(1, p.sources.total));
+      sources.update(p.sources.done, { label: 'data sources', detail: tag });
+      images.setTotal(Math.max(1, p.images.total));
+      images.update(p.images.done, { label: 'images      ', detail: p.images.total ? '' : '(none to generate yet)' });
+      cells.setTotal(Math.max(1, p.cells.total));
+      cells.update(p.cells.done, {
+        label: 'cells       ',
+        detail: `running ${p.cells.running}, cached ${p.cells.cached}, ${clock(p.elapsedSeconds)} elapsed, ETA ${clock(p.etaSeconds)}`,
+      });
+    },
+    stop() {
+      bars.stop();
+    },
+  };
+}
