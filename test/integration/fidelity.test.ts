@@ -16,7 +16,7 @@ import type { SweepResult } from '../../workflows/scaling-sweep.js';
 import { startTestStack, ROOT, type TestStack } from './stack.js';
 import { join } from 'node:path';
 import { unpackShard } from '../../activities/shards/webdataset.js';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import sharp from 'sharp';
 import { prepareCaptioner } from '../../activities/clip/captioner.js';
@@ -152,6 +152,27 @@ test('HTTP generator, hypernym prompts, mixing, OOD suites and recognizability i
   assert.equal(meta.http?.reportedSeed, meta.http?.seed, 'the server used the seed we sent');
   assert.match(meta.prompt ?? '', /a type of|a kind of|hypernym|,/);
   assert.ok(!markdown.includes(token) && !JSON.stringify(report).includes(token), 'no token in the report');
+
+  // The sentinel token in nothing the sweep left behind: worker and server logs, every stored
+  // artifact (shards, manifests, prompts, models, evaluations, reports), and the Temporal server's
+  // own database, which holds histories, memos, search attributes and heartbeat details.
+  const leaks: string[] = [];
+  const scan = async (dir: string): Promise<number> => {
+    let files = 0;
+    for (const entry of await readdir(dir, { withFileTypes: true })) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) files += await scan(path);
+      else if (entry.isFile()) {
+        files++;
+        if ((await readFile(path)).includes(token)) leaks.push(path);
+      }
+    }
+    return files;
+  };
+  const scanned = await scan(stack.home);
+  assert.ok(scanned > 100, `scanned ${scanned} files under the test stack's home (logs, store, server database)`);
+  assert.ok((await readdir(join(stack.home, 'run'))).some((f) => f.endsWith('.log')), 'worker logs were scanned');
+  assert.deepEqual(leaks, [], 'files holding the token');
 });
 
 /**
