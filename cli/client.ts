@@ -1,6 +1,7 @@
 // Temporal client helpers shared by CLI commands and tests.
 import { Client, Connection, WorkflowIdConflictPolicy, WorkflowIdReusePolicy, WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
 import { connectionOptionsFromEnv } from '../core/temporal-env.js';
+import { dataConverterFromEnv } from '../core/payload-codec.js';
 import { inputHash } from '../core/hash.js';
 import type { SweepSpec } from '../core/spec.js';
 import { TASK_QUEUES } from '../workflows/task-queues.js';
@@ -9,13 +10,15 @@ import { explainTemporalError, temporalEnvSummary } from './temporal-errors.js';
 
 export async function connectClient(): Promise<{ client: Client; close: () => Promise<void>; address: string }> {
   const env = connectionOptionsFromEnv();
+  // Encrypts payloads when SYNTHSCALE_CODEC_KEY (or a keyring) is set; checked before connecting.
+  const dataConverter = dataConverterFromEnv();
   let connection: Connection;
   try {
     connection = await Connection.connect({ ...env.connection, connectTimeout: '5s' });
   } catch (err) {
     throw explainTemporalError(err, temporalEnvSummary());
   }
-  return { client: new Client({ connection, namespace: env.namespace }), close: () => connection.close(), address: env.connection.address };
+  return { client: new Client({ connection, namespace: env.namespace, dataConverter }), close: () => connection.close(), address: env.connection.address };
 }
 
 export function sweepWorkflowId(sweepId: string): string {

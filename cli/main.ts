@@ -1,13 +1,14 @@
 // synthscale CLI: run the stack, start and rerun sweeps, watch their progress, find their reports.
 import { defineCommand, runCommand, runMain } from 'citty';
 import { SpecError } from '../core/spec.js';
+import { codecServer } from './codec-server.js';
 import { serveGenerator } from './serve-generator.js';
 import { dev, specCommand, worker } from './stack-commands.js';
 import { sweep } from './sweep.js';
 
 const main = defineCommand({
   meta: { name: 'synthscale', description: 'Scaling sweeps of synthetic training data on Temporal' },
-  subCommands: { dev, sweep, worker, spec: specCommand, 'serve-generator': serveGenerator },
+  subCommands: { dev, sweep, worker, spec: specCommand, 'serve-generator': serveGenerator, 'codec-server': codecServer },
 });
 
 process.on('unhandledRejection', (err) => {

@@ -12,10 +12,10 @@ import { deserializeGmmModel, fitGmmGenerator, type GmmGeneratorModel } from '..
 import { FASHION_MNIST_CLASSES, IMAGE_PIXELS, loadSplit, locateFashionMnist } from '../core/fashion-mnist.js';
 import { EmbeddedGeneratorSchema } from '../core/spec.js';
 
-function positiveInt(name: string, raw: string | undefined, fallback: number, max = Number.MAX_SAFE_INTEGER): number {
+function positiveInt(name: string, raw: string | undefined, fallback: number, max = Number.MAX_SAFE_INTEGER, min = 0): number {
   if (raw === undefined || raw === '') return fallback;
   const v = Number(raw);
-  if (!Number.isInteger(v) || v < 0 || v > max) throw new Error(`--${name}=${raw}: expected an integer in [0, ${max}]`);
+  if (!/^\d+$/.test(raw.trim()) || !Number.isSafeInteger(v) || v < min || v > max) throw new Error(`--${name}=${raw}: expected an integer in [${min}, ${max}]`);
   return v;
 }
 
@@ -51,6 +51,7 @@ export const serveGenerator = defineCommand({
     'max-n': { type: 'string', description: 'images per request' },
     'max-side': { type: 'string', description: 'largest width or height' },
     'max-steps': { type: 'string', description: 'most sampler steps' },
+    'max-body-bytes': { type: 'string', description: 'largest request body (larger ones get 413)' },
   },
   async run({ args }) {
     const defaults = EmbeddedGeneratorSchema.parse({ name: 'embedded-gmm' });
@@ -65,17 +66,18 @@ export const serveGenerator = defineCommand({
       model = await loadModel(args.model);
       console.log(`model: ${args.model} (${model.trainCount} training images, ${model.pcaDims} PCA dims, ${model.componentsPerClass} comps/class)`);
     } else {
-      const count = positiveInt('fit-images', args['fit-images'], 10000, 60000);
-      const pcaDims = positiveInt('pca-dims', args['pca-dims'], defaults.pcaDims, 784);
-      const components = positiveInt('components', args.components, defaults.componentsPerClass, 64);
+      const count = positiveInt('fit-images', args['fit-images'], 10000, 60000, 2);
+      const pcaDims = positiveInt('pca-dims', args['pca-dims'], defaults.pcaDims, 784, 1);
+      const components = positiveInt('components', args.components, defaults.componentsPerClass, 64, 1);
       const fitSeed = positiveInt('fit-seed', args['fit-seed'], defaults.fitSeed);
       console.log(`fitting on ${count} Fashion-MNIST training images (${pcaDims} PCA dims, ${components} comps/class, seed ${fitSeed})...`);
       model = await fitModel(count, pcaDims, components, fitSeed);
     }
     const limits: Partial<GeneratorServerLimits> = {};
-    if (args['max-n']) limits.maxN = positiveInt('max-n', args['max-n'], 8, 1024);
-    if (args['max-side']) limits.maxWidth = limits.maxHeight = positiveInt('max-side', args['max-side'], 2048, 16384);
-    if (args['max-steps']) limits.maxSteps = positiveInt('max-steps', args['max-steps'], 150, 1000);
+    if (args['max-n']) limits.maxN = positiveInt('max-n', args['max-n'], 8, 1024, 1);
+    if (args['max-side']) limits.maxWidth = limits.maxHeight = positiveInt('max-side', args['max-side'], 2048, 16384, 1);
+    if (args['max-steps']) limits.maxSteps = positiveInt('max-steps', args['max-steps'], 150, 1000, 1);
+    if (args['max-body-bytes']) limits.maxBodyBytes = positiveInt('max-body-bytes', args['max-body-bytes'], 256 * 1024, 64 * 1024 * 1024, 1024);
     const server = await startGeneratorServer({
       model,
       host: args.host,
@@ -87,6 +89,7 @@ export const serveGenerator = defineCommand({
     console.log(`serving ${server.url}`);
     console.log(`  AUTOMATIC1111: POST ${server.url}/sdapi/v1/txt2img   (generator: { name: a1111, baseUrl: ${server.url} })`);
     console.log(`  OpenAI images: POST ${server.url}/v1/images/generations   (generator: { name: openai-images, baseUrl: ${server.url}/v1 })`);
+    console.log(`  OpenAPI 3.1:   GET  ${server.url}/openapi.json   (limits included; fuzz it with: bash infra/schemathesis.sh run ${server.url})`);
     console.log(token ? `  auth: bearer token from $${args['token-env']}` : '  auth: none');
     if (!token && !['127.0.0.1', 'localhost', '::1'].includes(args.host)) console.log(`  warning: listening on ${args.host} without a token`);
     await new Promise<void>((resolve) => {

@@ -46,10 +46,9 @@ function printResult(result: SweepResult): void {
 }
 
 function printReportLocations(result: SweepResult): void {
-  const html = (result as SweepResult & { reportHtmlUri?: string }).reportHtmlUri;
-  if (html) console.log(`report: ${localPath(html)}`);
+  if (result.reportHtmlUri) console.log(`report: ${localPath(result.reportHtmlUri)}`);
   console.log(`report (markdown): ${localPath(result.reportMarkdownUri)}`);
-  console.log(`plot: ${localPath(result.plotUri)}`);
+  console.log(`plot: ${localPath(result.plotPngUri ?? result.plotUri)}`);
 }
 
 const start = defineCommand({
@@ -150,7 +149,7 @@ const report = defineCommand({
     }
     printReportLocations(result);
     if (!args.open) return;
-    const uri = (result as SweepResult & { reportHtmlUri?: string }).reportHtmlUri ?? result.reportMarkdownUri;
+    const uri = result.reportHtmlUri ?? result.reportMarkdownUri;
     let path = localPath(uri);
     if (!uri.startsWith('file://')) {
       // A report in a bucket: fetch it (checksum-verified by the store) into .synthscale/reports.

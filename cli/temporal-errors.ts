@@ -32,6 +32,11 @@ export function explainTemporalError(err: unknown, env: TemporalEnvSummary): Err
         '(`synthscale dev` and infra/stack.sh do this for the embedded server).',
     );
   }
+  if (/Unknown encoding: binary\/encrypted|not in this process's keyring/i.test(message)) {
+    return new Error(
+      `the sweep's Temporal payloads are encrypted (${message}). Fix: set SYNTHSCALE_CODEC_KEY (or SYNTHSCALE_CODEC_KEY_FILE / SYNTHSCALE_CODEC_KEYS) to the key the workers use.`,
+    );
+  }
   if (/ECONNREFUSED|UNAVAILABLE|Failed to connect|connect ETIMEDOUT|deadline exceeded/i.test(message)) {
     return new Error(
       `cannot reach the Temporal server at ${env.address} (${message}). ` +

@@ -267,7 +267,7 @@ export class GcsStore implements BlobStore {
     const data = await downloadBounded(file, uri, maxBytes, 'md5');
     const digest = sha256(data);
     if (digest !== recorded) {
-      throw new ChecksumMismatchError(`${uri}: sha256 ${digest} does not match recorded ${recorded}`);
+      throw new ChecksumMismatchError(`${uri}: sha256 ${digest} does not match recorded ${recorded}`, { key, expectedSha256: recorded, actualSha256: digest, bytes: data });
     }
     return data;
   }

@@ -5,6 +5,7 @@ import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/p
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { openGcsStore } from './gcs-store.js';
+import { assertKey, keyProblem } from './keys.js';
 
 export interface PutResult {
   uri: string;
@@ -29,8 +30,25 @@ export interface BlobStore {
   list(prefix: string): Promise<string[]>;
 }
 
+/** What a verified read found at rest: the bytes and both digests (see quarantineObject). */
+export interface CorruptObject {
+  key: string;
+  expectedSha256: string;
+  actualSha256: string;
+  bytes: Uint8Array;
+}
+
 export class ChecksumMismatchError extends Error {
   readonly code = 'E_CHECKSUM_MISMATCH';
+  /**
+   * Set when the stored bytes were read and hashed, so the object at rest is corrupt; absent when
+   * a transfer check failed. Not enumerable: the bytes stay out of logs and serialized errors.
+   */
+  declare readonly corrupt?: CorruptObject;
+  constructor(message: string, corrupt?: CorruptObject) {
+    super(message);
+    if (corrupt) Object.defineProperty(this, 'corrupt', { value: corrupt, enumerable: false });
+  }
 }
 export class ObjectTooLargeError extends Error {
   readonly code = 'E_OBJECT_TOO_LARGE';
@@ -40,13 +58,14 @@ export class NotFoundError extends Error {
 }
 
 const DEFAULT_MAX_BYTES = 256 * 1024 * 1024;
-const KEY_PATTERN = /^[A-Za-z0-9._=-]+(\/[A-Za-z0-9._=-]+)*$/;
 
-/** Keys come partly from user input (sweep ids, source names): allow a safe alphabet only. */
+/**
+ * The last line of defence: every BlobStore path (uri, keyOf, put, get, head, delete, list) checks
+ * its key with this. Keys come partly from user input (sweep ids, source names), which core/keys.ts
+ * keySegment checks first, naming the field: allow a safe alphabet only (core/keys.ts keyProblem).
+ */
 export function assertSafeKey(key: string): void {
-  if (!KEY_PATTERN.test(key) || key.split('/').some((part) => part === '.' || part === '..') || key.length > 512) {
-    throw new Error(`unsafe storage key "${key}": use letters, digits, '.', '_', '=', '-' separated by '/'`);
-  }
+  assertKey(key);
 }
 
 export function sha256(data: Uint8Array): string {
@@ -122,7 +141,12 @@ class FileStore implements BlobStore {
     const data = new Uint8Array(await readFile(path));
     const digest = sha256(data);
     if (digest !== meta.sha256) {
-      throw new ChecksumMismatchError(`${this.uri(key)}: sha256 ${digest} does not match recorded ${meta.sha256}`);
+      throw new ChecksumMismatchError(`${this.uri(key)}: sha256 ${digest} does not match recorded ${meta.sha256}`, {
+        key,
+        expectedSha256: meta.sha256,
+        actualSha256: digest,
+        bytes: data,
+      });
     }
     return data;
   }
@@ -134,7 +158,8 @@ class FileStore implements BlobStore {
   }
 
   async list(prefix: string): Promise<string[]> {
-    const base = this.path(prefix.replace(/\/$/, ''));
+    const trimmed = prefix.replace(/\/+$/, '');
+    const base = trimmed ? this.path(trimmed) : this.dir;
     const out: string[] = [];
     const walk = async (dir: string): Promise<void> => {
       let entries;
@@ -148,7 +173,8 @@ class FileStore implements BlobStore {
         const full = join(dir, entry.name);
         if (entry.isDirectory()) await walk(full);
         else if (entry.name.endsWith(CHECKSUM_SUFFIX) && !entry.name.includes('.tmp-')) {
-          out.push(relative(this.dir, full.slice(0, -CHECKSUM_SUFFIX.length)).split(sep).join('/'));
+          const key = relative(this.dir, full.slice(0, -CHECKSUM_SUFFIX.length)).split(sep).join('/');
+          if (keyProblem(key) === undefined) out.push(key); // else a foreign file no key can address
         }
       }
     };
@@ -187,9 +213,70 @@ export function putJson(store: BlobStore, key: string, value: unknown): Promise<
   return store.put(key, new TextEncoder().encode(JSON.stringify(value, null, 1)));
 }
 
+/** Where quarantined objects go: `quarantine/<UTC timestamp>-<key with '/' as '_'>`, plus `.note.json`. */
+export const QUARANTINE_PREFIX = 'quarantine';
+export const QUARANTINE_NOTE_SUFFIX = '.note.json';
+
+/** The note written beside a quarantined object. */
+export interface QuarantineNote {
+  key: string;
+  uri: string;
+  expectedSha256: string;
+  /** null when the bytes failed a transfer check and were not kept (the object may be intact at rest). */
+  actualSha256: string | null;
+  size: number | null;
+  /** ISO time of the quarantine. */
+  when: string;
+  reason: string;
+  /** Key of the kept bad bytes, or null. */
+  quarantinedKey: string | null;
+}
+
+/** `quarantine/20250102T030405678Z-a_b.bin` for key a/b.bin; long keys are shortened with a hash. */
+export function quarantineKeyFor(key: string, when: Date): string {
+  const stamp = when.toISOString().replace(/[-:.]/g, '');
+  let flat = key.replaceAll('/', '_');
+  // One segment: room for the stamp, a collision suffix and the note suffix within 200 characters.
+  if (flat.length > 150) flat = `${flat.slice(0, 130)}-${sha256(new TextEncoder().encode(key)).slice(0, 16)}`;
+  return `${QUARANTINE_PREFIX}/${stamp}-${flat}`;
+}
+
+/**
+ * Move a corrupt object out of the way: its bytes (when the read kept them) to
+ * `quarantine/<timestamp>-<flattened key>`, a QuarantineNote beside them, then delete the original
+ * so the key is free for a rebuild. Works through any BlobStore (retrying and fault-injecting
+ * wrappers included): the bytes are copied with put, then the original deleted. The original is
+ * deleted only while its recorded checksum is still the corrupt one, so a rebuild that landed
+ * meanwhile is kept. Returns the note's key.
+ */
+export async function quarantineObject(store: BlobStore, err: ChecksumMismatchError, key: string, when = new Date()): Promise<string> {
+  let base = quarantineKeyFor(key, when);
+  for (let n = 2; (await store.head(base)) || (await store.head(`${base}${QUARANTINE_NOTE_SUFFIX}`)); n++) {
+    base = `${quarantineKeyFor(key, when)}-${n}`;
+  }
+  const corrupt = err.corrupt;
+  const recorded = corrupt?.expectedSha256 ?? (await store.head(key))?.sha256 ?? '';
+  if (corrupt) await store.put(base, corrupt.bytes);
+  const note: QuarantineNote = {
+    key,
+    uri: store.uri(key),
+    expectedSha256: recorded,
+    actualSha256: corrupt?.actualSha256 ?? null,
+    size: corrupt?.bytes.byteLength ?? null,
+    when: when.toISOString(),
+    reason: err.message,
+    quarantinedKey: corrupt ? base : null,
+  };
+  const noteKey = `${base}${QUARANTINE_NOTE_SUFFIX}`;
+  await putJson(store, noteKey, note);
+  if (corrupt && (await store.head(key))?.sha256 === corrupt.expectedSha256) await store.delete(key);
+  return noteKey;
+}
+
 /**
  * Idempotency check for content-addressed outputs: true when the object exists and its bytes
- * still match the recorded checksum. A mismatch is reported (callers regenerate).
+ * still match the recorded checksum. A corrupt artifact is never silently used: it is reported,
+ * quarantined (quarantineObject) and false returned, so the caller rebuilds it.
  */
 export async function hasValidObject(
   store: BlobStore,
@@ -202,8 +289,19 @@ export async function hasValidObject(
     await store.get(key);
     return true;
   } catch (err) {
-    if (err instanceof ChecksumMismatchError || err instanceof NotFoundError) {
-      onCorrupt?.((err as Error).message);
+    if (err instanceof ChecksumMismatchError) {
+      let where: string;
+      try {
+        where = `quarantined (note ${await quarantineObject(store, err, key)})`;
+      } catch (quarantineErr) {
+        // The rebuild overwrites the object anyway; say why the evidence could not be kept.
+        where = `could not be quarantined: ${(quarantineErr as Error).message}`;
+      }
+      onCorrupt?.(`${err.message}; ${where}`);
+      return false;
+    }
+    if (err instanceof NotFoundError) {
+      onCorrupt?.(err.message);
       return false;
     }
     throw err;

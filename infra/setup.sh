@@ -15,6 +15,7 @@ bash infra/stack.sh ensure-cli >/dev/null
 # GCS emulator (PyPI gcp-storage-emulator, a small venv under .synthscale) for the gs:// store tests.
 if command -v python3 >/dev/null 2>&1; then bash infra/gcs-emulator.sh ensure; fi
 bash infra/browser.sh ensure  # headless Chromium (apt) for test/integration/browser.test.ts; never fails setup
+bash infra/schemathesis.sh ensure  # PyPI schemathesis venv for test/integration/generator-fuzz.test.ts; never fails setup
 
 # Native TensorFlow for TF.js, built offline from PyPI's tensorflow-cpu wheel (~40 s once, ~3 s
 # after, ~1.1 GB under .synthscale). It never fails setup: on any problem it logs one line and

@@ -13,6 +13,7 @@ import { IdempotencyStrategy, Storage } from '@google-cloud/storage';
 import { GcsStore, readGcsObject, RESUMABLE_THRESHOLD_BYTES } from '../core/gcs-store.js';
 import {
   ChecksumMismatchError,
+  getJson,
   hasValidObject,
   NotFoundError,
   ObjectTooLargeError,
@@ -248,6 +249,12 @@ test('bytes replaced behind the store (old sha256 kept) fail with ChecksumMismat
   const reasons: string[] = [];
   assert.equal(await hasValidObject(store, 'corrupt/x.bin', (reason) => reasons.push(reason)), false);
   assert.equal(reasons.length, 1);
+  // Quarantined (copied, then deleted): the bad bytes and a note under quarantine/, the key free.
+  assert.match(reasons[0]!, /; quarantined \(note quarantine\/\d{8}T\d{9}Z-corrupt_x\.bin\.note\.json\)/);
+  assert.equal(await store.head('corrupt/x.bin'), null);
+  const [bad, note] = await store.list('quarantine');
+  assert.deepEqual(await store.get(bad!), patternBytes(4096, 10));
+  assert.deepEqual((await getJson<{ key: string; expectedSha256: string }>(store, note!)).expectedSha256, put.sha256);
 });
 
 test('bytes corrupted in transit are refused, with and without the header that enables the library check', async (t) => {

@@ -364,3 +364,14 @@ describe('generateShard', () => {
     assert.equal((error as { nonRetryable?: boolean }).nonRetryable, true);
   });
 });
+
+test('a shard stored for a smaller count is not taken for a larger one at the same key', async () => {
+  const key = 'shard-count-check';
+  const small = await runAttempt(input(key, { count: 3 }));
+  assert.equal(small.out?.samples, 3);
+  const full = await runAttempt(input(key));
+  assert.equal(full.out?.cached, false, 'the 3-sample shard is not a cache hit for the full count');
+  assert.equal(full.out?.samples, COUNT);
+  const again = await runAttempt(input(key));
+  assert.equal(again.out?.cached, true);
+});

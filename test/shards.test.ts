@@ -4,7 +4,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { decodeGrayPng, encodeGrayPng } from '../core/png.js';
-import { ChecksumMismatchError, hasValidObject, openStore } from '../core/storage.js';
+import {
+  ChecksumMismatchError,
+  getJson,
+  hasValidObject,
+  openStore,
+  QUARANTINE_NOTE_SUFFIX,
+  QUARANTINE_PREFIX,
+  quarantineObject,
+  sha256,
+  type QuarantineNote,
+} from '../core/storage.js';
 import { packShard, sampleKey, unpackShard, type ShardSample } from '../activities/shards/webdataset.js';
 import { loadFirstSamples, MANIFEST_FORMAT, type SourceManifest } from '../activities/shards/manifest.js';
 import { balancedOrder } from '../activities/shards/activity.js';
@@ -42,6 +52,7 @@ test('file store: atomic puts, verified reads, corruption detected, unsafe keys 
     assert.deepEqual(await store.get('a/b.bin'), new Uint8Array([1, 2, 3]));
     assert.deepEqual(await store.list('a'), ['a/b.bin']);
     assert.equal(await hasValidObject(store, 'a/b.bin'), true);
+    await assert.rejects(store.get('a/b.bin', { maxBytes: 1 }), /limit 1/);
     await writeFile(join(dir, 'a', 'b.bin'), new Uint8Array([9, 9, 9]));
     await assert.rejects(store.get('a/b.bin'), ChecksumMismatchError);
     const reasons: string[] = [];
@@ -50,7 +61,46 @@ test('file store: atomic puts, verified reads, corruption detected, unsafe keys 
     assert.throws(() => store.uri('../escape'), /unsafe storage key/);
     assert.equal(openStore('gs://bucket/x').root, 'gs://bucket/x', 'gs:// roots open a GCS store');
     assert.throws(() => openStore('s3://bucket/x'), /unsupported scheme "s3:"/);
-    await assert.rejects(store.get('a/b.bin', { maxBytes: 1 }), /limit 1/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('a corrupt object is quarantined with a note, and its key is free for the rebuild', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'synthscale-quarantine-'));
+  try {
+    const store = openStore(dir);
+    const good = new Uint8Array([1, 2, 3, 4]);
+    const put = await store.put('cells/abc/model.bin', good);
+    const bad = new Uint8Array([1, 2, 3, 5]);
+    await writeFile(join(dir, 'cells', 'abc', 'model.bin'), bad);
+    const reasons: string[] = [];
+    const when = Date.now();
+    assert.equal(await hasValidObject(store, 'cells/abc/model.bin', (r) => reasons.push(r)), false);
+    assert.match(reasons[0]!, /does not match recorded .*; quarantined \(note quarantine\/\d{8}T\d{9}Z-cells_abc_model\.bin\.note\.json\)/);
+    // The key is free: not listed, head null, and a rebuild commits normally.
+    assert.equal(await store.head('cells/abc/model.bin'), null);
+    assert.deepEqual(await store.list('cells'), []);
+    const [badKey, noteKey] = await store.list(QUARANTINE_PREFIX);
+    assert.match(badKey!, /^quarantine\/\d{8}T\d{9}Z-cells_abc_model\.bin$/);
+    assert.equal(noteKey, `${badKey}${QUARANTINE_NOTE_SUFFIX}`);
+    assert.deepEqual(await store.get(badKey!), bad, 'the bad bytes are kept, verifiable under their own checksum');
+    const note = await getJson<QuarantineNote>(store, noteKey!);
+    assert.deepEqual(
+      { ...note, when: undefined },
+      { key: 'cells/abc/model.bin', uri: `${store.root}/cells/abc/model.bin`, expectedSha256: put.sha256, actualSha256: sha256(bad), size: 4, when: undefined, reason: note.reason, quarantinedKey: badKey },
+    );
+    assert.ok(Math.abs(Date.parse(note.when) - when) < 60_000);
+    await store.put('cells/abc/model.bin', good);
+    assert.equal(await hasValidObject(store, 'cells/abc/model.bin'), true);
+    // A second corruption of the same key in the same millisecond gets its own quarantine entry.
+    await writeFile(join(dir, 'cells', 'abc', 'model.bin'), bad);
+    const corruptErr = await store.get('cells/abc/model.bin').catch((err: unknown) => err);
+    assert.ok(corruptErr instanceof ChecksumMismatchError && corruptErr.corrupt);
+    const at = new Date(Date.parse(note.when));
+    const again = await quarantineObject(store, corruptErr, 'cells/abc/model.bin', at);
+    assert.equal(again, `${badKey}-2${QUARANTINE_NOTE_SUFFIX}`);
+    assert.equal(await store.head('cells/abc/model.bin'), null);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -2,6 +2,7 @@
 import { fileURLToPath } from 'node:url';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { connectionOptionsFromEnv } from '../core/temporal-env.js';
+import { dataConverterFromEnv, EncryptionCodec } from '../core/payload-codec.js';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
 
@@ -13,12 +14,19 @@ export const bundlerOptions: WorkerOptions['bundlerOptions'] = {
   },
 };
 
-export async function runWorker(options: Omit<WorkerOptions, 'connection' | 'namespace'>): Promise<void> {
+/**
+ * Connect and run one worker. Payloads are encrypted when SYNTHSCALE_CODEC_KEY (or a keyring) is
+ * set (core/payload-codec.ts); the codec runs in this process, outside the workflow sandbox.
+ */
+export async function runWorker(options: Omit<WorkerOptions, 'connection' | 'namespace' | 'dataConverter'>): Promise<void> {
   const env = connectionOptionsFromEnv();
+  const dataConverter = dataConverterFromEnv();
+  const codec = dataConverter.payloadCodecs?.[0];
   const connection = await NativeConnection.connect(env.connection);
   try {
-    const worker = await Worker.create({ connection, namespace: env.namespace, ...options });
-    console.log(`synthscale worker: queue=${options.taskQueue} address=${env.connection.address} namespace=${env.namespace} pid=${process.pid}`);
+    const worker = await Worker.create({ connection, namespace: env.namespace, dataConverter, ...options });
+    const encryption = codec instanceof EncryptionCodec ? `aes-256-gcm(key id ${codec.keyId})` : 'off';
+    console.log(`synthscale worker: queue=${options.taskQueue} address=${env.connection.address} namespace=${env.namespace} encryption=${encryption} pid=${process.pid}`);
     await worker.run();
   } finally {
     await connection.close();

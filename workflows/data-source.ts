@@ -202,14 +202,18 @@ export async function dataSourceWorkflow(input: DataSourceInput): Promise<DataSo
       window.run(async () => {
         await condition(() => !progress.paused);
         const firstIndex = shard * shardSize;
+        const count = Math.min(shardSize, target - firstIndex);
+        // A last, partial shard is named by its count, so a sweep with a larger N (whose shard
+        // there is full) never takes it for its own, and neither overwrites the other.
+        const name = `shard-${String(shard).padStart(6, '0')}${count < shardSize ? `-n${count}` : ''}.tar`;
         const out = await generate.generateShard({
           // Shard bytes name the content key, not the sweep's label, so other sweeps can share them.
           source: input.sourceKey.split('/').pop()!,
-          shardKey: `${input.sourceKey}/shard-${String(shard).padStart(6, '0')}.tar`,
+          shardKey: `${input.sourceKey}/${name}`,
           modelUri: model?.modelUri ?? '',
           promptsUri: prompts.promptsUri,
           firstIndex,
-          count: Math.min(shardSize, target - firstIndex),
+          count,
           cfgScale: source.cfgScale,
           steps: generatorSteps(generator),
           generationSeed: input.generationSeed,

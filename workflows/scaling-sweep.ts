@@ -76,6 +76,11 @@ export interface SweepResult {
   reportUri: string;
   reportMarkdownUri: string;
   plotUri: string;
+  /** report.html: the whole report as one self-contained page (absent from reports rendered before it). */
+  reportHtmlUri?: string;
+  /** The scaling plot as PNG, and one sample sheet per source with images of its own. */
+  plotPngUri?: string;
+  sampleSheetUris?: Record<string, string>;
   cells: number;
   cachedCells: number;
   stats: SweepStats;
@@ -390,6 +395,9 @@ export async function scalingSweepWorkflow(specInput: unknown, carried?: SweepSt
     reportUri: report.reportJsonUri,
     reportMarkdownUri: report.reportMarkdownUri,
     plotUri: report.plotUri,
+    ...(report.reportHtmlUri ? { reportHtmlUri: report.reportHtmlUri } : {}),
+    ...(report.plotPngUri ? { plotPngUri: report.plotPngUri } : {}),
+    ...(report.sampleSheetUris ? { sampleSheetUris: report.sampleSheetUris } : {}),
     cells: stats.cellsTotal,
     cachedCells: stats.cellsCached,
     stats,

@@ -2,6 +2,7 @@
 // and the sources' manifests, so a 10,000-cell sweep passes no per-cell data through workflows),
 // then fits power laws per source. Stored content-addressed.
 import { inputHash } from '../../core/hash.js';
+import { keySegment } from '../../core/keys.js';
 import { syntheticCountFor, type SweepSpec } from '../../core/spec.js';
 import { tasksForSource } from '../../core/source-tasks.js';
 import type { RecognizabilityDocument } from '../evaluate/recognizability-activity.js';
@@ -155,7 +156,7 @@ export function createAnalyzeActivities(deps: ActivityDeps) {
           };
         }),
       );
-      const key = `analyses/${input.sweepId}-${inputHash('analyze', ANALYZE_CODE_VERSION, { cells, sources: input.sources, recognizability })}.json`;
+      const key = `analyses/${keySegment(input.sweepId, 'sweepId')}-${inputHash('analyze', ANALYZE_CODE_VERSION, { cells, sources: input.sources, recognizability })}.json`;
       const cached = await hasValidObject(deps.store, key);
       const analysis = cached
         ? (await getJson<AnalysisDocument>(deps.store, key, 256 * 1024 * 1024)).analysis

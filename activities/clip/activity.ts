@@ -8,6 +8,7 @@
 // checkpoints and resumes, and a finished cell is a cache hit.
 import { activityInfo, ApplicationFailure, cancellationSignal, heartbeat, log } from '@temporalio/activity';
 import { inputHash } from '../../core/hash.js';
+import { keySegment } from '../../core/keys.js';
 import { MalformedImageError } from '../../core/png.js';
 import { getJson, hasValidObject, putJson } from '../../core/storage.js';
 import type { EvalSetSpec } from '../../core/types.js';
@@ -110,7 +111,7 @@ export function clipCellKey(manifestSha: string, input: ClipCellInput, mixShas: 
 export function clipEvalKey(modelKey: string, modelSha: string, evalSet: string, split: string, shift?: EvalSetSpec['shift']): string {
   const dir = modelKey.split('/').slice(0, -1).join('/');
   const shifted = shift ? { shift, ood: OOD_CODE_VERSION } : {};
-  return `${dir}/clip-eval-${evalSet}-${inputHash('clip-eval', CLIP_EVAL_CODE_VERSION, { model: modelSha, split, ...shifted })}.json`;
+  return `${dir}/clip-eval-${keySegment(evalSet, 'evalSet')}-${inputHash('clip-eval', CLIP_EVAL_CODE_VERSION, { model: modelSha, split, ...shifted })}.json`;
 }
 
 /** The probe's training images (see PROBE_TRAIN_IMAGES), built once per process. */

@@ -1,6 +1,7 @@
 // Evaluation stage: a trained cell on a real eval split; results stored beside the model.
 import { activityInfo } from '@temporalio/activity';
 import { inputHash } from '../../core/hash.js';
+import { keySegment } from '../../core/keys.js';
 import { getJson, hasValidObject, putJson } from '../../core/storage.js';
 import { loadDatasetSplit, type ActivityDeps } from '../context.js';
 import { deserializeClassifier } from '../train/classifier.js';
@@ -19,7 +20,7 @@ export const EVALUATE_CODE_VERSION = 'evaluate-1';
 export function evalKey(modelKey: string, modelSha: string, evalSet: string, split: string, shift?: EvalSetSpec['shift']): string {
   const dir = modelKey.split('/').slice(0, -1).join('/');
   const shifted = shift ? { shift, ood: OOD_CODE_VERSION } : {};
-  return `${dir}/eval-${evalSet}-${inputHash('evaluate', EVALUATE_CODE_VERSION, { model: modelSha, split, ...shifted })}.json`;
+  return `${dir}/eval-${keySegment(evalSet, 'evalSet')}-${inputHash('evaluate', EVALUATE_CODE_VERSION, { model: modelSha, split, ...shifted })}.json`;
 }
 
 export interface EvaluateInput {

@@ -223,6 +223,8 @@ function parseStats(value: unknown, input: GenerateShardInput): ShardStats | nul
   const v = value as Record<string, unknown>;
   const failedItems = validateFailedItems(v.failedItems, input.firstIndex, input.firstIndex + input.count);
   if (!failedItems || !Number.isInteger(v.samples) || (v.samples as number) < 0) return null;
+  // A shard stored for another count (a sweep with a smaller largest N) is not this shard.
+  if ((v.samples as number) + failedItems.length !== input.count) return null;
   if (v.sha256 !== undefined && typeof v.sha256 !== 'string') return null;
   return { samples: v.samples as number, failedItems, ...(typeof v.sha256 === 'string' ? { sha256: v.sha256 } : {}) };
 }

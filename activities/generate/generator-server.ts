@@ -4,6 +4,8 @@
 // - POST /v1/images/generations  OpenAI images API (b64_json only), plus extras seed/cfg_scale/steps
 // - GET  /sdapi/v1/sd-models, GET /v1/models  one-entry listings
 // - GET  /healthz                no auth
+// - GET  /openapi.json           no auth: the OpenAPI 3.1 description (./generator-openapi.ts),
+//                                 with this server's limits as minimum/maximum
 //
 // Each image is sampled by the embedded GMM-DDIM generator at 28x28 (class weights from the
 // prompt, as the embedded backend does), then upscaled to the requested width x height with sharp
@@ -14,13 +16,16 @@
 // server answers the same sequence of requests with the same images.
 //
 // Hardening: binds loopback by default; optional bearer token (compared in constant time) on
-// every route except /healthz; request bodies capped while they are read (413); n, size and steps
-// capped (400); errors as JSON in each API's own shape.
+// every route except /healthz and /openapi.json; request bodies capped while they are read (413);
+// n, size and steps capped (400); errors as JSON in each API's own shape. String lengths count
+// code points, as JSON Schema's maxLength does, so the OpenAPI document describes the checks exactly.
+// Default sizes and steps shrink to the limits, so a request that leaves them out is always within them.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { IMAGE_SIDE } from '../../core/fashion-mnist.js';
 import { sha256Hex } from '../../core/hash.js';
+import { generatorOpenApi, NON_BLANK_PATTERN } from './generator-openapi.js';
 import { sampleBatch, serializeGmmModel, type GmmGeneratorModel } from './gmm-diffusion.js';
 import { grayToRgbPng } from './image-resize.js';
 import { promptAttributes, promptToClassWeights } from './text-condition.js';
@@ -161,11 +166,27 @@ function numberField(body: Body, key: string, fallback: number, min: number, max
   return v;
 }
 
+/** Code points, as JSON Schema's maxLength counts (a lone surrogate counts as one). */
+function codePoints(text: string, atMost: number): number {
+  if (text.length <= atMost) return text.length; // code points <= UTF-16 units
+  let n = 0;
+  for (const _ of text) n++;
+  return n;
+}
+
 function stringField(body: Body, key: string, fallback: string | undefined, maxChars: number): string {
   const v = body[key] ?? fallback;
   if (typeof v !== 'string') throw new RequestError(400, `${key} must be a string`);
-  if (v.length > maxChars) throw new RequestError(400, `${key} is longer than ${maxChars} characters`);
+  if (codePoints(v, maxChars) > maxChars) throw new RequestError(400, `${key} is longer than ${maxChars} characters`);
   return v;
+}
+
+const NON_BLANK = new RegExp(NON_BLANK_PATTERN);
+
+function checkLimits(limits: GeneratorServerLimits): void {
+  for (const [key, value] of Object.entries(limits)) {
+    if (!Number.isSafeInteger(value) || value < 1) throw new Error(`generator server limit ${key} must be a positive integer, got ${value}`);
+  }
 }
 
 interface Render {
@@ -190,8 +211,26 @@ interface Route {
 export async function startGeneratorServer(opts: GeneratorServerOptions): Promise<GeneratorServer> {
   const { model } = opts;
   const limits: GeneratorServerLimits = { ...DEFAULT_SERVER_LIMITS, ...opts.limits };
+  checkLimits(limits);
+  // Sent as `Authorization: Bearer <token>`: one visible-ASCII word.
+  if (opts.token !== undefined && !/^[\x21-\x7e]{1,1024}$/.test(opts.token)) {
+    throw new Error('the bearer token must be 1-1024 visible ASCII characters (no spaces)');
+  }
+  const defaultSteps = Math.min(DEFAULT_STEPS, limits.maxSteps);
+  const defaultWidth = Math.min(512, limits.maxWidth);
+  const defaultHeight = Math.min(512, limits.maxHeight);
+  const defaultSize = `${Math.min(1024, limits.maxWidth)}x${Math.min(1024, limits.maxHeight)}`;
+  const maxSeed = Number.MAX_SAFE_INTEGER - limits.maxN;
   const log = opts.log ?? (() => {});
   const modelSha = sha256Hex(serializeGmmModel(model));
+  const openApi = generatorOpenApi({
+    limits,
+    auth: opts.token !== undefined,
+    maxPromptChars: MAX_PROMPT_CHARS,
+    defaults: { steps: defaultSteps, cfgScale: DEFAULT_CFG_SCALE, width: defaultWidth, height: defaultHeight, size: defaultSize },
+    modelName: SERVED_MODEL_NAME,
+    maxSeed,
+  });
   const tokenDigest = opts.token === undefined ? null : createHash('sha256').update(opts.token).digest();
   let randomCounter = 0;
 
@@ -219,7 +258,7 @@ export async function startGeneratorServer(opts: GeneratorServerOptions): Promis
   };
 
   const seedField = (body: Body): number => {
-    const seed = intField(body, 'seed', -1, -1, Number.MAX_SAFE_INTEGER - limits.maxN);
+    const seed = intField(body, 'seed', -1, -1, maxSeed);
     return seed === -1 ? nextRandomSeed() : seed;
   };
 
@@ -227,10 +266,10 @@ export async function startGeneratorServer(opts: GeneratorServerOptions): Promis
     const prompt = stringField(body, 'prompt', '', MAX_PROMPT_CHARS);
     const negativePrompt = stringField(body, 'negative_prompt', '', MAX_PROMPT_CHARS);
     const samplerName = stringField(body, 'sampler_name', 'DDIM', 64);
-    const steps = intField(body, 'steps', DEFAULT_STEPS, 1, limits.maxSteps);
+    const steps = intField(body, 'steps', defaultSteps, 1, limits.maxSteps);
     const cfgScale = numberField(body, 'cfg_scale', DEFAULT_CFG_SCALE, 0, 50);
-    const width = intField(body, 'width', 512, 1, limits.maxWidth);
-    const height = intField(body, 'height', 512, 1, limits.maxHeight);
+    const width = intField(body, 'width', defaultWidth, 1, limits.maxWidth);
+    const height = intField(body, 'height', defaultHeight, 1, limits.maxHeight);
     const batchSize = intField(body, 'batch_size', 1, 1, limits.maxN);
     const nIter = intField(body, 'n_iter', 1, 1, limits.maxN);
     const count = batchSize * nIter;
@@ -261,10 +300,10 @@ export async function startGeneratorServer(opts: GeneratorServerOptions): Promis
 
   const generations: Handler = async (body) => {
     const prompt = stringField(body, 'prompt', undefined, MAX_PROMPT_CHARS);
-    if (prompt.trim() === '') throw new RequestError(400, 'prompt must not be empty');
+    if (!NON_BLANK.test(prompt)) throw new RequestError(400, 'prompt must not be empty or blank');
     if (body.model !== undefined && typeof body.model !== 'string') throw new RequestError(400, 'model must be a string');
     const count = intField(body, 'n', 1, 1, limits.maxN);
-    const size = stringField(body, 'size', '1024x1024', 16);
+    const size = stringField(body, 'size', defaultSize, 16);
     const m = /^([1-9][0-9]{0,4})x([1-9][0-9]{0,4})$/.exec(size);
     if (!m) throw new RequestError(400, `size must be 'WIDTHxHEIGHT', got ${JSON.stringify(size)}`);
     const width = Number(m[1]);
@@ -276,7 +315,7 @@ export async function startGeneratorServer(opts: GeneratorServerOptions): Promis
     if (format !== 'b64_json') throw new RequestError(400, `response_format must be 'b64_json', got ${JSON.stringify(format)}`);
     // Extensions (the OpenAI API has none of these).
     const seed = seedField(body);
-    const steps = intField(body, 'steps', DEFAULT_STEPS, 1, limits.maxSteps);
+    const steps = intField(body, 'steps', defaultSteps, 1, limits.maxSteps);
     const cfgScale = numberField(body, 'cfg_scale', DEFAULT_CFG_SCALE, 0, 50);
     const images = await render({ prompt, seed, steps, cfgScale, width, height, count });
     return { created: Math.floor(Date.now() / 1000), data: images.map((b64_json) => ({ b64_json, revised_prompt: prompt })) };
@@ -300,6 +339,7 @@ export async function startGeneratorServer(opts: GeneratorServerOptions): Promis
       handle: () => ({ object: 'list', data: [{ id: SERVED_MODEL_NAME, object: 'model', created: 0, owned_by: 'synthscale' }] }),
     },
     '/healthz': { method: 'GET', style: 'plain', auth: false, handle: () => ({ status: 'ok', model: SERVED_MODEL_NAME, sha256: modelSha }) },
+    '/openapi.json': { method: 'GET', style: 'plain', auth: false, handle: () => openApi },
   };
 
   const authorized = (req: IncomingMessage): boolean => {

@@ -4,23 +4,54 @@
 // no credentials, query string or fragment (an `?api_key=` would end up in history too).
 import { z } from 'zod';
 
-/** The per-request deadline, the response-body cap and the decoded-image pixel cap, with defaults. */
+/** Longest Retry-After a spec may allow (a hostile or confused server could ask for days). */
+export const MAX_RETRY_AFTER_MS = 10 * 60_000;
+
+/**
+ * How far a server is trusted, shared by both backends: deadlines, the response-body cap, the
+ * decoded-image pixel cap, the honoured Retry-After and the size check, with defaults. A response
+ * that breaks one is a failed item with a reason code (see http-backends.ts), never a crash.
+ */
 const limits = {
-  timeoutMs: z.number().int().min(100).max(600_000).default(60_000).describe('deadline of one HTTP request, body included'),
+  timeoutMs: z
+    .number()
+    .int()
+    .min(100)
+    .max(600_000)
+    .default(60_000)
+    .describe('deadline of one HTTP request, from sending it to the last byte of the response (reason `deadline`)'),
+  idleTimeoutMs: z
+    .number()
+    .int()
+    .min(100)
+    .max(600_000)
+    .default(30_000)
+    .describe('once the response has started, the longest silence between two pieces of it (reason `deadline`)'),
   maxResponseBytes: z
     .number()
     .int()
     .min(1024)
     .max(256 * 1024 * 1024)
     .default(32 * 1024 * 1024)
-    .describe('a response body larger than this is rejected before more of it is buffered'),
+    .describe('a response body larger than this is cut off and rejected before more of it is buffered (reason `response-too-large`)'),
   maxPixels: z
     .number()
     .int()
     .min(1)
     .max(2 ** 28)
     .default(4096 * 4096)
-    .describe('images whose header claims more pixels are rejected before they are decoded'),
+    .describe('images whose header claims more pixels are rejected before they are decoded (reason `pixel-bomb`)'),
+  maxRetryAfterMs: z
+    .number()
+    .int()
+    .min(0)
+    .max(MAX_RETRY_AFTER_MS)
+    .default(60_000)
+    .describe('longest wait honoured from the Retry-After of an HTTP 429 or 503 before the item is retried; a longer one is cut to this'),
+  checkSize: z
+    .boolean()
+    .default(true)
+    .describe('reject an image whose dimensions differ from the size requested (A1111 may round each down to a multiple of 8) (reason `unexpected-size`)'),
 };
 
 const httpUrl = z.string().superRefine((value, ctx) => {

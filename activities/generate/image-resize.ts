@@ -2,16 +2,26 @@
 // generator server. Untrusted bytes are checked before they are decoded: the format must be one we
 // expect from a text-to-image API (PNG, JPEG, WebP: no SVG, TIFF or PDF loaders), and the pixel
 // count claimed by the header must be within a cap (a decompression bomb is a small file claiming
-// a huge canvas). sharp's own limitInputPixels is set to the same cap as a second guard.
+// a huge canvas). sharp's own limitInputPixels is set to the same cap as a second guard. A caller
+// that knows what size it asked for can also refuse other dimensions, again from the header alone.
 import sharp, { type Metadata, type OutputInfo } from 'sharp';
 import { encodeGrayPng } from '../../core/png.js';
 
 /** Formats a generator may return. */
 export const ACCEPTED_IMAGE_FORMATS: ReadonlySet<string> = new Set(['png', 'jpeg', 'webp']);
 
+/** Why bytes are unusable: not a (decodable, accepted) image, a header over the pixel cap, or other dimensions than expected. */
+export type UnusableImageReason = 'not-an-image' | 'pixel-bomb' | 'unexpected-size';
+
 /** Bytes that are not a usable image (not retryable: the same bytes fail the same way). */
 export class UnusableImageError extends Error {
   readonly code = 'E_UNUSABLE_IMAGE';
+  readonly reason: UnusableImageReason;
+
+  constructor(message: string, reason: UnusableImageReason = 'not-an-image') {
+    super(message);
+    this.reason = reason;
+  }
 }
 
 export interface SourceImageInfo {
@@ -25,10 +35,12 @@ export interface ToGrayOptions {
   side: number;
   /** Reject images whose header claims more pixels than this. */
   maxPixels: number;
+  /** When given, reject images whose header dimensions are none of these (checked after the pixel cap). */
+  expectSizes?: readonly { width: number; height: number }[];
 }
 
-/** Format and dimensions from the header only (nothing is decoded). */
-export async function probeImage(bytes: Uint8Array, maxPixels: number): Promise<SourceImageInfo> {
+/** Format and dimensions from the header only (nothing is decoded); `expectSizes` as in ToGrayOptions. */
+export async function probeImage(bytes: Uint8Array, maxPixels: number, expectSizes?: ToGrayOptions['expectSizes']): Promise<SourceImageInfo> {
   let meta: Metadata;
   try {
     // Header parsing only; the pixel cap is applied below so the message can say what was claimed.
@@ -40,7 +52,11 @@ export async function probeImage(bytes: Uint8Array, maxPixels: number): Promise<
   if (!ACCEPTED_IMAGE_FORMATS.has(format)) throw new UnusableImageError(`unexpected image format ${format}, want PNG, JPEG or WebP`);
   if (!width || !height) throw new UnusableImageError(`${format} image without dimensions`);
   if (width * height > maxPixels) {
-    throw new UnusableImageError(`${format} header claims ${width}x${height} = ${width * height} pixels, over the cap of ${maxPixels}`);
+    throw new UnusableImageError(`${format} header claims ${width}x${height} = ${width * height} pixels, over the cap of ${maxPixels}`, 'pixel-bomb');
+  }
+  if (expectSizes && !expectSizes.some((s) => s.width === width && s.height === height)) {
+    const want = [...new Set(expectSizes.map((s) => `${s.width}x${s.height}`))].join(' or ');
+    throw new UnusableImageError(`${format} image is ${width}x${height}, expected ${want}`, 'unexpected-size');
   }
   return { format, width, height };
 }
@@ -52,7 +68,7 @@ export async function probeImage(bytes: Uint8Array, maxPixels: number): Promise<
  * all), Lanczos-3, then converted to grayscale.
  */
 export async function toGrayPixels(bytes: Uint8Array, opts: ToGrayOptions): Promise<{ pixels: Uint8Array; source: SourceImageInfo }> {
-  const source = await probeImage(bytes, opts.maxPixels);
+  const source = await probeImage(bytes, opts.maxPixels, opts.expectSizes);
   let out: { data: Buffer; info: OutputInfo };
   try {
     out = await sharp(bytes, { limitInputPixels: opts.maxPixels, failOn: 'warning', pages: 1 })

@@ -3,6 +3,7 @@
 import { FASHION_MNIST_CLASSES } from '../../core/fashion-mnist.js';
 import { validateSpec, type SweepSpec } from '../../core/spec.js';
 import { inputHash } from '../../core/hash.js';
+import { keySegment } from '../../core/keys.js';
 import type { EvalSetSpec } from '../../core/types.js';
 import { suiteId } from '../evaluate/ood.js';
 import { nonRetryable } from '../errors.js';
@@ -30,9 +31,9 @@ export interface SweepPlan {
 export function sourceKeyFor(spec: SweepSpec, source: SweepSpec['sources'][number], fingerprint: string): string {
   if (source.kind === 'real') return `sources/real-${fingerprint}`;
   // A mixed source has no data of its own: its cells read its real and synthetic sources' shards.
-  if (source.kind === 'mixed') return `sources/mixed-of-${source.real}-and-${source.synthetic}`;
+  if (source.kind === 'mixed') return `sources/mixed-of-${keySegment(source.real, 'sources.real')}-and-${keySegment(source.synthetic, 'sources.synthetic')}`;
   // Imported pairs are keyed by their input shards' content (activities/shards/pairs-activity.ts).
-  if (source.kind === 'real-pairs') return `sources/pairs-of-${source.name}`;
+  if (source.kind === 'real-pairs') return `sources/pairs-of-${keySegment(source.name, 'sources.name')}`;
   // Prompts that are a real-pairs source's captions depend on that source's shards.
   const captionsFrom = source.prompts.strategy === 'real-captions' && source.prompts.source !== undefined ? spec.sources.find((s) => s.name === (source.prompts as { source?: string }).source) : undefined;
   const hash = inputHash('synthetic-source', `${SYNTHETIC_SHARDS_CODE_VERSION}+${GENERATOR_CODE_VERSION}+${PROMPTS_CODE_VERSION}`, {

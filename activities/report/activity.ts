@@ -1,9 +1,13 @@
-// Report stage: report.json, report.md and scaling.svg side by side under the sweep's report key.
+// Report stage: report.json, report.md, report.html and the figures (scaling.svg/.png,
+// recognizability.svg/.png, one samples-<source>.png per source) side by side under the sweep's report key.
+import { heartbeat } from '@temporalio/activity';
 import { inputHash } from '../../core/hash.js';
+import { joinKey, keySegment } from '../../core/keys.js';
 import { getJson } from '../../core/storage.js';
 import type { ActivityDeps } from '../context.js';
 import type { AnalysisDocument } from '../analyze/activity.js';
-import { renderReport } from './render.js';
+import { RECOGNIZABILITY_FIGURE, renderReport, SCALING_FIGURE } from './render.js';
+import { buildSampleSheets } from './samples.js';
 import type { SweepStats } from '../../workflows/scaling-sweep.js';
 
 /** What the run did, in words, for the report's notes. */
@@ -22,7 +26,8 @@ export function describeRun(stats: SweepStats): string[] {
   return notes;
 }
 
-export const REPORT_CODE_VERSION = 'report-2';
+// report-3: report.html, PNG copies of the charts, sample sheets, CI bands in scaling.svg.
+export const REPORT_CODE_VERSION = 'report-3';
 
 export interface RenderReportInput {
   sweepId: string;
@@ -37,6 +42,16 @@ export interface RenderReportOutput {
   reportJsonUri: string;
   reportMarkdownUri: string;
   plotUri: string;
+  // Optional only so that stubs returning the first three (test/integration/big-sweep.test.ts,
+  // bench/orchestration.ts) still type-check; renderSweepReport always sets them.
+  /** report.html: the whole report in one self-contained page. */
+  reportHtmlUri?: string;
+  /** scaling.png: scaling.svg at 2x. */
+  plotPngUri?: string;
+  /** recognizability.png, when the sweep measured recognizability. */
+  recognizabilityPngUri?: string;
+  /** samples-<source>.png by source name. */
+  sampleSheetUris?: Record<string, string>;
 }
 
 export function createReportActivities(deps: ActivityDeps) {
@@ -45,22 +60,45 @@ export function createReportActivities(deps: ActivityDeps) {
       const doc = await getJson<AnalysisDocument>(deps.store, deps.store.keyOf(input.analysisUri), 64 * 1024 * 1024);
       const notes = [`Workflow: ${input.workflowId}`, ...describeRun(input.stats)];
       // Timings differ between runs and are left out of the key; what the run did (cache hits, retries) is in it.
-      const dir = `reports/${input.sweepId}/${inputHash('report', REPORT_CODE_VERSION, { analysis: input.analysisUri, spec: input.spec, notes })}`;
-      const rendered = await renderReport(doc.analysis, {
-        sweepId: input.sweepId,
-        spec: input.spec,
-        stageTimings: input.stageSeconds,
-        generatedAt: new Date().toISOString(),
-        cacheHits: input.stats.cellsCached,
-        notes,
-      });
+      const dir = joinKey('reports', keySegment(input.sweepId, 'sweepId'), inputHash('report', REPORT_CODE_VERSION, { analysis: input.analysisUri, spec: input.spec, notes }));
+      const { sheets, problems } = await buildSampleSheets(deps.store, doc.sources, { onSource: (source) => heartbeat({ stage: 'samples', source }) });
+      heartbeat({ stage: 'render' });
+      const rendered = await renderReport(
+        doc.analysis,
+        {
+          sweepId: input.sweepId,
+          spec: input.spec,
+          stageTimings: input.stageSeconds,
+          generatedAt: new Date().toISOString(),
+          cacheHits: input.stats.cellsCached,
+          notes,
+        },
+        { sampleSheets: sheets, sampleProblems: problems },
+      );
       const json = JSON.stringify({ ...JSON.parse(rendered.json), run: input.stats, sources: doc.sources, cells: doc.cells }, null, 1);
       const encoder = new TextEncoder();
-      const plot = await deps.store.put(`${dir}/scaling.svg`, encoder.encode(rendered.svg));
-      if (rendered.recognizabilitySvg) await deps.store.put(`${dir}/recognizability.svg`, encoder.encode(rendered.recognizabilitySvg));
-      const markdown = await deps.store.put(`${dir}/report.md`, encoder.encode(rendered.markdown));
-      const report = await deps.store.put(`${dir}/report.json`, encoder.encode(json));
-      return { reportJsonUri: report.uri, reportMarkdownUri: markdown.uri, plotUri: plot.uri };
+      const put = async (file: string, data: Uint8Array | string) => (await deps.store.put(`${dir}/${file}`, typeof data === 'string' ? encoder.encode(data) : data)).uri;
+      const plotUri = await put(SCALING_FIGURE.file, rendered.svg);
+      const plotPngUri = await put(SCALING_FIGURE.raster, rendered.png.png);
+      let recognizabilityPngUri: string | undefined;
+      if (rendered.recognizabilitySvg !== null && rendered.recognizabilityPng !== null) {
+        await put(RECOGNIZABILITY_FIGURE.file, rendered.recognizabilitySvg);
+        recognizabilityPngUri = await put(RECOGNIZABILITY_FIGURE.raster, rendered.recognizabilityPng.png);
+      }
+      const sampleSheetUris: Record<string, string> = {};
+      for (const sheet of sheets) sampleSheetUris[sheet.source] = await put(sheet.file, sheet.image.png);
+      const reportHtmlUri = await put('report.html', rendered.html);
+      const reportMarkdownUri = await put('report.md', rendered.markdown);
+      const reportJsonUri = await put('report.json', json);
+      return {
+        reportJsonUri,
+        reportMarkdownUri,
+        plotUri,
+        reportHtmlUri,
+        plotPngUri,
+        ...(recognizabilityPngUri ? { recognizabilityPngUri } : {}),
+        sampleSheetUris,
+      };
     },
   };
 }

@@ -1,6 +1,5 @@
 // WebDataset-style tar shards: `{key}.png` + `{key}.json` per sample, entries sorted and
 // stamped with a fixed mtime so a shard's bytes (and hash) depend only on its content.
-import { Readable } from 'node:stream';
 import tar from 'tar-stream';
 
 /** Label of a sample no class could be read for (an imported caption pair; CLIP trains on its text alone). */
@@ -99,47 +98,95 @@ export class ShardFormatError extends Error {
   }
 }
 
-/** Parse a shard, grouping files by key. Shards are untrusted: bound sizes, validate structure. */
+/** An entry name as shown in an error: JSON-quoted (control characters escaped), at most 100 characters. */
+function entryLabel(name: string): string {
+  return JSON.stringify(name.length > 100 ? `${name.slice(0, 100)}...` : name) + (name.length > 100 ? ` (${name.length} characters)` : '');
+}
+
+const ENTRY_NAME = /^([a-z0-9][a-z0-9_-]{0,127})\.(png|json)$/;
+const TAR_BLOCK = 512;
+
+/**
+ * Parse a shard, grouping files by key. Shards are untrusted, so this refuses, with a
+ * ShardFormatError naming the shard and the entry: names other than `{key}.png` / `{key}.json`
+ * (so no traversal, absolute paths or long PAX/GNU names), anything but regular files (links,
+ * devices, fifos, directories), duplicate files of a key, entries over `maxEntryBytes` (declared in
+ * the header or PAX size, and counted while streaming), more than `maxSamples` keys, gzip and
+ * non-tar bytes, and archives cut short: inside an entry, or at an entry boundary (no end-of-archive
+ * blocks), which would otherwise lose whole samples silently.
+ */
 export async function unpackShard(
   bytes: Uint8Array,
   shard: string,
   limits: ReadShardLimits = { maxSamples: 100_000, maxEntryBytes: 1024 * 1024 },
 ): Promise<ShardSample[]> {
-  const extract = tar.extract();
+  if (bytes.byteLength === 0) throw new ShardFormatError(shard, undefined, 'empty file, not a tar archive');
+  if (bytes[0] === 0x1f && bytes[1] === 0x8b) throw new ShardFormatError(shard, undefined, 'gzip-compressed; expected an uncompressed tar');
   const groups = new Map<string, { png?: Uint8Array; json?: Uint8Array }>();
-  const finished = new Promise<void>((resolveDone, reject) => {
+  /** Where the last entry's data (padded to a block) ends: an end-of-archive marker must follow. */
+  let dataEnd = 0;
+  await new Promise<void>((resolveDone, reject) => {
+    const extract = tar.extract();
+    let failed = false;
+    let last: string | undefined;
+    /** Where the last entry's data ends (unpadded): a tar that ends before it is cut inside that entry. */
+    let lastDataEnd = 0;
+    const fail = (where: string | undefined, message: string) => {
+      if (failed) return;
+      failed = true;
+      reject(new ShardFormatError(shard, where, message));
+      extract.destroy();
+    };
     extract.on('entry', (header, stream, next) => {
-      const fail = (message: string, key?: string) => {
-        stream.resume();
-        reject(new ShardFormatError(shard, key, message));
-      };
-      if (header.type !== 'file') return fail(`entry ${header.name} is a ${header.type}, expected a file`);
-      const match = /^([a-z0-9][a-z0-9_-]{0,127})\.(png|json)$/.exec(header.name);
-      if (!match) return fail(`unexpected entry name "${header.name}"`);
+      const label = entryLabel(header.name);
+      stream.on('error', (err: Error) => fail(label, `truncated tar: entry ${label} is cut short (${err.message})`));
+      if (failed) return void stream.resume();
+      last = label;
+      if (header.type !== 'file') return fail(label, `entry ${label} is a ${header.type}, expected a regular file`);
+      const match = ENTRY_NAME.exec(header.name);
+      if (!match) return fail(label, `unexpected entry name ${label}: expected {key}.png or {key}.json, key 1-128 of [a-z0-9_-]`);
       const [, key, ext] = match as unknown as [string, string, 'png' | 'json'];
-      if ((header.size ?? 0) > limits.maxEntryBytes) return fail(`${header.name} is ${header.size} bytes, limit ${limits.maxEntryBytes}`, key);
+      const declared = header.size ?? 0;
+      if (declared > limits.maxEntryBytes) return fail(key, `entry ${label} declares ${declared} bytes, limit ${limits.maxEntryBytes}`);
       const group = groups.get(key) ?? {};
-      if (group[ext]) return fail(`duplicate .${ext} for key`, key);
-      if (!groups.has(key) && groups.size >= limits.maxSamples) return fail(`more than ${limits.maxSamples} samples`);
+      if (group[ext]) return fail(key, `duplicate entry ${label} (a second .${ext} for the key)`);
+      if (!groups.has(key) && groups.size >= limits.maxSamples) return fail(key, `more than ${limits.maxSamples} samples`);
+      groups.set(key, group);
+      const offset = (header as { byteOffset?: number }).byteOffset;
+      if (offset !== undefined) {
+        lastDataEnd = offset + declared;
+        dataEnd = offset + Math.ceil(declared / TAR_BLOCK) * TAR_BLOCK;
+      }
       const parts: Buffer[] = [];
       let size = 0;
       stream.on('data', (data: unknown) => {
+        if (failed) return;
         const chunk = data as Buffer;
         size += chunk.length;
-        if (size <= limits.maxEntryBytes) parts.push(chunk);
+        // Defensive: tar-stream delimits entries by the declared size, so this cannot trip today.
+        if (size > limits.maxEntryBytes || size > declared) return fail(key, `entry ${label} streams more than ${Math.min(declared, limits.maxEntryBytes)} bytes`);
+        parts.push(chunk);
       });
       stream.on('end', () => {
-        group[ext] = new Uint8Array(Buffer.concat(parts));
-        groups.set(key, group);
+        if (failed) return;
+        group[ext] = new Uint8Array(Buffer.concat(parts, size));
         next();
       });
-      stream.on('error', reject);
     });
-    extract.on('finish', () => resolveDone());
-    extract.on('error', (err: Error) => reject(new ShardFormatError(shard, undefined, `not a valid tar (${err.message})`)));
+    extract.on('finish', () => {
+      if (!failed) resolveDone();
+    });
+    extract.on('error', (err: Error) => {
+      if (last && lastDataEnd > bytes.byteLength) fail(last, `truncated tar: entry ${last} is cut short (${err.message})`);
+      else fail(last, last ? `truncated or corrupt tar after entry ${last} (${err.message})` : `not a tar archive (${err.message})`);
+    });
+    extract.end(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
   });
-  Readable.from([Buffer.from(bytes)]).pipe(extract);
-  await finished;
+  // tar-stream accepts an archive that stops at an entry boundary; ours always end with two zero blocks.
+  const tail = bytes.subarray(Math.max(dataEnd, bytes.byteLength - 2 * TAR_BLOCK));
+  if (bytes.byteLength - dataEnd < 2 * TAR_BLOCK || tail.some((b) => b !== 0)) {
+    throw new ShardFormatError(shard, undefined, `truncated tar: no end-of-archive marker after the last entry (${bytes.byteLength} bytes)`);
+  }
   const samples: ShardSample[] = [];
   for (const key of [...groups.keys()].sort()) {
     const group = groups.get(key)!;

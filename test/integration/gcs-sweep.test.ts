@@ -4,7 +4,6 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
@@ -13,7 +12,7 @@ import { validateSpec } from '../../core/spec.js';
 import { getJson, openStore } from '../../core/storage.js';
 import { connectClient, startSweep } from '../../cli/client.js';
 import type { SweepResult } from '../../workflows/scaling-sweep.js';
-import { ROOT, startTestStack, type TestStack } from './stack.js';
+import { ROOT, freePort, startTestStack, type TestStack } from './stack.js';
 
 const run = promisify(execFile);
 const BUCKET = 'it-sweeps';
@@ -22,16 +21,6 @@ const STORE = `gs://${BUCKET}/runs`;
 let stack: TestStack;
 let emulatorEnv: NodeJS.ProcessEnv;
 
-async function freePort(): Promise<number> {
-  return new Promise((resolveDone, reject) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolveDone(port));
-    });
-    server.on('error', reject);
-  });
-}
 
 before(
   async () => {

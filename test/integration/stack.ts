@@ -1,6 +1,7 @@
 // Test harness: a dedicated Temporal dev server and real worker processes (via infra/stack.sh),
 // isolated in a temp dir and on their own ports so they never touch a developer's stack.
 import { execFile } from 'node:child_process';
+import { createServer } from 'node:net';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -72,4 +73,16 @@ export async function startTestStack(port: number, opts: { workers?: boolean } =
       if (!process.env.SYNTHSCALE_KEEP_TEST_HOME) await rm(home, { recursive: true, force: true });
     },
   };
+}
+
+/** A TCP port free on loopback right now (for a server a test starts itself). */
+export function freePort(): Promise<number> {
+  return new Promise((resolveDone, reject) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolveDone(port));
+    });
+    server.on('error', reject);
+  });
 }

@@ -65,6 +65,13 @@ test('a tiny sweep runs end to end and its report holds every source, size and f
     assert.ok(cell.accuracy > 0.1 && cell.accuracy <= 1, `${cell.source} n=${cell.size} accuracy ${cell.accuracy} above chance`);
     assert.ok(Number.isFinite(cell.loss) && cell.loss > 0);
   }
+  // The visual report: one self-contained page, PNG plot, a sample sheet per source with images.
+  const html = await readFile(fileURLToPath(result.reportHtmlUri!), 'utf8');
+  assert.match(html, /<svg[\s\S]*ci_band/, 'report.html holds the plot with its confidence bands');
+  assert.ok(!/(src|href)="https?:/.test(html), 'report.html loads nothing from the network');
+  assert.deepEqual(Object.keys(result.sampleSheetUris ?? {}).sort(), ['cfg1-5', 'cfg7-5', 'real']);
+  const png = await readFile(fileURLToPath(result.plotPngUri!));
+  assert.equal(png.subarray(1, 4).toString(), 'PNG');
   const real400 = cells.find((c: { source: string; size: number }) => c.source === 'real' && c.size === 400);
   assert.ok(real400.accuracy > 0.55, `real data, N=400: accuracy ${real400.accuracy}`);
 });

@@ -1,0 +1,97 @@
+// The report as data: headings, paragraphs, lists, tables and figures, built once (render.ts) and
+// written twice, as Markdown (report.md, here) and as HTML (report.html, html.ts), so the two
+// never drift apart.
+//
+// Text that reaches a report comes partly from users (source descriptions, prompt provenance,
+// notes), so markup is never parsed out of data: only the literal parts of an `md` template may
+// carry `code`, **strong** and *em* markers; interpolated values are plain text.
+
+/** One piece of inline text: a markup literal written in this code, or plain text from data. */
+export interface Segment {
+  text: string;
+  markup: boolean;
+}
+
+/** Inline text with markup only where the code put it (build with the `md` template tag). */
+export class Rich {
+  constructor(readonly segments: readonly Segment[]) {}
+}
+
+/** A plain string is data and is shown as written; a Rich may carry markup. */
+export type Text = string | Rich;
+
+/** md`**${name}** on \`${evalSet}\``: the literals may carry markup, the values never do (a Rich value keeps its own). */
+export function md(literals: TemplateStringsArray, ...values: (Text | number)[]): Rich {
+  const segments: Segment[] = [];
+  literals.forEach((literal, i) => {
+    if (literal) segments.push({ text: literal, markup: true });
+    if (i < values.length) segments.push(...segmentsOf(values[i]!));
+  });
+  return new Rich(segments);
+}
+
+function segmentsOf(value: Text | number): readonly Segment[] {
+  if (value instanceof Rich) return value.segments;
+  return [{ text: String(value), markup: false }];
+}
+
+/** Texts joined by a plain separator, keeping each one's markup. */
+export function joinText(parts: readonly Text[], separator: string): Rich {
+  return new Rich(parts.flatMap((part, i) => [...(i > 0 && separator ? [{ text: separator, markup: false }] : []), ...segmentsOf(part)]));
+}
+
+export type Block =
+  | { kind: 'heading'; level: 1 | 2 | 3; text: Text }
+  | { kind: 'paragraph'; text: Text }
+  | { kind: 'list'; items: Text[] }
+  | { kind: 'table'; header: string[]; rows: Text[][] }
+  /** An image file of the report dir; `raster` is its PNG copy, when there is one. */
+  | { kind: 'figure'; file: string; alt: string; raster?: string }
+  /** Images shown side by side (the sample sheets). */
+  | { kind: 'gallery'; images: { file: string; alt: string }[] }
+  /** A collapsed code listing (the sweep spec). */
+  | { kind: 'code'; summary: string; language: string; code: string };
+
+export const heading = (level: 1 | 2 | 3, text: Text): Block => ({ kind: 'heading', level, text });
+export const paragraph = (text: Text): Block => ({ kind: 'paragraph', text });
+export const list = (items: Text[]): Block => ({ kind: 'list', items });
+export const table = (header: string[], rows: Text[][]): Block => ({ kind: 'table', header, rows });
+
+// ---------------------------------------------------------------------------------------------
+// Markdown
+
+/** Markdown of inline text: markup and data alike are written as they are (report.md has always trusted its data). */
+export function markdownOf(text: Text): string {
+  return typeof text === 'string' ? text : text.segments.map((s) => s.text).join('');
+}
+
+function tableCell(s: string): string {
+  return s.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
+}
+
+function markdownLines(block: Block): string[] {
+  switch (block.kind) {
+    case 'heading':
+      return [`${'#'.repeat(block.level)} ${markdownOf(block.text)}`];
+    case 'paragraph':
+      return [markdownOf(block.text)];
+    case 'list':
+      return block.items.map((item) => `- ${markdownOf(item)}`);
+    case 'table': {
+      const row = (cells: string[]) => `| ${cells.map(tableCell).join(' | ')} |`;
+      return [row(block.header), `|${block.header.map(() => '---').join('|')}|`, ...block.rows.map((r) => row(r.map(markdownOf)))];
+    }
+    case 'figure':
+      return [`![${block.alt}](${block.file})`, ...(block.raster ? ['', `PNG (2x, for papers and READMEs): [${block.raster}](${block.raster})`] : [])];
+    case 'gallery':
+      // One line: Markdown viewers put the images next to each other.
+      return [block.images.map((image) => `![${image.alt}](${image.file})`).join(' ')];
+    case 'code':
+      return [`<details><summary>${block.summary}</summary>`, '', `\`\`\`${block.language}`, block.code, '```', '', '</details>'];
+  }
+}
+
+/** The document as Markdown: every block followed by a blank line. */
+export function toMarkdown(blocks: readonly Block[]): string {
+  return blocks.flatMap((block) => [...markdownLines(block), '']).join('\n');
+}
