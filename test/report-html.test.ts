@@ -13,6 +13,7 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import sharp from 'sharp';
 import { analyzeSweep, type SweepAnalysis } from '../activities/analyze/analyze-sweep.js';
 import { md } from '../activities/report/document.js';
+import { chartSpec } from '../activities/report/charts.js';
 import { escapeHtml, inlineHtml } from '../activities/report/html.js';
 import { rasterizeSvg } from '../activities/report/raster.js';
 import { renderReport, type ReportMeta } from '../activities/report/render.js';
@@ -182,7 +183,7 @@ describe('renderReport: HTML and PNGs', () => {
 
   test('the scaling chart draws 95% CI bands (Vega-Lite area layer from lo to hi) beside error bars and fit lines', () => {
     const { svg, html } = rendered;
-    const bands = svg.match(/<g class="mark-area role-mark ci_band_marks"[^>]*>([\s\S]*?)<\/g>/g) ?? [];
+    const bands = svg.match(/<g class="mark-area role-mark ci_band_\w+_marks"[^>]*>([\s\S]*?)<\/g>/g) ?? [];
     // 6 sources x 2 metrics x 2 eval sets.
     assert.equal(bands.length, 24);
     assert.ok(bands.every((g) => /<path [^>]*d="M[^"]+Z"/.test(g)), 'each band is a closed area path');
@@ -190,7 +191,22 @@ describe('renderReport: HTML and PNGs', () => {
     assert.ok(svg.includes('mark-rule role-mark'), 'error bars stay');
     assert.match(svg, /power-law fit/);
     assert.match(svg, /shaded bands and bars: 95% CI over seeds/);
-    assert.ok(html.includes('ci_band_marks'), 'the page inlines the same chart');
+    assert.ok(html.includes('ci_band_loss_'), 'the page inlines the same chart');
+  });
+
+  test('every panel draws its own bands: layer names are unique across the concat, and each band reads its panel\'s metric', () => {
+    type Layer = { name?: string; data: { values: { lo: number; hi: number; y: number }[] } };
+    type Panel = { title: { text: string }; layer: Layer[] };
+    const spec = chartSpec(sweepAnalysis(), 'x') as unknown as { vconcat: { hconcat: Panel[] }[] };
+    const panels = spec.vconcat.flatMap((row) => row.hconcat);
+    const names = panels.flatMap((p) => p.layer.map((l) => l.name).filter((n): n is string => n !== undefined));
+    // Vega-Lite merges same-named layers of a concat into one mark: the loss panel then drew the error panel's bands.
+    assert.equal(new Set(names).size, names.length, `layer names repeat: ${names.join(', ')}`);
+    for (const panel of panels) {
+      const band = panel.layer.find((l) => l.name?.startsWith('ci_band_'))!;
+      const points = panel.layer.at(3)!;
+      assert.deepEqual(band.data.values.map((r) => r.y), points.data.values.map((r) => r.y), `${panel.title.text}: band rows are the panel's means`);
+    }
   });
 
   test('PNG copies decode at 2x the SVG size and have their text drawn', async () => {

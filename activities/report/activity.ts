@@ -27,7 +27,7 @@ export function describeRun(stats: SweepStats): string[] {
 }
 
 // report-3: report.html, PNG copies of the charts, sample sheets, CI bands in scaling.svg.
-export const REPORT_CODE_VERSION = 'report-3';
+export const REPORT_CODE_VERSION = 'report-4';
 
 export interface RenderReportInput {
   sweepId: string;

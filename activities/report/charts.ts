@@ -151,14 +151,17 @@ function panelSpec(
   const title = metric === 'loss' ? 'Test loss vs N' : 'Top-1 error vs N';
 
   // The CI from lo to hi: drawn as a band and as bars.
-  const interval = { x, y: { field: 'lo', type: 'quantitative', title: yTitle, scale: yScale }, y2: { field: 'hi' }, color };
+  // stack: null, or Vega-Lite stacks one source's area on another's (areas with a color field stack by default).
+  const interval = { x, y: { field: 'lo', type: 'quantitative', title: yTitle, scale: yScale, stack: null }, y2: { field: 'hi' }, color };
   const yMean = { field: 'y', type: 'quantitative', title: yTitle, scale: yScale };
   // Translucency is set as fill/stroke opacity, never as element opacity: librsvg (the PNG copy) renders
   // each element with opacity through a canvas-sized offscreen layer, minutes for a large sweep's chart.
   const layers: Record<string, unknown>[] = [
     {
       // The 95% CI over seeds as a shaded band under each source's means; the rule layer next marks it at each N.
-      name: 'ci_band',
+      // Unique per panel: Vega-Lite gives same-named layers of a concat one mark and dataset, so a
+      // shared name drew the error panel's bands (and y scale) in the loss panel.
+      name: `ci_band_${metric}_${evalSet.replace(/[^A-Za-z0-9_]/g, '_')}`,
       data: { values: meanRows },
       // Many sources' bands overlap: fainter the more there are.
       mark: { type: 'area', fillOpacity: Math.min(0.14, Math.max(0.05, 1.2 / k)), interpolate: 'linear' },
@@ -225,7 +228,7 @@ function wrapList(prefix: string, items: string[], width: number): string[] {
   return [...lines, line];
 }
 
-function chartSpec(a: SweepAnalysis, sweepId: string): TopLevelSpec {
+export function chartSpec(a: SweepAnalysis, sweepId: string): TopLevelSpec {
   const sourceOrder = [...new Set(a.curves.map((c) => c.source))];
   const multiEval = a.evalSets.length > 1;
   const rows = a.evalSets.map((evalSet) => {
