@@ -1,5 +1,5 @@
 // `sweep status --watch`: one bar per stage (data sources, images, cells) from the sweep's
-// progress query, with the ETA, drawn by cli-progress (plain lines when stdout is not a TTY).
+// progress query, with the ETA, drawn by cli-progress; plain lines when stdout is not a TTY.
 import cliProgress from 'cli-progress';
 import type { SweepProgress } from '../workflows/scaling-sweep.js';
 
@@ -24,6 +24,29 @@ export interface ProgressView {
 }
 
 export function createProgressView(stream: NodeJS.WriteStream = process.stdout): ProgressView {
+  // Logs (CI, pipes): one line when the progress changes, at most every 10 s, instead of redrawn bars.
+  if (!stream.isTTY) {
+    let last = '';
+    let lastAt = 0;
+    let pending: SweepProgress | undefined;
+    const flush = (p: SweepProgress) => {
+      const line = formatProgress(p).replace(/, [^,]* elapsed.*$/, '');
+      if (line === last) return;
+      stream.write(`${formatProgress(p)}\n`);
+      last = line;
+      lastAt = Date.now();
+      pending = undefined;
+    };
+    return {
+      update(p) {
+        if (Date.now() - lastAt >= 10_000 || last === '') flush(p);
+        else pending = p;
+      },
+      stop() {
+        if (pending) flush(pending);
+      },
+    };
+  }
   const bars = new cliProgress.MultiBar(
     {
       stream,
@@ -31,8 +54,6 @@ export function createProgressView(stream: NodeJS.WriteStream = process.stdout):
       barsize: 30,
       hideCursor: true,
       clearOnComplete: false,
-      noTTYOutput: !stream.isTTY,
-      notTTYSchedule: 10_000,
       autopadding: true,
     },
     cliProgress.Presets.shades_classic,

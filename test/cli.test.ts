@@ -60,14 +60,26 @@ test('progress: one line for logs, bars per stage with the ETA', async () => {
     etaSeconds: 3725,
   };
   assert.equal(formatProgress(progress), '[demo] stage=cells sources 3/4 images 1200/2000 cells 10/40 (running 2, cached 4), 2m05s elapsed, ETA 1h02m');
-  const out = new PassThrough();
-  let text = '';
-  out.on('data', (c: Buffer) => (text += c.toString()));
-  const view = createProgressView(Object.assign(out, { isTTY: false }) as unknown as NodeJS.WriteStream);
-  view.update(progress);
-  view.stop();
-  assert.match(text, /cells\s+\|[█░]+\| 10\/40 running 2, cached 4, 2m05s elapsed, ETA 1h02m/);
-  assert.match(text, /data sources \|[█░]+\| 3\/4 stage=cells/);
+  const capture = (isTTY: boolean) => {
+    const out = new PassThrough();
+    const text = { value: '' };
+    out.on('data', (c: Buffer) => (text.value += c.toString()));
+    return { stream: Object.assign(out, { isTTY, columns: 160, rows: 40 }) as unknown as NodeJS.WriteStream, text };
+  };
+  const tty = capture(true);
+  const bars = createProgressView(tty.stream);
+  bars.update(progress);
+  bars.stop();
+  assert.match(tty.text.value, /cells\s+\|[█░]+\| 10\/40 running 2, cached 4, 2m05s elapsed, ETA 1h02m/);
+  assert.match(tty.text.value, /data sources \|[█░]+\| 3\/4 stage=cells/);
+  // Not a terminal (CI logs): one line per change, no control characters.
+  const log = capture(false);
+  const lines = createProgressView(log.stream);
+  lines.update(progress);
+  lines.update({ ...progress, elapsedSeconds: 127 }); // only the clock moved: nothing new to say
+  lines.update({ ...progress, cells: { ...progress.cells, done: 11 } }); // within 10 s: held back until stop
+  lines.stop();
+  assert.deepEqual(log.text.value.trim().split('\n'), [formatProgress(progress), formatProgress({ ...progress, cells: { ...progress.cells, done: 11 } })]);
 });
 
 test('commands check their flags and say what is allowed', async () => {
