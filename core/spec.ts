@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { A1111GeneratorSchema, OpenAiImagesGeneratorSchema } from '../activities/generate/http-config.js';
 import { PromptConfigSchema, PROMPT_STRATEGY_NAMES } from '../activities/prompts/config.js';
 import { OodSelectionSchema } from '../activities/evaluate/ood.js';
-import { ClipTrainingSchema } from '../activities/clip/train.js';
+import { ClipTrainingSchema } from '../activities/clip/recipe.js';
 
 const name = z
   .string()
