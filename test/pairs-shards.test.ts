@@ -201,3 +201,14 @@ test('Fashion-MNIST-style pair shards: captioned PNGs, global keys, reproducible
   await assert.rejects(captionedPairShards({ ...data, captions: ['too few'] }, 10), /1 captions for 23 images/);
   await assert.rejects(captionedPairShards({ ...data, labels: labels.map(() => 10) }, 10), /label 10, but there are 10 classes/);
 });
+
+test('entry names in errors are escaped and capped: no raw control characters, no huge names', async () => {
+  const hostile = `\u001b[31m${'a'.repeat(5000)}`;
+  await assert.rejects(readPairShard(await rawTar([{ name: `${hostile}.png`, data: grayPng(1) }]), URI), (err: Error) => {
+    assert.ok(err instanceof ShardFormatError);
+    assert.ok(!/\p{Cc}/u.test(err.message), 'no control characters');
+    assert.ok(err.message.includes('\\u001b[31m'), err.message.slice(0, 200));
+    assert.ok(err.message.length < 1400, `message of ${err.message.length} characters`);
+    return true;
+  });
+});

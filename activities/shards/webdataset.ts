@@ -94,8 +94,16 @@ export class ShardFormatError extends Error {
     readonly key: string | undefined,
     message: string,
   ) {
-    super(`${shard}${key ? ` [${key}]` : ''}: ${message}`);
+    // Names come from the shard (untrusted): control characters escaped and lengths capped, so an
+    // error never carries raw bytes or megabytes of name into logs and workflow histories.
+    super(`${shard}${key ? ` [${shownText(key, 160)}]` : ''}: ${shownText(message, 1000)}`);
   }
+}
+
+/** Text for a message: control characters as \uXXXX, at most `max` characters (then its length). */
+function shownText(text: string, max: number): string {
+  const escaped = text.replace(/\p{Cc}/gu, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return escaped.length > max ? `${escaped.slice(0, max)}... (${escaped.length} characters)` : escaped;
 }
 
 /** An entry name as shown in an error: JSON-quoted (control characters escaped), at most 100 characters. */
