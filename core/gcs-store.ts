@@ -11,9 +11,11 @@ import type { Bucket, File, FileMetadata, Storage, StorageOptions } from '@googl
 import {
   assertSafeKey,
   ChecksumMismatchError,
+  keyUnderRoot,
   NotFoundError,
   ObjectTooLargeError,
   sha256,
+  uriUnderRoot,
   type BlobStore,
   type PutResult,
 } from './storage.js';
@@ -212,15 +214,11 @@ export class GcsStore implements BlobStore {
   }
 
   uri(key: string): string {
-    assertSafeKey(key);
-    return `${this.root}/${key}`;
+    return uriUnderRoot(this.root, key);
   }
 
   keyOf(uri: string): string {
-    if (!uri.startsWith(`${this.root}/`)) throw new Error(`${uri} is not under storage root ${this.root}`);
-    const key = uri.slice(this.root.length + 1);
-    assertSafeKey(key);
-    return key;
+    return keyUnderRoot(this.root, uri);
   }
 
   async put(key: string, data: Uint8Array): Promise<PutResult> {

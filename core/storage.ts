@@ -74,6 +74,20 @@ export function sha256(data: Uint8Array): string {
 
 const CHECKSUM_SUFFIX = '.sha256';
 
+/** `root/key` for a safe key: every store's `uri`. */
+export function uriUnderRoot(root: string, key: string): string {
+  assertSafeKey(key);
+  return `${root}/${key}`;
+}
+
+/** The safe key of a URI under `root` (throws for URIs elsewhere): every store's `keyOf`. */
+export function keyUnderRoot(root: string, uri: string): string {
+  if (!uri.startsWith(`${root}/`)) throw new Error(`${uri} is not under storage root ${root}`);
+  const key = uri.slice(root.length + 1);
+  assertSafeKey(key);
+  return key;
+}
+
 class FileStore implements BlobStore {
   readonly root: string;
   private readonly dir: string;
@@ -84,15 +98,11 @@ class FileStore implements BlobStore {
   }
 
   uri(key: string): string {
-    assertSafeKey(key);
-    return `${this.root}/${key}`;
+    return uriUnderRoot(this.root, key);
   }
 
   keyOf(uri: string): string {
-    if (!uri.startsWith(`${this.root}/`)) throw new Error(`${uri} is not under storage root ${this.root}`);
-    const key = uri.slice(this.root.length + 1);
-    assertSafeKey(key);
-    return key;
+    return keyUnderRoot(this.root, uri);
   }
 
   private path(key: string): string {

@@ -13,7 +13,7 @@ import { loadSplit, locateFashionMnist, FASHION_MNIST_CLASSES } from '../../core
 import { fitGmmGenerator } from '../../activities/generate/gmm-diffusion.js';
 import { startGeneratorServer, type GeneratorServer } from '../../activities/generate/generator-server.js';
 import type { SweepResult } from '../../workflows/scaling-sweep.js';
-import { startTestStack, ROOT, type TestStack } from './stack.js';
+import { startTestStack, ROOT, type TestStack, runSweepToEnd } from './stack.js';
 import { join } from 'node:path';
 import { unpackShard } from '../../activities/shards/webdataset.js';
 import { mkdtemp, readdir, writeFile } from 'node:fs/promises';
@@ -227,13 +227,7 @@ test('CLIP on real-pairs: a lab\'s img2dataset shards (file://), the embedded pa
     clip: { hidden: [32], embedDim: 32, tokenWidth: 32, maxTokens: 16, epochs: 3, minSteps: 20, batchSize: 64, checkpointEvery: 10 },
     maxConcurrentCells: 2,
   });
-  const { client, close } = await connectClient();
-  let result: SweepResult;
-  try {
-    result = (await (await startSweep(client, spec)).result()) as SweepResult;
-  } finally {
-    await close();
-  }
+  const result = await runSweepToEnd(spec);
   assert.equal(result.cells, 8, '4 sources x 2 N, CLIP only');
   const report = JSON.parse(await readFile(fileURLToPath(result.reportUri), 'utf8'));
   const markdown = await readFile(fileURLToPath(result.reportMarkdownUri), 'utf8');

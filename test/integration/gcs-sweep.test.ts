@@ -10,9 +10,7 @@ import { promisify } from 'node:util';
 import { Storage } from '@google-cloud/storage';
 import { validateSpec } from '../../core/spec.js';
 import { getJson, openStore } from '../../core/storage.js';
-import { connectClient, startSweep } from '../../cli/client.js';
-import type { SweepResult } from '../../workflows/scaling-sweep.js';
-import { ROOT, freePort, startTestStack, type TestStack } from './stack.js';
+import { ROOT, freePort, startTestStack, type TestStack, runSweepToEnd } from './stack.js';
 
 const run = promisify(execFile);
 const BUCKET = 'it-sweeps';
@@ -57,13 +55,7 @@ test('a tiny sweep with its store in a gs:// bucket: shards, models, evaluations
     eval: [{ name: 'fmnist-test', split: 'test' }],
     maxConcurrentCells: 2,
   });
-  const { client, close } = await connectClient();
-  let result: SweepResult;
-  try {
-    result = (await (await startSweep(client, spec)).result()) as SweepResult;
-  } finally {
-    await close();
-  }
+  const result = await runSweepToEnd(spec);
   assert.equal(result.cells, 4);
   for (const uri of [result.reportUri, result.reportMarkdownUri, result.plotUri]) assert.ok(uri.startsWith(`${STORE}/reports/it-gcs/`), uri);
   // Read back through the store: every object carries its sha256 and is verified on read.

@@ -9,12 +9,10 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { connectClient, startSweep } from '../../cli/client.js';
 import { validateSpec } from '../../core/spec.js';
-import type { SweepResult } from '../../workflows/scaling-sweep.js';
 import type { HttpFailureReason } from '../../activities/generate/http-backends.js';
 import { startHostileGenerator, type HostileGenerator, type HostileKind } from '../support/hostile-generator.js';
-import { startTestStack, type TestStack } from './stack.js';
+import { startTestStack, type TestStack, runSweepToEnd } from './stack.js';
 
 const PORT = 7353; // Temporal frontend; the dev server's UI is on PORT + 1000 (see stack.ts)
 const MiB = 1024 * 1024;
@@ -117,13 +115,7 @@ test('a sweep against a hostile generator completes, recording each bad response
   });
   const workerBefore = await generateWorker();
   const started = Date.now();
-  const { client, close } = await connectClient();
-  let result: SweepResult;
-  try {
-    result = (await (await startSweep(client, spec)).result()) as SweepResult;
-  } finally {
-    await close();
-  }
+  const result = await runSweepToEnd(spec);
   const sweepSeconds = (Date.now() - started) / 1000;
   const worker = await generateWorker();
   console.log(

@@ -2,6 +2,9 @@
 // isolated in a temp dir and on their own ports so they never touch a developer's stack.
 import { execFile } from 'node:child_process';
 import { createServer } from 'node:net';
+import { connectClient, startSweep } from '../../cli/client.js';
+import type { SweepSpec } from '../../core/spec.js';
+import type { SweepResult } from '../../workflows/scaling-sweep.js';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -85,4 +88,14 @@ export function freePort(): Promise<number> {
     });
     server.on('error', reject);
   });
+}
+
+/** Start a sweep through the client (TEMPORAL_ADDRESS from the environment) and wait for its result. */
+export async function runSweepToEnd(spec: SweepSpec): Promise<SweepResult> {
+  const { client, close } = await connectClient();
+  try {
+    return (await (await startSweep(client, spec)).result()) as SweepResult;
+  } finally {
+    await close();
+  }
 }
