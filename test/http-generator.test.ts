@@ -8,7 +8,8 @@ import { after, before, describe, test } from 'node:test';
 import type { GenerateItem } from '../activities/generate/activity.js';
 import { startGeneratorServer, type GeneratorServer } from '../activities/generate/generator-server.js';
 import { fitGmmGenerator, sampleImage, type GmmGeneratorModel } from '../activities/generate/gmm-diffusion.js';
-import { createHttpItemGenerator, GeneratorHttpError, httpSeed, type HttpImageMeta } from '../activities/generate/http-backends.js';
+import { createHttpItemGenerator, httpSeed, type HttpImageMeta } from '../activities/generate/http-backends.js';
+import { httpError } from './support/hostile-generator.js';
 import { A1111GeneratorSchema, OpenAiImagesGeneratorSchema } from '../activities/generate/http-config.js';
 import { promptToClassWeights } from '../activities/generate/text-condition.js';
 import { synthesizePromptList } from '../activities/prompts/strategies.js';
@@ -46,17 +47,6 @@ const item = (text: string, seed: string, over: Partial<GenerateItem> = {}): Gen
   steps: 20,
   ...over,
 });
-
-/** The rejection of `promise`, which must be a GeneratorHttpError. */
-async function httpError(promise: Promise<unknown>): Promise<GeneratorHttpError> {
-  try {
-    await promise;
-  } catch (err) {
-    assert.ok(err instanceof GeneratorHttpError, `expected a GeneratorHttpError, got ${String(err)}`);
-    return err;
-  }
-  assert.fail('expected a rejection');
-}
 
 function nearestClassMean(pixels: Uint8Array): number {
   let best = -1;

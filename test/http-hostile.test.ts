@@ -17,6 +17,7 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import sharp from 'sharp';
 import { createGenerateActivities, type GenerateItem, type GenerateShardOutput } from '../activities/generate/activity.js';
 import { createHttpItemGenerator, GeneratorHttpError, HTTP_FAILURE_REASONS, parseRetryAfter, type HttpFailureReason } from '../activities/generate/http-backends.js';
+import { httpError } from './support/hostile-generator.js';
 import { A1111GeneratorSchema, OpenAiImagesGeneratorSchema, type HttpGeneratorSpec } from '../activities/generate/http-config.js';
 import { synthesizePromptList } from '../activities/prompts/strategies.js';
 import { unpackShard } from '../activities/shards/webdataset.js';
@@ -45,17 +46,6 @@ const itemAt = (index: number): GenerateItem => ({
   cfgScale: 3,
   steps: 20,
 });
-
-/** The rejection of `promise`, which must be a GeneratorHttpError. */
-async function httpError(promise: Promise<unknown>): Promise<GeneratorHttpError> {
-  try {
-    await promise;
-  } catch (err) {
-    assert.ok(err instanceof GeneratorHttpError, `expected a GeneratorHttpError, got ${String(err)}`);
-    return err;
-  }
-  assert.fail('expected a rejection');
-}
 
 describe('each bad response through the backend', () => {
   // Prompt index i gets kind HOSTILE_KINDS[i % K]; each call takes a fresh index of its kind, so

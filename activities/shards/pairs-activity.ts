@@ -7,7 +7,7 @@ import { ExternalUriError, expandBraces, readExternalObject } from '../../core/e
 import { FASHION_MNIST_CLASSES, IMAGE_PIXELS } from '../../core/fashion-mnist.js';
 import { inputHash } from '../../core/hash.js';
 import { MalformedImageError } from '../../core/png.js';
-import { getJson, hasValidObject, NotFoundError, ObjectTooLargeError } from '../../core/storage.js';
+import { hasValidObject, NotFoundError, ObjectTooLargeError } from '../../core/storage.js';
 import { prepareCaptioner } from '../clip/captioner.js';
 import { loadDatasetSplit, type ActivityDeps } from '../context.js';
 import { balancedOrder, type ManifestOutput } from './activity.js';
@@ -149,7 +149,6 @@ export function createPairActivities(deps: ActivityDeps) {
       const manifestKey = `${prefix}/manifest-n${input.count}-${inputsKey.slice(0, 16)}.json`;
       const cached = await hasValidObject(deps.store, manifestKey);
       if (!cached) await writeManifest(deps.store, manifestKey, manifest);
-      else await getJson(deps.store, manifestKey);
       if (result.labels.unlabeled > 0) log.info('imported pairs without a class label', { source: input.source, unlabeled: result.labels.unlabeled });
       return {
         manifestUri: deps.store.uri(manifestKey),

@@ -16,9 +16,10 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { deflateSync } from 'node:zlib';
+import assert from 'node:assert/strict';
 import sharp from 'sharp';
 import { FASHION_MNIST_CLASSES, IMAGE_SIDE } from '../../core/fashion-mnist.js';
-import { httpSeed } from '../../activities/generate/http-backends.js';
+import { GeneratorHttpError, httpSeed } from '../../activities/generate/http-backends.js';
 import { grayToRgbPng } from '../../activities/generate/image-resize.js';
 import { matchClasses } from '../../activities/generate/text-condition.js';
 
@@ -327,4 +328,15 @@ export async function startHostileGenerator(opts: HostileGeneratorOptions = {}):
         server.close(() => resolve());
       }),
   };
+}
+
+/** The rejection of `promise`, which must be a GeneratorHttpError. */
+export async function httpError(promise: Promise<unknown>): Promise<GeneratorHttpError> {
+  try {
+    await promise;
+  } catch (err) {
+    assert.ok(err instanceof GeneratorHttpError, `expected a GeneratorHttpError, got ${String(err)}`);
+    return err;
+  }
+  assert.fail('expected a rejection');
 }
