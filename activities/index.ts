@@ -1,6 +1,6 @@
 // Activities grouped by the task queue whose worker runs them.
 import { log } from '@temporalio/activity';
-import type { ActivityDeps } from './context.js';
+import type { ActivityDeps } from '../core/activity-deps.js';
 import { injectStorageFaults } from '../core/faults.js';
 import { withRetries } from '../core/resilience.js';
 import { createPlanActivities } from './plan/activity.js';

@@ -2,12 +2,12 @@
 // 'cnn' conv16-pool-conv32-pool-256-10) on ONE TF.js backend. A fresh process per (backend,
 // model), so native thread pools and wasm state never mix.
 //   node --import tsx bench/backend-child.ts <tensorflow|wasm|cpu> <trainSteps> <warmupSteps> <inferImages> [mlp|cnn]
-import { initTfBackend, type BackendPreference } from '../activities/train/backend.js';
-import { initialClassifier, trainClassifier } from '../activities/train/classifier.js';
-import { predictLogits } from '../activities/evaluate/metrics.js';
-import { loadSplit, locateFashionMnist } from '../core/fashion-mnist.js';
-import { TrainingSchema } from '../core/spec.js';
-import { projectDataDir } from '../activities/context.js';
+import { initTfBackend, type BackendPreference } from '../core/nn/backend.js';
+import { initialClassifier, trainClassifier } from '../core/nn/classifier.js';
+import { predictLogits } from '../core/nn/metrics.js';
+import { loadSplit, locateFashionMnist } from '../core/datasets/fashion-mnist.js';
+import { TrainingSchema } from '../contracts/spec/sweep.js';
+import { projectDataDir } from '../core/activity-deps.js';
 import { emitResult, median } from './lib.js';
 
 const backend = process.argv[2] as BackendPreference;

@@ -9,14 +9,14 @@ import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/wo
 import { WorkflowIdReusePolicy } from '@temporalio/client';
 import { connectClient, startSweep } from '../cli/client.js';
 import { createPlanActivities } from '../activities/plan/activity.js';
-import { projectDataDir } from '../activities/context.js';
+import { projectDataDir } from '../core/activity-deps.js';
 import { openStore } from '../core/storage.js';
 import type { createCpuActivities, createGenerateActivities, createTrainActivities } from '../activities/index.js';
-import { validateSpec } from '../core/spec.js';
+import { validateSpec } from '../contracts/spec/sweep.js';
 import { startTestStack, type TestStack } from '../test/integration/stack.js';
 import { bundlerOptions } from '../workers/run-worker.js';
 import { TASK_QUEUES } from '../workflows/task-queues.js';
-import type { SweepResult } from '../workflows/scaling-sweep.js';
+import type { SweepResult } from '../contracts/sweep.js';
 import { BENCH_DIR, load1, median, progress, type Row } from './lib.js';
 import type { BenchActivities } from './workflows.js';
 

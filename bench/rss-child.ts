@@ -4,12 +4,12 @@
 // process.resourceUsage().maxRSS.
 //   node --import tsx bench/rss-child.ts <storeDir> <manifestUri> <N | baseline> <backend>
 import { MockActivityEnvironment } from '@temporalio/testing';
-import { projectDataDir } from '../activities/context.js';
+import { projectDataDir } from '../core/activity-deps.js';
 import { createTrainActivities } from '../activities/index.js';
 import type { TrainCellOutput } from '../activities/train/activity.js';
-import { initTfBackend, type BackendPreference } from '../activities/train/backend.js';
-import { readManifest } from '../activities/shards/manifest.js';
-import { TrainingSchema } from '../core/spec.js';
+import { initTfBackend, type BackendPreference } from '../core/nn/backend.js';
+import { readManifest } from '../core/shards/manifest.js';
+import { TrainingSchema } from '../contracts/spec/sweep.js';
 import { openStore } from '../core/storage.js';
 import { emitResult } from './lib.js';
 

@@ -4,7 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MockActivityEnvironment } from '@temporalio/testing';
-import { projectDataDir } from '../activities/context.js';
+import { projectDataDir } from '../core/activity-deps.js';
 import { createShardActivities, type ManifestOutput } from '../activities/shards/activity.js';
 import { openStore } from '../core/storage.js';
 import { load1, progress, runChild, type Row } from './lib.js';

@@ -3,7 +3,7 @@ import { Client, Connection, WorkflowIdConflictPolicy, WorkflowIdReusePolicy, Wo
 import { connectionOptionsFromEnv } from '../core/temporal-env.js';
 import { dataConverterFromEnv } from '../core/payload-codec.js';
 import { inputHash } from '../core/hash.js';
-import type { SweepSpec } from '../core/spec.js';
+import type { SweepSpec } from '../contracts/spec/sweep.js';
 import { TASK_QUEUES } from '../workflows/task-queues.js';
 import { SWEEP_ID } from '../workflows/search-attributes.js';
 import { explainTemporalError, temporalEnvSummary } from './temporal-errors.js';

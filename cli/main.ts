@@ -1,6 +1,6 @@
 // synthscale CLI: run the stack, start and rerun sweeps, watch their progress, find their reports.
 import { defineCommand, runCommand, runMain } from 'citty';
-import { SpecError } from '../core/spec.js';
+import { SpecError } from '../contracts/spec/sweep.js';
 import { codecServer } from './codec-server.js';
 import { serveGenerator } from './serve-generator.js';
 import { dev, specCommand, worker } from './stack-commands.js';

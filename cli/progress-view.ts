@@ -1,7 +1,7 @@
 // `sweep status --watch`: one bar per stage (data sources, images, cells) from the sweep's
 // progress query, with the ETA, drawn by cli-progress; plain lines when stdout is not a TTY.
 import cliProgress from 'cli-progress';
-import type { SweepProgress } from '../workflows/scaling-sweep.js';
+import type { SweepProgress } from '../contracts/sweep.js';
 
 function clock(seconds: number | null): string {
   if (seconds === null || !Number.isFinite(seconds)) return '--';

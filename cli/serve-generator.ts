@@ -6,11 +6,11 @@
 import { defineCommand } from 'citty';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { projectDataDir } from '../activities/context.js';
+import { projectDataDir } from '../core/activity-deps.js';
 import { startGeneratorServer, type GeneratorServerLimits } from '../activities/generate/generator-server.js';
 import { deserializeGmmModel, fitGmmGenerator, type GmmGeneratorModel } from '../activities/generate/gmm-diffusion.js';
-import { FASHION_MNIST_CLASSES, IMAGE_PIXELS, loadSplit, locateFashionMnist } from '../core/fashion-mnist.js';
-import { EmbeddedGeneratorSchema } from '../core/spec.js';
+import { FASHION_MNIST_CLASSES, IMAGE_PIXELS, loadSplit, locateFashionMnist } from '../core/datasets/fashion-mnist.js';
+import { EmbeddedGeneratorSchema } from '../contracts/spec/sweep.js';
 
 function positiveInt(name: string, raw: string | undefined, fallback: number, max = Number.MAX_SAFE_INTEGER, min = 0): number {
   if (raw === undefined || raw === '') return fallback;

@@ -2,7 +2,7 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { defineCommand } from 'citty';
-import { loadSpecFile } from '../core/spec.js';
+import { loadSpecFile } from './spec-file.js';
 import { PROJECT_ROOT } from './code-fingerprint.js';
 import { temporalEnvSummary } from './temporal-errors.js';
 

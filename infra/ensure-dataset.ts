@@ -1,5 +1,5 @@
-import { locateFashionMnist } from '../core/fashion-mnist.js';
-import { projectDataDir } from '../activities/context.js';
+import { locateFashionMnist } from '../core/datasets/fashion-mnist.js';
+import { projectDataDir } from '../core/activity-deps.js';
 
 try {
   console.error(`[setup] Fashion-MNIST: ${await locateFashionMnist(projectDataDir())}`);

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { connectClient, sweepWorkflowId } from '../cli/client.js';
 
-const [sweepId, outDir = 'test/histories'] = process.argv.slice(2);
+const [sweepId, outDir = 'test/workflows/histories'] = process.argv.slice(2);
 if (!sweepId) {
   console.error('usage: node --import tsx infra/record-histories.ts <sweep-id> [out-dir]');
   process.exit(2);

@@ -17,7 +17,9 @@ group() {
 }
 
 group typecheck npx tsc -p tsconfig.json --noEmit
-group "unit tests" node --import tsx --test --test-reporter=spec test/*.test.ts
+# test/ mirrors the source folders; integration tests run one file at a time below.
+mapfile -t unit_tests < <(find test -name '*.test.ts' -not -path 'test/integration/*' | sort)
+group "unit tests" node --import tsx --test --test-reporter=spec "${unit_tests[@]}"
 # Each integration file starts its own Temporal server and workers on its own ports.
 for file in test/integration/*.test.ts; do
   group "integration: $(basename "$file" .test.ts)" node --import tsx --test --test-reporter=spec "$file"

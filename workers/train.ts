@@ -1,9 +1,9 @@
 // train queue: classifier training and evaluation (TF.js; native TensorFlow when installed, else wasm).
 import { createTrainActivities } from '../activities/index.js';
-import { depsFromEnv } from '../activities/context.js';
+import { depsFromEnv } from '../core/activity-deps.js';
 import { TASK_QUEUES } from '../workflows/task-queues.js';
 import { runWorker } from './run-worker.js';
-import { initTfBackend, visibleCudaDevices } from '../activities/train/backend.js';
+import { initTfBackend, visibleCudaDevices } from '../core/nn/backend.js';
 
 // Say at start which backend and device training will use (a cell's recipe.backend can still
 // override the backend). infra/stack.sh starts one train worker per GPU, each with its own

@@ -7,96 +7,26 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { GeneratorSpec, SourceSpec } from '../core/spec.js';
-import type { SourceSummary } from '../core/types.js';
-import type { ShardRecord } from '../activities/shards/manifest.js';
+import type { ShardRecord } from '../core/shards/manifest.js';
+import type { DataSourceInput, DataSourceOutput, DataSourceProgress } from '../contracts/sweep.js';
+import { emptyGenerationStats } from '../contracts/sweep.js';
+import { describeSource, generatorSteps, hostOf } from '../contracts/describe.js';
 import { cpu, fit, generate, importer } from './proxies.js';
 import { STAGE } from './search-attributes.js';
 import { Semaphore } from './semaphore.js';
 import { pauseSignal, resumeSignal, sourceProgressSignal } from './signals.js';
 
-/** Sources with data of their own (a mixed source reads its real and synthetic sources' shards). */
-export type DataSourceSpec = Exclude<SourceSpec, { kind: 'mixed' }>;
 
-export interface DataSourceInput {
-  sweepId: string;
-  source: DataSourceSpec;
-  /** Images the sweep needs: its largest N. Smaller N take a prefix (nested subsets). */
-  count: number;
-  shardSize: number;
-  generationSeed: number;
-  maxConcurrentShards: number;
-  /** Fraction of items that may fail for good; that many extra images are generated. */
-  failureBudget: number;
-  classes: string[];
-  datasetFingerprint: string;
-  /** Content hash of the source's configuration (from the plan), prefix of its storage keys. */
-  sourceKey: string;
-  /** Position of the source in the spec (for errors naming its field, e.g. sources.2.shards). */
-  sourceIndex?: number;
-  /** A `real-captions` source with `source` set: the manifest of that real-pairs source. */
-  captionsManifestUri?: string;
-}
 
-export interface GenerationStats {
-  imagesSampled: number;
-  shardsCached: number;
-  activityRetries: number;
-  itemRetries: number;
-  storageRetries: number;
-  failedItems: number;
-  corruptRegenerated: number;
-}
 
-export interface DataSourceOutput {
-  summary: SourceSummary;
-  stats: GenerationStats;
-}
 
-export interface DataSourceProgress {
-  stage: string;
-  paused: boolean;
-  shardsDone: number;
-  shardsTotal: number;
-  imagesDone: number;
-  stats: GenerationStats;
-}
 
 export const dataSourceProgressQuery = defineQuery<DataSourceProgress>('progress');
 
-export function describeGenerator(g: GeneratorSpec): string {
-  if (g.name === 'embedded-gmm') return `embedded-gmm (${g.pcaDims} PCA dims, ${g.componentsPerClass} comps/class, ${g.steps} DDIM steps)`;
-  if (g.name === 'a1111') return `A1111 txt2img at ${hostOf(g.baseUrl)} (${g.steps} steps, ${g.samplerName}, ${g.width}x${g.height})`;
-  return `OpenAI images API at ${hostOf(g.baseUrl)} (model ${g.model}, ${g.size})`;
-}
 
-function hostOf(url: string): string {
-  const match = /^https?:\/\/([^/]+)/.exec(url);
-  return match ? match[1]! : url;
-}
 
-export function describeSource(source: SourceSpec): string {
-  if (source.kind === 'real') return 'real Fashion-MNIST training images';
-  if (source.kind === 'real-pairs') {
-    if (!source.shards) return 'real Fashion-MNIST images with seeded captions (embedded img2dataset-layout pairs)';
-    const first = source.shards[0]!;
-    return `image-caption pairs from ${source.shards.length === 1 ? first : `${first} and ${source.shards.length - 1} more`}`;
-  }
-  if (source.kind === 'mixed') {
-    const extra = source.syntheticImages !== undefined ? `${source.syntheticImages}` : `${source.syntheticPerReal} x N`;
-    return `N real images of '${source.real}' plus ${extra} synthetic images of '${source.synthetic}'`;
-  }
-  return `${describeGenerator(source.generator)}, prompts: ${source.prompts.strategy}, CFG ${source.cfgScale}`;
-}
 
-/** Sampler steps a shard is generated with (the OpenAI images API takes none). */
-function generatorSteps(g: GeneratorSpec): number {
-  return g.name === 'openai-images' ? 0 : g.steps;
-}
 
-export function emptyGenerationStats(): GenerationStats {
-  return { imagesSampled: 0, shardsCached: 0, activityRetries: 0, itemRetries: 0, storageRetries: 0, failedItems: 0, corruptRegenerated: 0 };
-}
 
 export async function dataSourceWorkflow(input: DataSourceInput): Promise<DataSourceOutput> {
   const { source, shardSize } = input;

@@ -2,9 +2,10 @@
 import { proxyActivities } from '@temporalio/workflow';
 import type { createCpuActivities, createGenerateActivities, createTrainActivities } from '../activities/index.js';
 import { TASK_QUEUES } from './task-queues.js';
+import { NON_RETRYABLE_FAILURE_TYPES } from '../contracts/failures.js';
 
 // Bad input fails at once: these failure types are thrown as non-retryable by the activities too.
-const nonRetryableErrorTypes = ['InvalidSpec', 'InvalidInput', 'InvalidPromptConfig', 'MalformedImage', 'FailureBudgetExceeded'];
+const nonRetryableErrorTypes = [...NON_RETRYABLE_FAILURE_TYPES];
 const retry = { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: 8, nonRetryableErrorTypes };
 
 /** Light, fast CPU stages: planning, prompts, manifests, analysis, report. */

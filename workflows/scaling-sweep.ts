@@ -12,80 +12,28 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { SourceSummary } from '../core/types.js';
-import type { MixedSourceSpec } from '../core/spec.js';
-import { tasksForSource } from '../core/source-tasks.js';
-import type { SweepPlan } from '../activities/plan/activity.js';
+import type { SourceSummary } from '../contracts/types.js';
+import type { MixedSourceSpec } from '../contracts/spec/sweep.js';
+import { tasksForSource } from '../contracts/grid.js';
+import type { SweepPlan } from '../contracts/plan.js';
 import { cpu, train } from './proxies.js';
-import { childId, dataSourceWorkflow, describeSource, emptyGenerationStats, type GenerationStats } from './data-source.js';
+import { childId, dataSourceWorkflow } from './data-source.js';
+import { describeSource } from '../contracts/describe.js';
+import { emptyGenerationStats, type GenerationStats, type RecognizabilityRef, type SweepProgress, type SweepResult, type SweepState, type SweepStats } from '../contracts/sweep.js';
 import { trainCellWorkflow } from './train-cell.js';
 import { DATA_SOURCE, STAGE, SWEEP_ID } from './search-attributes.js';
 import { Semaphore } from './semaphore.js';
 import { pauseSignal, progressQuery, resumeSignal, sourceProgressSignal } from './signals.js';
 
-export interface SweepStats extends GenerationStats {
-  cellsDone: number;
-  cellsCached: number;
-  cellsTotal: number;
-  trainStepsRun: number;
-  cellActivityRetries: number;
-  /** Workflow runs so far (1 + continue-as-new count). */
-  runs: number;
-}
 
-/** What survives continue-as-new. */
-export interface SweepState {
-  plan: SweepPlan;
-  sources: SourceSummary[];
-  /** Per source: cells [0, cursor) in (size, seed) order are finished. */
-  cursors: Record<string, number>;
-  stats: SweepStats;
-  startedAt: number;
-  stageSeconds: Record<string, number>;
-  paused: boolean;
-  /** Recognizability results per synthetic source, once measured (spec.recognizability). */
-  recognizability?: RecognizabilityRef[];
-}
 
-export interface RecognizabilityRef {
-  source: string;
-  resultUri: string;
-  overall: number;
-}
 
 /** Synthetic images a mixed source adds to N real ones (core/spec.ts syntheticCountFor; no zod here). */
 function mixCount(source: MixedSourceSpec, realCount: number): number {
   return source.syntheticImages ?? Math.round((source.syntheticPerReal ?? 0) * realCount);
 }
 
-export interface SweepProgress {
-  sweepId: string;
-  stage: string;
-  paused: boolean;
-  sources: { done: number; total: number };
-  images: { done: number; total: number };
-  cells: { done: number; running: number; total: number; cached: number };
-  stats: SweepStats;
-  elapsedSeconds: number;
-  /** Naive ETA from the mean rate of finished cells (null until one finishes). */
-  etaSeconds: number | null;
-}
 
-export interface SweepResult {
-  sweepId: string;
-  reportUri: string;
-  reportMarkdownUri: string;
-  plotUri: string;
-  /** report.html: the whole report as one self-contained page (absent from reports rendered before it). */
-  reportHtmlUri?: string;
-  /** The scaling plot as PNG, and one sample sheet per source with images of its own. */
-  plotPngUri?: string;
-  sampleSheetUris?: Record<string, string>;
-  cells: number;
-  cachedCells: number;
-  stats: SweepStats;
-  stageSeconds: Record<string, number>;
-}
 
 /** The raw spec (from the CLI or `temporal workflow start --input-file`) is validated by the plan activity. */
 export async function scalingSweepWorkflow(specInput: unknown, carried?: SweepState): Promise<SweepResult> {

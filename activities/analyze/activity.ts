@@ -3,18 +3,18 @@
 // then fits power laws per source. Stored content-addressed.
 import { inputHash } from '../../core/hash.js';
 import { keySegment } from '../../core/keys.js';
-import { syntheticCountFor, type SweepSpec } from '../../core/spec.js';
-import { tasksForSource } from '../../core/source-tasks.js';
-import type { RecognizabilityDocument } from '../evaluate/recognizability-activity.js';
-import { clipCellKey, clipEvalKey, type ClipEvalResult } from '../clip/activity.js';
+import type { SweepSpec } from '../../contracts/spec/sweep.js';
+import { mixCount } from '../../contracts/grid.js';
+import { tasksForSource } from '../../contracts/grid.js';
+import { cellKey, clipCellKey, clipEvalKey, evalKey, type ClipEvalResult, type RecognizabilityDocument } from '../../contracts/cells.js';
 import { getJson, hasValidObject, putJson } from '../../core/storage.js';
-import type { CellMetrics, EvalSetSpec, SourceSummary } from '../../core/types.js';
-import type { ActivityDeps } from '../context.js';
-import { evalKey } from '../evaluate/activity.js';
-import type { EvalMetrics } from '../evaluate/metrics.js';
-import { cellKey } from '../train/activity.js';
+import type { CellMetrics, EvalSetSpec, SourceSummary } from '../../contracts/types.js';
+import type { ActivityDeps } from '../../core/activity-deps.js';
+import type { EvalMetrics } from '../../core/nn/metrics.js';
 import { analyzeSweep, type SweepAnalysis } from './analyze-sweep.js';
 import { heartbeat } from '@temporalio/activity';
+export type { AnalysisDocument } from '../../contracts/analysis.js';
+import type { AnalysisDocument } from '../../contracts/analysis.js';
 
 export const ANALYZE_CODE_VERSION = 'analyze-4';
 
@@ -28,12 +28,6 @@ export interface AnalyzeInput {
   recognizability?: { source: string; resultUri: string }[];
 }
 
-export interface AnalysisDocument {
-  sweepId: string;
-  cells: CellMetrics[];
-  sources: SourceSummary[];
-  analysis: SweepAnalysis;
-}
 
 /** Headline numbers small enough to return through the workflow. */
 export interface AnalyzeOutput {
@@ -65,7 +59,7 @@ export async function collectCells(
     const mixedInSha = mixedIn ? (await headOf(mixedIn.manifestUri)).sha256 : undefined;
     for (const size of [...spec.sizes].sort((a, b) => a - b)) {
       for (const seed of spec.seeds) {
-        const mix = mixSpec?.kind === 'mixed' && mixedIn ? [{ manifestUri: mixedIn.manifestUri, count: syntheticCountFor(mixSpec, size) }] : undefined;
+        const mix = mixSpec?.kind === 'mixed' && mixedIn ? [{ manifestUri: mixedIn.manifestUri, count: mixCount(mixSpec, size) }] : undefined;
         const tasks = tasksOf(spec, source.name);
         const mixShas = mixedInSha ? [mixedInSha] : [];
         const data = { manifestUri: source.manifestUri, size, seed, ...(mix ? { mix } : {}) };

@@ -4,7 +4,7 @@
 // with N while its accuracy rises too. So both loss and top-1 error (1 - accuracy) are fitted, and a curve whose
 // per-N means are not monotone decreasing keeps its fit for inspection but gets `unreliable: true` and no headline
 // slope (`scalingSlope: null`). The output is plain JSON (no class instances, no NaN/Infinity) and small.
-import type { CellMetrics, SourceSummary } from '../../core/types.js';
+import type { CellMetrics, SourceSummary } from '../../contracts/types.js';
 import {
   checkMonotoneDecreasing,
   fitPowerLaw,
@@ -15,153 +15,17 @@ import {
   type MonotoneViolation,
   type OffsetFit,
   type PowerLawFit,
-} from './powerlaw.js';
-import { correlate, type Correlation } from './recognizability.js';
+} from '../../core/stats/powerlaw.js';
+import { correlate, type Correlation } from '../../core/stats/recognizability.js';
 
-export type ScalingMetric = 'loss' | 'error';
-
-export interface PerNAggregate {
-  /** Number of training images. */
-  n: number;
-  /** Number of seeds (cells) aggregated. */
-  seeds: number;
-  loss: MeanCI;
-  /** Top-1 error, 1 - accuracy. */
-  error: MeanCI;
-  accuracy: MeanCI;
-  ece: MeanCI;
-  /** CLIP: zero-shot accuracy with the single template (accuracy above is the template ensemble's). */
-  singleTemplateAccuracy?: MeanCI;
-  /** CLIP, clean eval sets: linear-probe accuracy of the frozen image trunk. */
-  probeAccuracy?: MeanCI;
-}
-
-export interface ReliablePowerLawFit extends PowerLawFit {
-  /** True when the slope should not be read as a scaling exponent (non-monotone curve, or b <= 0). */
-  unreliable: boolean;
-  reason?: string;
-}
-
-export interface MetricScaling {
-  metric: ScalingMetric;
-  /** Per-N means never rise with N (beyond the tolerance in SweepAnalysis.settings). */
-  monotone: boolean;
-  violations: MonotoneViolation[];
-  /** Plain power law y = a N^-b over all per-seed points; null when it could not be fitted (see fitError). */
-  fit: ReliablePowerLawFit | null;
-  fitError?: string;
-  /** y = c + a N^-b over all per-seed points; null when it could not be fitted (see offsetFitError). */
-  offsetFit: OffsetFit | null;
-  offsetFitError?: string;
-  /** Headline scaling exponent b; null when the fit is missing or unreliable. */
-  scalingSlope: number | null;
-  /** Headline 95% CI of b, when scalingSlope is reported and the CI is available. */
-  scalingSlopeCI95: [number, number] | null;
-  unreliable: boolean;
-  reason?: string;
-}
-
-export interface CurveAnalysis {
-  source: string;
-  kind: 'real' | 'real-pairs' | 'synthetic' | 'mixed' | 'unknown';
-  description: string;
-  evalSet: string;
-  /** Sorted by N. */
-  perN: PerNAggregate[];
-  loss: MetricScaling;
-  error: MetricScaling;
-  lossMonotone: boolean;
-  errorMonotone: boolean;
-  warnings: string[];
-}
-
-export interface AccuracyGap {
-  n: number;
-  /** Mean accuracy of the synthetic source. */
-  accuracy: number;
-  /** Mean accuracy of the real source. */
-  realAccuracy: number;
-  /** accuracy - realAccuracy (negative: synthetic is behind). */
-  gap: number;
-}
-
-export interface SourceComparison {
-  source: string;
-  realSource: string;
-  evalSet: string;
-  /** b_error(synthetic) / b_error(real); null when either headline slope is missing. */
-  errorSlopeRatio: number | null;
-  /** b_loss(synthetic) / b_loss(real); null when either headline slope is missing. */
-  lossSlopeRatio: number | null;
-  /** Why a ratio is null, when it is. */
-  notes: string[];
-  /** At each N both sources share. */
-  accuracyGap: AccuracyGap[];
-  /**
-   * Effective real-data equivalent at each N of this source: how many real images reach the same
-   * loss (or error), from the real source's fitted power law y = a N^-b inverted at this source's
-   * mean. null where the real fit is missing or unreliable; `extrapolated` when outside the real
-   * curve's measured N range.
-   */
-  effectiveRealN: { n: number; byLoss: number | null; byError: number | null; extrapolated: boolean }[];
-}
+export type { ScalingMetric, PerNAggregate, ReliablePowerLawFit, MetricScaling, CurveAnalysis, AccuracyGap, SourceComparison, AnalyzeOptions, RecognizabilityAnalysis, MixingGain, SweepAnalysis } from '../../contracts/analysis.js';
+import type { ScalingMetric, PerNAggregate, ReliablePowerLawFit, MetricScaling, CurveAnalysis, AccuracyGap, SourceComparison, AnalyzeOptions, RecognizabilityAnalysis, MixingGain, SweepAnalysis } from '../../contracts/analysis.js';
 
 /** N such that a N^-b = y (the real curve's fit), or null. */
 function invertPowerLaw(m: MetricScaling, y: number): number | null {
   if (!m.fit || m.unreliable || !(m.fit.b > 0) || !(m.fit.a > 0) || !(y > 0)) return null;
   const n = (y / m.fit.a) ** (-1 / m.fit.b);
   return Number.isFinite(n) ? n : null;
-}
-
-export interface AnalyzeOptions {
-  /** Tolerance of the monotonicity check; default { relTolerance: 0.01, seMultiplier: 2 }. */
-  monotone?: MonotoneOptions;
-  /** Per synthetic source, the judge's per-class recognizability (see recognizability.ts). */
-  recognizability?: { source: string; overall: number; judgeTestAccuracy: number | null; classes: string[]; perClass: (number | null)[] }[];
-}
-
-/** A synthetic source's recognizability next to its per-class accuracy gap to real data. */
-export interface RecognizabilityAnalysis {
-  source: string;
-  overall: number;
-  judgeTestAccuracy: number | null;
-  /** The N and eval set the per-class gaps are taken at (the largest N both sources have, clean eval). */
-  n: number | null;
-  evalSet: string | null;
-  perClass: { className: string; recognizability: number | null; accuracy: number | null; realAccuracy: number | null; gap: number | null }[];
-  /** Across classes: recognizability vs gap (synthetic - real per-class accuracy). */
-  correlation: Correlation;
-}
-
-/** A mixed source's accuracy over real-only at the same real N (the paper: largest when real data is scarce). */
-export interface MixingGain {
-  source: string;
-  realSource: string;
-  evalSet: string;
-  gains: { n: number; accuracy: number; realAccuracy: number; gain: number }[];
-}
-
-export interface SweepAnalysis {
-  version: 1;
-  sources: SourceSummary[];
-  /** The real source used for comparisons (the first real source in `sources` with cells), if any. */
-  realSource: string | null;
-  evalSets: string[];
-  sizes: number[];
-  seeds: number[];
-  cellCount: number;
-  curves: CurveAnalysis[];
-  comparisons: SourceComparison[];
-  recognizability: RecognizabilityAnalysis[];
-  mixing: MixingGain[];
-  warnings: string[];
-  settings: {
-    monotone: MonotoneOptions;
-    /** How the per-N CIs are computed. */
-    ci: string;
-    /** What the fits run on. */
-    fitPoints: string;
-  };
 }
 
 const DEFAULT_MONOTONE: MonotoneOptions = { relTolerance: 0.01, seMultiplier: 2 };

@@ -6,57 +6,38 @@
 // synthetic source pairs its images with exactly the real images' captions (the paper's setup).
 // Like classifier cells, outputs are content-addressed (cells/clip-<hash>/...), training
 // checkpoints and resumes, and a finished cell is a cache hit.
+import { FAILURE_TYPES } from '../../contracts/failures.js';
 import { activityInfo, ApplicationFailure, cancellationSignal, heartbeat, log } from '@temporalio/activity';
 import { inputHash } from '../../core/hash.js';
 import { keySegment } from '../../core/keys.js';
 import { MalformedImageError } from '../../core/png.js';
 import { getJson, hasValidObject, putJson } from '../../core/storage.js';
-import type { EvalSetSpec } from '../../core/types.js';
-import { FASHION_MNIST_CLASSES, IMAGE_PIXELS } from '../../core/fashion-mnist.js';
+import type { EvalSetSpec } from '../../contracts/types.js';
+import { FASHION_MNIST_CLASSES, IMAGE_PIXELS } from '../../core/datasets/fashion-mnist.js';
 import { recordWork } from '../../core/work-ledger.js';
-import { loadDatasetSplit, type ActivityDeps } from '../context.js';
-import type { LabelledImages } from '../evaluate/metrics.js';
-import { balancedOrder } from '../shards/activity.js';
+import { loadDatasetSplit, type ActivityDeps } from '../../core/activity-deps.js';
+import type { LabelledImages } from '../../core/nn/metrics.js';
+import { balancedOrder } from '../../core/datasets/balanced-order.js';
 import { linearProbe } from './probe.js';
-import { loadEvalImages, OOD_CODE_VERSION } from '../evaluate/activity.js';
-import { readManifest } from '../shards/manifest.js';
-import { concatStreams, openFirstSamples, type SampleStream } from '../shards/stream.js';
-import { ShardFormatError } from '../shards/webdataset.js';
-import { CheckpointMismatchError, CorruptModelError, type Checkpoint } from '../train/classifier.js';
-import { prepareCaptioner } from './captioner.js';
+import { loadEvalImages } from '../../core/datasets/eval-images.js';
+import { readManifest } from '../../core/shards/manifest.js';
+import { concatStreams, openFirstSamples, type SampleStream } from '../../core/shards/stream.js';
+import { ShardFormatError } from '../../core/shards/webdataset.js';
+import { CheckpointMismatchError, CorruptModelError, type Checkpoint } from '../../core/nn/classifier.js';
+import { prepareCaptioner } from '../../core/text/captioner.js';
 import { clipCheckpointFromBytes, deserializeClip, serializeClip } from './checkpoint.js';
 import { buildVocabulary, encode, type Vocabulary } from './tokenizer.js';
 import { trainClip, type ClipRecipe, type ClipTrainingStream } from './train.js';
 import { evaluateZeroShot } from './zero-shot.js';
+export type { ClipCellInput, ClipCellOutput, ClipEvalInput, ClipEvalResult, ClipEvalOutput } from '../../contracts/cells.js';
+export { CLIP_TRAIN_CODE_VERSION, CLIP_EVAL_CODE_VERSION, clipCellKey, clipEvalKey } from '../../contracts/cells.js';
+import type { ClipCellInput, ClipCellOutput, ClipEvalInput, ClipEvalResult, ClipEvalOutput } from '../../contracts/cells.js';
+import { CLIP_TRAIN_CODE_VERSION, CLIP_EVAL_CODE_VERSION, clipCellKey, clipEvalKey } from '../../contracts/cells.js';
 
-export const CLIP_TRAIN_CODE_VERSION = 'clip-train-1';
-/** clip-eval-2: clean eval sets also hold a linear probe of the frozen image trunk. */
-export const CLIP_EVAL_CODE_VERSION = 'clip-eval-2';
 /** The probe's fixed real subset: the first 1000 training images in class-balanced order (seed 0): 100 per class. */
 export const PROBE_TRAIN_IMAGES = 1000;
 
-export interface ClipCellInput {
-  manifestUri: string;
-  size: number;
-  seed: number;
-  recipe: ClipRecipe;
-  /** Seed of the real images' caption model (the sweep's generation seed). */
-  captionSeed: number;
-  /** A mixed source's synthetic part, after the `size` samples of `manifestUri`. */
-  mix?: { manifestUri: string; count: number }[];
-}
 
-export interface ClipCellOutput {
-  cellPrefix: string;
-  modelUri: string;
-  steps: number;
-  stepsRun: number;
-  attempt: number;
-  seconds: number;
-  backend: string;
-  resumedFromStep: number;
-  cached: boolean;
-}
 
 export interface ClipTrainRecord {
   steps: number;
@@ -68,51 +49,10 @@ export interface ClipTrainRecord {
   finalLogitScale?: number;
 }
 
-export interface ClipEvalInput {
-  modelUri: string;
-  evalSet: string;
-  split: 'test';
-  shift?: EvalSetSpec['shift'];
-}
 
-/** Stored per (model, eval set); the headline metrics are the 80-template ensemble's. */
-export interface ClipEvalResult {
-  loss: number;
-  accuracy: number;
-  ece: number;
-  perClassAccuracy: number[];
-  single: { loss: number; accuracy: number };
-  ensemble: { loss: number; accuracy: number };
-  logitScale: number;
-  /** Clean eval sets only: a logistic regression on the frozen image features of a fixed real subset. */
-  probe?: { loss: number; accuracy: number; trainImages: number; trainAccuracy: number; features: number };
-}
 
-export interface ClipEvalOutput extends ClipEvalResult {
-  resultUri: string;
-  cached: boolean;
-  attempt: number;
-}
 
-/** The cell's storage prefix: what determines the trained weights. */
-export function clipCellKey(manifestSha: string, input: ClipCellInput, mixShas: string[] = []): string {
-  const { checkpointEvery: _every, backend: _backend, ...recipe } = input.recipe;
-  const mix = input.mix?.length ? { mix: input.mix.map((m, i) => ({ manifest: mixShas[i], count: m.count })) } : {};
-  return `cells/clip-${inputHash('clip-train', CLIP_TRAIN_CODE_VERSION, {
-    manifest: manifestSha,
-    size: input.size,
-    seed: input.seed,
-    recipe,
-    captionSeed: input.captionSeed,
-    ...mix,
-  })}`;
-}
 
-export function clipEvalKey(modelKey: string, modelSha: string, evalSet: string, split: string, shift?: EvalSetSpec['shift']): string {
-  const dir = modelKey.split('/').slice(0, -1).join('/');
-  const shifted = shift ? { shift, ood: OOD_CODE_VERSION } : {};
-  return `${dir}/clip-eval-${keySegment(evalSet, 'evalSet')}-${inputHash('clip-eval', CLIP_EVAL_CODE_VERSION, { model: modelSha, split, ...shifted })}.json`;
-}
 
 /** The probe's training images (see PROBE_TRAIN_IMAGES), built once per process. */
 let probeSet: Promise<LabelledImages> | undefined;
@@ -183,7 +123,7 @@ export function createClipActivities(deps: ActivityDeps) {
       for (const m of input.mix ?? []) parts.push(openFirstSamples(deps.store, await readManifest(deps.store, m.manifestUri), m.count));
       const malformed = (err: unknown) => {
         if (err instanceof ShardFormatError || err instanceof MalformedImageError) {
-          throw ApplicationFailure.nonRetryable((err as Error).message, 'MalformedImage');
+          throw ApplicationFailure.nonRetryable((err as Error).message, FAILURE_TYPES.malformedImage);
         }
         throw err;
       };

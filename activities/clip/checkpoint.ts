@@ -5,13 +5,13 @@
 // without the token ids it was trained on). Decoders treat the bytes as untrusted: every size is
 // bounded and checked before use, and failures are CorruptModelError (the classifier's class, so
 // an activity adapter handles both models alike).
-import { ADAM } from '../train/adam.js';
-import type { Checkpoint } from '../train/classifier.js';
-import { CorruptModelError, readContainer, readFloatSections, writeContainer } from '../train/container.js';
+import { ADAM } from '../../core/nn/adam.js';
+import type { Checkpoint } from '../../core/nn/classifier.js';
+import { CorruptModelError, readContainer, readFloatSections, writeContainer } from '../../core/nn/container.js';
 import { CLIP_FORMAT_VERSION, checkClip, checkClipConfig, clipShapes, type ClipConfig, type SerializedClip } from './model.js';
 import { checkVocabulary, VocabularyError, type Vocabulary } from './tokenizer.js';
 
-export type { Checkpoint } from '../train/classifier.js';
+export type { Checkpoint } from '../../core/nn/classifier.js';
 
 export const CLIP_MODEL_MAGIC = 'SSCL';
 export const CLIP_CHECKPOINT_MAGIC = 'SSCC';

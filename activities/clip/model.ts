@@ -20,7 +20,7 @@
 // (clipLoss).
 import * as tf from '@tensorflow/tfjs';
 import { createRng } from '../../core/rng.js';
-import { initTfBackend, type BackendPreference } from '../train/backend.js';
+import { initTfBackend, type BackendPreference } from '../../core/nn/backend.js';
 import {
   classifierLogits,
   CNN_FEATURES,
@@ -30,7 +30,7 @@ import {
   modelShapes,
   preprocess,
   type ModelArch,
-} from '../train/classifier.js';
+} from '../../core/nn/classifier.js';
 import { checkVocabulary, encodeAll, MAX_SEQUENCE, PAD_ID, VocabularyError, type Vocabulary } from './tokenizer.js';
 
 export const CLIP_FORMAT_VERSION = 1;

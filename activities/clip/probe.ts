@@ -7,10 +7,10 @@
 // for a fixed number of steps on mean cross-entropy + (l2 / 2)·|W|² (no bias decay), in TF.js:
 // a plain-JS loop took ~3 s for 1000 x 128 features on a slow core, TF.js a tenth of that.
 import * as tf from '@tensorflow/tfjs';
-import { adamPlacementFor, createAdam } from '../train/adam.js';
-import { initTfBackend, type BackendPreference } from '../train/backend.js';
-import { meanSoftmaxCrossEntropy, NUM_CLASSES } from '../train/classifier.js';
-import { metricsFromLogits, type EvalMetrics, type LabelledImages } from '../evaluate/metrics.js';
+import { adamPlacementFor, createAdam } from '../../core/nn/adam.js';
+import { initTfBackend, type BackendPreference } from '../../core/nn/backend.js';
+import { meanSoftmaxCrossEntropy, NUM_CLASSES } from '../../core/nn/classifier.js';
+import { metricsFromLogits, type EvalMetrics, type LabelledImages } from '../../core/nn/metrics.js';
 import { clipLayout, encodeImageFeatures, type ClipInferenceOptions, type SerializedClip } from './model.js';
 
 export const PROBE_DEFAULTS = { trainCount: 1000, steps: 300, learningRate: 0.02, l2: 1e-3 } as const;

@@ -11,11 +11,11 @@
 // checkpoint ends with weights bit-identical to an uninterrupted run's.
 import * as tf from '@tensorflow/tfjs';
 import type { z } from 'zod';
-import { ClipTrainingSchema } from './recipe.js';
-import { adamPlacementFor, adamStep, createAdam, type AdamOptimizer, type AdamPlacement, type AdamState } from '../train/adam.js';
-import { initTfBackend } from '../train/backend.js';
-import { CheckpointMismatchError, INPUT_SIZE, MODEL_ARCHS, preprocess, trainingSteps, type Checkpoint, type ModelArch } from '../train/classifier.js';
-import { epochOrder as shuffledEpoch } from '../train/shuffle.js';
+import { ClipTrainingSchema } from '../../contracts/spec/clip.js';
+import { adamPlacementFor, adamStep, createAdam, type AdamOptimizer, type AdamPlacement, type AdamState } from '../../core/nn/adam.js';
+import { initTfBackend } from '../../core/nn/backend.js';
+import { CheckpointMismatchError, INPUT_SIZE, MODEL_ARCHS, preprocess, trainingSteps, type Checkpoint, type ModelArch } from '../../core/nn/classifier.js';
+import { epochOrder as shuffledEpoch } from '../../core/nn/shuffle.js';
 import { decodeClipCheckpoint, encodeClipCheckpoint, type ClipCheckpointState, type ClipRunFingerprint } from './checkpoint.js';
 import {
   checkClip,

@@ -8,8 +8,8 @@
 //    renormalised (Radford et al. 2021's prompt ensembling).
 // The metrics (loss, top-1 accuracy, ECE, per-class accuracy, confusion) come from the
 // classifier's evaluation (metricsFromLogits), so both kinds of model report alike.
-import { metricsFromLogits, type EvalMetrics, type LabelledImages } from '../evaluate/metrics.js';
-import { CLIP_IMAGENET_TEMPLATES } from '../prompts/strategies.js';
+import { metricsFromLogits, type EvalMetrics, type LabelledImages } from '../../core/nn/metrics.js';
+import { CLIP_IMAGENET_TEMPLATES } from '../../core/text/clip-templates.js';
 import { checkClip, encodeImages, encodeTexts, type ClipInferenceOptions, type SerializedClip } from './model.js';
 
 export const SINGLE_TEMPLATE = 'a photo of a {}.';

@@ -3,58 +3,26 @@ import { activityInfo } from '@temporalio/activity';
 import { inputHash } from '../../core/hash.js';
 import { keySegment } from '../../core/keys.js';
 import { getJson, hasValidObject, putJson } from '../../core/storage.js';
-import { loadDatasetSplit, type ActivityDeps } from '../context.js';
-import { deserializeClassifier } from '../train/classifier.js';
-import { evaluateClassifier, type EvalMetrics } from './metrics.js';
-import { applySuiteToSet, type OodSuiteName } from './ood.js';
+import { loadDatasetSplit, type ActivityDeps } from '../../core/activity-deps.js';
+import { deserializeClassifier } from '../../core/nn/classifier.js';
+import { evaluateClassifier, type EvalMetrics } from '../../core/nn/metrics.js';
+import { applySuiteToSet, type OodSuiteName } from '../../core/image/ood.js';
 import { memoizePromise } from '../../core/memo.js';
-import type { ImageSet } from '../../core/fashion-mnist.js';
-import type { EvalSetSpec } from '../../core/types.js';
+import type { ImageSet } from '../../core/datasets/fashion-mnist.js';
+import type { EvalSetSpec } from '../../contracts/types.js';
+export type { EvaluateInput, EvaluateOutput } from '../../contracts/cells.js';
+export { OOD_CODE_VERSION, EVALUATE_CODE_VERSION, evalKey } from '../../contracts/cells.js';
+import type { EvaluateInput, EvaluateOutput } from '../../contracts/cells.js';
+import { OOD_CODE_VERSION, EVALUATE_CODE_VERSION, evalKey } from '../../contracts/cells.js';
+export { loadEvalImages } from '../../core/datasets/eval-images.js';
+import { loadEvalImages } from '../../core/datasets/eval-images.js';
 
-/** Part of a shifted eval result's key: bump when a suite's images change. */
-export const OOD_CODE_VERSION = 'ood-1';
 
-export const EVALUATE_CODE_VERSION = 'evaluate-1';
 
-/** Where a model's result on an eval split lives: beside the model, keyed by the model's checksum. */
-export function evalKey(modelKey: string, modelSha: string, evalSet: string, split: string, shift?: EvalSetSpec['shift']): string {
-  const dir = modelKey.split('/').slice(0, -1).join('/');
-  const shifted = shift ? { shift, ood: OOD_CODE_VERSION } : {};
-  return `${dir}/eval-${keySegment(evalSet, 'evalSet')}-${inputHash('evaluate', EVALUATE_CODE_VERSION, { model: modelSha, split, ...shifted })}.json`;
-}
 
-export interface EvaluateInput {
-  modelUri: string;
-  evalSet: string;
-  split: 'test';
-  /** Evaluate on the split under this OOD shift (absent: clean). */
-  shift?: EvalSetSpec['shift'];
-}
 
-/** Shifted test sets, memoized per process: every cell of a worker evaluates on the same images. */
-const shiftedSets = new Map<string, Promise<ImageSet>>();
 
-/** The real split an eval set evaluates on: clean, or under its OOD shift (classifier and CLIP cells alike). */
-export async function loadEvalImages(deps: ActivityDeps, split: 'test', shift?: EvalSetSpec['shift']): Promise<ImageSet> {
-  const clean = await loadDatasetSplit(deps, split);
-  if (!shift) return clean;
-  return memoizePromise(
-    shiftedSets,
-    `${split}|${shift.suite}|${shift.severity}|${shift.seed}`,
-    async () => applySuiteToSet({ suite: shift.suite as OodSuiteName, severity: shift.severity }, clean, shift.seed),
-    4,
-  );
-}
 
-export interface EvaluateOutput {
-  resultUri: string;
-  loss: number;
-  accuracy: number;
-  ece: number;
-  perClassAccuracy: number[];
-  cached: boolean;
-  attempt: number;
-}
 
 export function createEvaluateActivities(deps: ActivityDeps) {
   return {

@@ -4,35 +4,18 @@
 import { activityInfo, heartbeat } from '@temporalio/activity';
 import { inputHash } from '../../core/hash.js';
 import { getJson, hasValidObject, putJson } from '../../core/storage.js';
-import { measureRecognizability, type RecognizabilityResult } from '../analyze/recognizability.js';
-import type { ActivityDeps } from '../context.js';
-import { loadFirstSamples, readManifest } from '../shards/manifest.js';
-import { deserializeClassifier, NUM_CLASSES } from '../train/classifier.js';
-import { predictLogits } from './metrics.js';
+import { measureRecognizability, type RecognizabilityResult } from '../../core/stats/recognizability.js';
+import type { ActivityDeps } from '../../core/activity-deps.js';
+import { loadFirstSamples, readManifest } from '../../core/shards/manifest.js';
+import { deserializeClassifier, NUM_CLASSES } from '../../core/nn/classifier.js';
+import { predictLogits } from '../../core/nn/metrics.js';
+export type { RecognizabilityInput, RecognizabilityOutput, RecognizabilityDocument } from '../../contracts/cells.js';
+import type { RecognizabilityInput, RecognizabilityOutput, RecognizabilityDocument } from '../../contracts/cells.js';
 
 export const RECOGNIZABILITY_CODE_VERSION = 'recognizability-1';
 
-export interface RecognizabilityInput {
-  /** The judge: a classifier trained on real images (a trainClassifier output). */
-  judgeModelUri: string;
-  /** Its top-1 accuracy on the clean real test split, reported beside the result. */
-  judgeTestAccuracy: number | null;
-  manifestUri: string;
-  /** Generated images judged: the first `count` of the source. */
-  count: number;
-}
 
-export interface RecognizabilityOutput {
-  resultUri: string;
-  overall: number;
-  cached: boolean;
-  attempt: number;
-}
 
-export interface RecognizabilityDocument extends RecognizabilityResult {
-  manifestUri: string;
-  judgeModelUri: string;
-}
 
 export function createRecognizabilityActivities(deps: ActivityDeps) {
   return {

@@ -17,6 +17,7 @@
 // end, samples, failedItems, sha256 }, covering offsets [offset, end). Items that failed for good
 // are listed in the sidecar's failedItems and are absent from the tar. `fingerprint` hashes the
 // inputs that determine the samples, so parts of another configuration are never reused.
+import { FAILURE_TYPES } from '../../contracts/failures.js';
 import {
   activityInfo,
   ApplicationFailure,
@@ -25,19 +26,19 @@ import {
   heartbeat,
   log,
 } from '@temporalio/activity';
-import { IMAGE_SIDE } from '../../core/fashion-mnist.js';
+import { IMAGE_SIDE } from '../../core/datasets/fashion-mnist.js';
 import { injectGeneratorFaults, injectStorageFaults } from '../../core/faults.js';
 import { inputHash } from '../../core/hash.js';
 import { decodeGrayPng, encodeGrayPng } from '../../core/png.js';
 import { memoizePromise } from '../../core/memo.js';
 import { backoffDelay, callWithTimeout, millisecondsFromEnv, withRetries, type ResilientBlobStore } from '../../core/resilience.js';
-import type { EmbeddedGeneratorSpec, GeneratorSpec } from '../../core/spec.js';
+import type { EmbeddedGeneratorSpec, GeneratorSpec } from '../../contracts/spec/sweep.js';
 import { ChecksumMismatchError, getJson, hasValidObject, NotFoundError, sha256, type BlobStore } from '../../core/storage.js';
 import { recordWork } from '../../core/work-ledger.js';
-import { loadDatasetSplit, type ActivityDeps } from '../context.js';
-import type { Prompt } from '../prompts/strategies.js';
-import type { ShardRecord } from '../shards/manifest.js';
-import { packShard, sampleKey, ShardFormatError, unpackShard, type ShardSample } from '../shards/webdataset.js';
+import { loadDatasetSplit, type ActivityDeps } from '../../core/activity-deps.js';
+import type { Prompt } from '../../contracts/prompts.js';
+import type { ShardRecord } from '../../core/shards/manifest.js';
+import { packShard, sampleKey, ShardFormatError, unpackShard, type ShardSample } from '../../core/shards/webdataset.js';
 import {
   deserializeGmmModel,
   fitGmmGenerator,
@@ -46,9 +47,9 @@ import {
   serializeGmmModel,
   type GmmGeneratorModel,
 } from './gmm-diffusion.js';
-import { promptAttributes, promptToClassWeights } from './text-condition.js';
+import { promptAttributes, promptToClassWeights } from '../../core/text/text-condition.js';
 import { createHttpItemGenerator, HTTP_BACKEND_CODE_VERSION, type HttpImageMeta } from './http-backends.js';
-import { isHttpGeneratorSpec } from './http-config.js';
+import { isHttpGeneratorSpec } from '../../contracts/spec/generators.js';
 
 export const GENERATE_ITEM_TIMEOUT_ENV = 'SYNTHSCALE_GENERATE_ITEM_TIMEOUT_MS';
 const DEFAULT_ITEM_TIMEOUT_MS = 120_000;
@@ -231,7 +232,7 @@ function parseStats(value: unknown, input: GenerateShardInput): ShardStats | nul
 
 function validateInput(input: GenerateShardInput): { itemAttempts: number; chunkSize: number } {
   const bad = (field: string, expected: string) =>
-    ApplicationFailure.nonRetryable(`generateShard: ${field}=${JSON.stringify((input as unknown as Record<string, unknown>)[field])} (${expected})`, 'InvalidInput');
+    ApplicationFailure.nonRetryable(`generateShard: ${field}=${JSON.stringify((input as unknown as Record<string, unknown>)[field])} (${expected})`, FAILURE_TYPES.invalidInput);
   if (!Number.isInteger(input.count) || input.count < 0) throw bad('count', 'a non-negative integer');
   if (!Number.isInteger(input.firstIndex) || input.firstIndex < 0) throw bad('firstIndex', 'a non-negative integer');
   const itemAttempts = input.itemAttempts ?? DEFAULT_ITEM_ATTEMPTS;
@@ -505,7 +506,7 @@ export function createGenerateActivities(deps: ActivityDeps) {
           if (prompts.length < input.firstIndex + input.count) {
             throw ApplicationFailure.nonRetryable(
               `${input.promptsUri} has ${prompts.length} prompts, shard needs [${input.firstIndex}, ${input.firstIndex + input.count})`,
-              'InvalidInput',
+              FAILURE_TYPES.invalidInput,
             );
           }
           // What each HTTP image came back as (kept in the sample's metadata; no timings, so shard

@@ -23,12 +23,12 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { IMAGE_SIDE } from '../../core/fashion-mnist.js';
+import { IMAGE_SIDE } from '../../core/datasets/fashion-mnist.js';
 import { sha256Hex } from '../../core/hash.js';
 import { generatorOpenApi, NON_BLANK_PATTERN } from './generator-openapi.js';
 import { sampleBatch, serializeGmmModel, type GmmGeneratorModel } from './gmm-diffusion.js';
-import { grayToRgbPng } from './image-resize.js';
-import { promptAttributes, promptToClassWeights } from './text-condition.js';
+import { grayToRgbPng } from '../../core/image/resize.js';
+import { promptAttributes, promptToClassWeights } from '../../core/text/text-condition.js';
 
 export interface GeneratorServerLimits {
   /** Images per request (A1111 batch_size * n_iter, OpenAI n). */

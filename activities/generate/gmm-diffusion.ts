@@ -3,12 +3,13 @@
 // of that mixture under Gaussian noise. Conditioning is classifier-free guidance between the
 // class-weighted mixture and the full (unconditional) mixture. Runs on CPU in plain JS, is
 // deterministic given its inputs, and its fitted model serializes to a compact versioned blob.
-import { IMAGE_PIXELS } from '../../core/fashion-mnist.js';
+import { IMAGE_PIXELS } from '../../core/datasets/fashion-mnist.js';
 import { createRng, permutation } from '../../core/rng.js';
 
 /** Bump when anything that changes fitted models or samples changes (it keys cached artifacts). */
 /** 2: prompt attributes bias the mixture components within a class. */
-export const GENERATOR_CODE_VERSION = 'gmm-ddim-2';
+export { GENERATOR_CODE_VERSION } from '../../contracts/code-versions.js';
+import { GENERATOR_CODE_VERSION } from '../../contracts/code-versions.js';
 /** Version of the serialized model layout. */
 export const GMM_FORMAT_VERSION = 1;
 

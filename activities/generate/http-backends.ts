@@ -28,7 +28,7 @@
 // item and the shard fingerprint), so it is sent as is; for 'a1111' that is the spec's `steps`.
 // 'openai-images' has no steps in its spec: a positive item.steps is sent as the `steps` extra,
 // anything else (e.g. 0) leaves it to the server's default.
-import { IMAGE_SIDE } from '../../core/fashion-mnist.js';
+import { IMAGE_SIDE } from '../../core/datasets/fashion-mnist.js';
 import { sha256Hex } from '../../core/hash.js';
 import { isTransientError } from '../../core/resilience.js';
 import type { GenerateItem, ItemGenerator } from './activity.js';
@@ -38,8 +38,8 @@ import {
   type A1111GeneratorSpec,
   type HttpGeneratorSpec,
   type OpenAiImagesGeneratorSpec,
-} from './http-config.js';
-import { toCanonicalGrayPng, UnusableImageError, type SourceImageInfo, type ToGrayOptions } from './image-resize.js';
+} from '../../contracts/spec/generators.js';
+import { toCanonicalGrayPng, UnusableImageError, type SourceImageInfo, type ToGrayOptions } from '../../core/image/resize.js';
 
 /** Part of the shard fingerprint of HTTP-generated samples: bump when the request, the checks or the decode/resize change. */
 export const HTTP_BACKEND_CODE_VERSION = 'http-sharp-cover-3';

@@ -2,18 +2,20 @@
 // stores it as JSON ({ strategy, config, seed, provenance, prompts, cache? }). The key hashes the
 // prompt config (which names an LLM key's environment variable, never its value), the classes,
 // count, seed and the identity of external data (captions file hash, WordNet package version).
+import { FAILURE_TYPES } from '../../contracts/failures.js';
 import { ApplicationFailure, cancellationSignal, heartbeat, log } from '@temporalio/activity';
 import { inputHash } from '../../core/hash.js';
 import { ChecksumMismatchError, getJson, NotFoundError, putJson, type BlobStore } from '../../core/storage.js';
-import type { ActivityDeps } from '../context.js';
-import { readManifest } from '../shards/manifest.js';
-import { openFirstSamples } from '../shards/stream.js';
-import { parsePromptConfig, PromptConfigError, type PromptConfigInput } from './config.js';
+import type { ActivityDeps } from '../../core/activity-deps.js';
+import { readManifest } from '../../core/shards/manifest.js';
+import { openFirstSamples } from '../../core/shards/stream.js';
+import { parsePromptConfig, PromptConfigError, type PromptConfigInput } from '../../contracts/spec/prompts.js';
 import { LlmError } from './llm.js';
 import { buildPromptList, promptFingerprint, type PromptProvenance } from './strategies.js';
 
 /** prompts-2: prompt config objects (six strategies), provenance in the output and the list. */
-export const PROMPTS_CODE_VERSION = 'prompts-2';
+export { PROMPTS_CODE_VERSION } from '../../contracts/code-versions.js';
+import { PROMPTS_CODE_VERSION } from '../../contracts/code-versions.js';
 
 const MAX_PROMPT_LIST_BYTES = 64 * 1024 * 1024;
 
@@ -53,7 +55,7 @@ async function classify<T>(fn: () => Promise<T>): Promise<T> {
     return await fn();
   } catch (err) {
     if (err instanceof PromptConfigError || (err instanceof LlmError && !err.retryable)) {
-      throw ApplicationFailure.nonRetryable(err.message, 'InvalidPromptConfig');
+      throw ApplicationFailure.nonRetryable(err.message, FAILURE_TYPES.invalidPromptConfig);
     }
     throw err;
   }

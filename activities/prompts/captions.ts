@@ -9,9 +9,9 @@ import { createHash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { fashionMnistClassInfo } from '../../core/fashion-mnist-classes.js';
-import { PromptConfigError, type PromptConfigOf } from './config.js';
-import { builtInCaption } from './grammar.js';
+import { fashionMnistClassInfo } from '../../core/datasets/fashion-mnist-classes.js';
+import { PromptConfigError, type PromptConfigOf } from '../../contracts/spec/prompts.js';
+import { builtInCaption } from '../../core/text/grammar.js';
 import type { PromptStrategy } from './types.js';
 
 export const MAX_CAPTION_CHARS = 300;

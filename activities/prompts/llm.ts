@@ -6,7 +6,7 @@
 // with backoff, a bounded number of times; a 4xx is final at once. A sentence that parses but
 // fails the content checks is returned as a rejection for the caller to replace (retrying at
 // temperature 0 would only give it again).
-import type { LlmEndpoint } from './config.js';
+import type { LlmEndpoint } from '../../contracts/spec/prompts.js';
 
 export const MAX_RESPONSE_BYTES = 64 * 1024;
 export const MAX_SENTENCE_CHARS = 300;

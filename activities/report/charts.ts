@@ -3,8 +3,8 @@
 import * as vega from 'vega';
 import * as vl from 'vega-lite';
 import type { TopLevelSpec } from 'vega-lite';
-import type { CurveAnalysis, SweepAnalysis } from '../analyze/analyze-sweep.js';
-import { predictPowerLaw } from '../analyze/powerlaw.js';
+import type { CurveAnalysis, SweepAnalysis } from '../../contracts/analysis.js';
+import { predictPowerLaw } from '../../core/stats/powerlaw.js';
 
 const METRIC_LABEL: Record<'loss' | 'error', string> = {
   loss: 'test loss (cross-entropy)',

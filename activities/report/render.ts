@@ -1,8 +1,8 @@
 // Renders a SweepAnalysis as a JSON document, one report document (document.ts) written as
 // Markdown and as a self-contained HTML page, and the charts (charts.ts) as SVG and PNG.
-import type { MetricScaling, SweepAnalysis } from '../analyze/analyze-sweep.js';
-import type { MeanCI } from '../analyze/powerlaw.js';
-import type { SourceSummary } from '../../core/types.js';
+import type { MetricScaling, SweepAnalysis } from '../../contracts/analysis.js';
+import type { MeanCI } from '../../core/stats/powerlaw.js';
+import type { SourceSummary } from '../../contracts/types.js';
 import { renderChartSvg, renderRecognizabilitySvg } from './charts.js';
 import { heading, joinText, list, md, paragraph, table, toMarkdown, type Block, type Text } from './document.js';
 import { toHtml, type HtmlFigure } from './html.js';

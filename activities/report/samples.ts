@@ -4,10 +4,10 @@
 // manifest order only until every class has K images or a sample budget is spent.
 import sharp from 'sharp';
 import type { BlobStore } from '../../core/storage.js';
-import type { SourceSummary } from '../../core/types.js';
-import { IMAGE_PIXELS, IMAGE_SIDE } from '../../core/fashion-mnist.js';
-import { readManifest, type SourceManifest } from '../shards/manifest.js';
-import { decodeShard } from '../shards/stream.js';
+import type { SourceSummary } from '../../contracts/types.js';
+import { IMAGE_PIXELS, IMAGE_SIDE } from '../../core/datasets/fashion-mnist.js';
+import { readManifest, type SourceManifest } from '../../core/shards/manifest.js';
+import { decodeShard } from '../../core/shards/stream.js';
 import type { RasterImage } from './raster.js';
 
 export interface SampleSheet {

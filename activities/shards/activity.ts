@@ -1,14 +1,17 @@
 // Sharding stage: real images into WebDataset shards, and a manifest over a source's shards.
+import { FAILURE_TYPES } from '../../contracts/failures.js';
 import { heartbeat } from '@temporalio/activity';
-import { FASHION_MNIST_CLASSES, IMAGE_PIXELS, IMAGE_SIDE } from '../../core/fashion-mnist.js';
+import { FASHION_MNIST_CLASSES, IMAGE_PIXELS, IMAGE_SIDE } from '../../core/datasets/fashion-mnist.js';
 import { inputHash } from '../../core/hash.js';
 import { encodeGrayPng } from '../../core/png.js';
 import { createRng, permutation } from '../../core/rng.js';
 import { ApplicationFailure } from '@temporalio/common';
 import { hasValidObject, sha256 } from '../../core/storage.js';
-import { loadDatasetSplit, type ActivityDeps } from '../context.js';
-import { MANIFEST_FORMAT, readManifest, writeManifest, type ShardRecord, type SourceManifest } from './manifest.js';
-import { packShard, sampleKey, shardName, type ShardSample } from './webdataset.js';
+import { loadDatasetSplit, type ActivityDeps } from '../../core/activity-deps.js';
+import { MANIFEST_FORMAT, readManifest, writeManifest, type ShardRecord, type SourceManifest } from '../../core/shards/manifest.js';
+import { packShard, sampleKey, shardName, type ShardSample } from '../../core/shards/webdataset.js';
+export { balancedOrder } from '../../core/datasets/balanced-order.js';
+import { balancedOrder } from '../../core/datasets/balanced-order.js';
 
 export const REAL_SHARDS_CODE_VERSION = 'real-shards-1';
 
@@ -27,20 +30,6 @@ export interface ManifestOutput {
   cached: boolean;
 }
 
-/** Class-interleaved order over the training split: every prefix is (nearly) class-balanced. */
-export function balancedOrder(labels: Uint8Array, classCount: number, seed: number): number[] {
-  const byClass: number[][] = Array.from({ length: classCount }, () => []);
-  labels.forEach((label, i) => byClass[label]!.push(i));
-  const shuffled = byClass.map((members, c) => {
-    const perm = permutation(members.length, createRng(`real-order|${seed}|${c}`));
-    return Array.from(perm, (j) => members[j]!);
-  });
-  const order: number[] = [];
-  for (let round = 0; order.length < labels.length; round++) {
-    for (const members of shuffled) if (round < members.length) order.push(members[round]!);
-  }
-  return order;
-}
 
 export function createShardActivities(deps: ActivityDeps) {
   return {
@@ -119,7 +108,7 @@ export function createShardActivities(deps: ActivityDeps) {
         throw ApplicationFailure.nonRetryable(
           `source ${input.source}: ${failed} items failed for good, leaving ${manifest.totalSamples} of the ${input.requiredSamples} images the sweep needs ` +
             `(e.g. ${examples.join('; ')}). Fix the generator, or raise generation.failureBudget in the spec.`,
-          'FailureBudgetExceeded',
+          FAILURE_TYPES.failureBudgetExceeded,
         );
       }
       const bytes = new TextEncoder().encode(JSON.stringify(manifest, null, 1));

@@ -7,12 +7,12 @@
 // shard o's name carries a hash chained over the input shards read up to it, so a changed input
 // gives new names, while an unchanged rerun finds every output shard and skips decoding.
 import { createHash } from 'node:crypto';
-import { IMAGE_PIXELS, IMAGE_SIDE } from '../../core/fashion-mnist.js';
+import { IMAGE_PIXELS, IMAGE_SIDE } from '../../core/datasets/fashion-mnist.js';
 import { encodeGrayPng } from '../../core/png.js';
 import { sha256 } from '../../core/storage.js';
-import { matchClasses } from '../generate/text-condition.js';
-import { decodePairImages, readPairShard, type PairSample, type PairShardLimits } from './pairs.js';
-import { sampleKey, shardName, UNLABELED, type ShardSample } from './webdataset.js';
+import { matchClasses } from '../../core/text/text-condition.js';
+import { decodePairImages, readPairShard, type PairSample, type PairShardLimits } from '../../core/shards/pairs.js';
+import { sampleKey, shardName, UNLABELED, type ShardSample } from '../../core/shards/webdataset.js';
 export { UNLABELED };
 
 

@@ -2,19 +2,20 @@
 // img2dataset-layout shards, and import any such shards (file:// or gs://) into the sweep's own
 // shard format with a manifest. Both are idempotent: outputs are content-addressed and a rerun
 // finds them; the import heartbeats the input shards it has read.
+import { FAILURE_TYPES } from '../../contracts/failures.js';
 import { ApplicationFailure, heartbeat, log } from '@temporalio/activity';
 import { ExternalUriError, expandBraces, readExternalObject } from '../../core/external-object.js';
-import { FASHION_MNIST_CLASSES, IMAGE_PIXELS } from '../../core/fashion-mnist.js';
+import { FASHION_MNIST_CLASSES, IMAGE_PIXELS } from '../../core/datasets/fashion-mnist.js';
 import { inputHash } from '../../core/hash.js';
 import { MalformedImageError } from '../../core/png.js';
 import { hasValidObject, NotFoundError, ObjectTooLargeError } from '../../core/storage.js';
-import { prepareCaptioner } from '../clip/captioner.js';
-import { loadDatasetSplit, type ActivityDeps } from '../context.js';
+import { prepareCaptioner } from '../../core/text/captioner.js';
+import { loadDatasetSplit, type ActivityDeps } from '../../core/activity-deps.js';
 import { balancedOrder, type ManifestOutput } from './activity.js';
 import { importPairs } from './import-pairs.js';
-import { MANIFEST_FORMAT, writeManifest, type SourceManifest } from './manifest.js';
-import { captionedPairShard, pairShardCount } from './pairs.js';
-import { packShard, ShardFormatError } from './webdataset.js';
+import { MANIFEST_FORMAT, writeManifest, type SourceManifest } from '../../core/shards/manifest.js';
+import { captionedPairShard, pairShardCount } from '../../core/shards/pairs.js';
+import { packShard, ShardFormatError } from '../../core/shards/webdataset.js';
 
 export const PAIRS_CODE_VERSION = 'pairs-import-1';
 export const EMBEDDED_PAIRS_CODE_VERSION = 'fashion-mnist-pairs-1';
@@ -59,7 +60,7 @@ export function createPairActivities(deps: ActivityDeps) {
         shardSize: input.shardSize,
       })}`;
       const train = await loadDatasetSplit(deps, 'train');
-      if (input.count > train.count) throw ApplicationFailure.nonRetryable(`the embedded real-pairs source has ${train.count} images; ${input.count} requested`, 'InvalidInput');
+      if (input.count > train.count) throw ApplicationFailure.nonRetryable(`the embedded real-pairs source has ${train.count} images; ${input.count} requested`, FAILURE_TYPES.invalidInput);
       const shards = pairShardCount(input.count, input.shardSize);
       const keyOf = (s: number) => `${prefix}/${String(s).padStart(5, '0')}.tar`;
       const missing: number[] = [];
@@ -86,7 +87,7 @@ export function createPairActivities(deps: ActivityDeps) {
 
     /** Import img2dataset-layout shards in order until `count` pairs; see import-pairs.ts. */
     async importPairShards(input: ImportPairShardsInput): Promise<ImportPairShardsOutput> {
-      const bad = (message: string) => ApplicationFailure.nonRetryable(`${input.field}: ${message}`, 'InvalidInput');
+      const bad = (message: string) => ApplicationFailure.nonRetryable(`${input.field}: ${message}`, FAILURE_TYPES.invalidInput);
       let uris: string[];
       try {
         uris = input.shards.flatMap((p) => expandBraces(p));
@@ -118,7 +119,7 @@ export function createPairActivities(deps: ActivityDeps) {
         },
         onInput: () => void inputsRead++,
       }).catch((err: unknown) => {
-        if (err instanceof ShardFormatError || err instanceof MalformedImageError) throw ApplicationFailure.nonRetryable(`source '${input.source}': ${(err as Error).message}`, 'MalformedImage');
+        if (err instanceof ShardFormatError || err instanceof MalformedImageError) throw ApplicationFailure.nonRetryable(`source '${input.source}': ${(err as Error).message}`, FAILURE_TYPES.malformedImage);
         throw err;
       });
       if (result.exhausted) {

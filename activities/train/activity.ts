@@ -1,17 +1,18 @@
 // Training stage: one classifier per (source, N, seed) cell, checkpointed to storage so a
 // retried activity resumes from its last checkpoint instead of step 0.
+import { FAILURE_TYPES } from '../../contracts/failures.js';
 import { activityInfo, cancellationSignal, heartbeat, log } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { inputHash } from '../../core/hash.js';
 import { MalformedImageError } from '../../core/png.js';
-import { ShardFormatError } from '../shards/webdataset.js';
-import type { TrainingRecipe } from '../../core/spec.js';
+import { ShardFormatError } from '../../core/shards/webdataset.js';
+import type { TrainingRecipe } from '../../contracts/spec/sweep.js';
 import { getJson, hasValidObject, putJson } from '../../core/storage.js';
 import { recordWork } from '../../core/work-ledger.js';
-import type { ActivityDeps } from '../context.js';
-import { readManifest } from '../shards/manifest.js';
-import { concatStreams, openFirstSamples } from '../shards/stream.js';
-import { initTfBackend } from './backend.js';
+import type { ActivityDeps } from '../../core/activity-deps.js';
+import { readManifest } from '../../core/shards/manifest.js';
+import { concatStreams, openFirstSamples } from '../../core/shards/stream.js';
+import { initTfBackend } from '../../core/nn/backend.js';
 import {
   CheckpointMismatchError,
   CorruptModelError,
@@ -19,25 +20,13 @@ import {
   serializeClassifier,
   trainClassifier,
   type Checkpoint,
-} from './classifier.js';
+} from '../../core/nn/classifier.js';
+export type { TrainCellInput, TrainCellOutput } from '../../contracts/cells.js';
+export { TRAIN_CODE_VERSION, cellKey } from '../../contracts/cells.js';
+import type { TrainCellInput, TrainCellOutput } from '../../contracts/cells.js';
+import { TRAIN_CODE_VERSION, cellKey } from '../../contracts/cells.js';
 
-/**
- * Part of every cell's hash: bump when training code changes what a cell computes.
- * 2: Adam on the host for native CPU, closed-form cross-entropy, shard-windowed shuffle.
- */
-export const TRAIN_CODE_VERSION = 'classifier-train-2';
 
-export interface TrainCellInput {
-  manifestUri: string;
-  size: number;
-  seed: number;
-  recipe: TrainingRecipe;
-  /**
-   * More data after the first `size` samples of `manifestUri`: a mixed source's synthetic part
-   * (the first `count` samples of each manifest, in this order).
-   */
-  mix?: { manifestUri: string; count: number }[];
-}
 
 /** Written beside model.bin when training finishes: what the cell cost, kept for cache hits. */
 export interface TrainRecord {
@@ -48,20 +37,6 @@ export interface TrainRecord {
   attempt: number;
 }
 
-export interface TrainCellOutput {
-  /** The cell's storage prefix (model, checkpoint, train record, eval results live under it). */
-  cellPrefix: string;
-  modelUri: string;
-  /** Steps of the finished training (from its record on a cache hit). */
-  steps: number;
-  /** Steps this attempt actually ran (0 on a cache hit). */
-  stepsRun: number;
-  attempt: number;
-  seconds: number;
-  backend: string;
-  resumedFromStep: number;
-  cached: boolean;
-}
 
 /** Progress as the Temporal UI shows it in the pending activity's heartbeat details. */
 export interface TrainHeartbeat {
@@ -71,16 +46,6 @@ export interface TrainHeartbeat {
   loss: number;
 }
 
-/**
- * The cell's storage prefix: what determines the trained weights (not where/how fast it ran).
- * `mixShas` are the checksums of `input.mix`'s manifests, in order.
- */
-export function cellKey(manifestSha: string, input: TrainCellInput, mixShas: string[] = []): string {
-  const { checkpointEvery: _every, backend: _backend, ...recipe } = input.recipe;
-  const mix = input.mix?.length ? { mix: input.mix.map((m, i) => ({ manifest: mixShas[i], count: m.count })) } : {};
-  if (input.mix?.length && mixShas.length !== input.mix.length) throw new Error('cellKey: one checksum per mixed-in manifest is needed');
-  return `cells/${inputHash('train', TRAIN_CODE_VERSION, { manifest: manifestSha, size: input.size, seed: input.seed, recipe, ...mix })}`;
-}
 
 export function createTrainActivities(deps: ActivityDeps) {
   return {
@@ -111,7 +76,7 @@ export function createTrainActivities(deps: ActivityDeps) {
       if ((manifest.labels?.unlabeled ?? 0) > 0) {
         throw ApplicationFailure.nonRetryable(
           `${input.manifestUri}: ${manifest.labels!.unlabeled} image-caption pairs have no class label; a classifier cannot train on them (a real-pairs source trains CLIP only)`,
-          'InvalidInput',
+          FAILURE_TYPES.invalidInput,
         );
       }
       // Shards are read batch by batch (bounded memory); see activities/shards/stream.ts.
@@ -119,7 +84,7 @@ export function createTrainActivities(deps: ActivityDeps) {
       for (const m of input.mix ?? []) {
         const mixed = await readManifest(deps.store, m.manifestUri);
         if (mixed.classes.join('\n') !== manifest.classes.join('\n')) {
-          throw ApplicationFailure.nonRetryable(`${m.manifestUri} has other classes than ${input.manifestUri}; they cannot be mixed`, 'InvalidInput');
+          throw ApplicationFailure.nonRetryable(`${m.manifestUri} has other classes than ${input.manifestUri}; they cannot be mixed`, FAILURE_TYPES.invalidInput);
         }
         parts.push(openFirstSamples(deps.store, mixed, m.count));
       }
@@ -166,7 +131,7 @@ export function createTrainActivities(deps: ActivityDeps) {
         // A malformed shard or image fails the cell at once, naming the shard and sample; the
         // checkpoints written so far stay.
         if (err instanceof ShardFormatError || err instanceof MalformedImageError) {
-          throw ApplicationFailure.nonRetryable((err as Error).message, 'MalformedImage');
+          throw ApplicationFailure.nonRetryable((err as Error).message, FAILURE_TYPES.malformedImage);
         }
         throw err;
       });

@@ -4,14 +4,14 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { Worker, NativeConnection } from '@temporalio/worker';
-import { validateSpec } from '../../core/spec.js';
+import { validateSpec } from '../../contracts/spec/sweep.js';
 import { connectClient, startSweep } from '../../cli/client.js';
 import type { createCpuActivities, createGenerateActivities, createTrainActivities } from '../../activities/index.js';
 import { createPlanActivities } from '../../activities/plan/activity.js';
-import { depsFromEnv } from '../../activities/context.js';
+import { depsFromEnv } from '../../core/activity-deps.js';
 import { bundlerOptions, WORKFLOWS_PATH } from '../../workers/run-worker.js';
 import { TASK_QUEUES } from '../../workflows/task-queues.js';
-import type { SweepResult } from '../../workflows/scaling-sweep.js';
+import type { SweepResult } from '../../contracts/sweep.js';
 import { startTestStack, type TestStack } from './stack.js';
 
 type Activities = ReturnType<typeof createCpuActivities> & ReturnType<typeof createGenerateActivities> & ReturnType<typeof createTrainActivities>;

@@ -13,9 +13,9 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { PNG } from 'pngjs';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { validateSpec } from '../../core/spec.js';
+import { validateSpec } from '../../contracts/spec/sweep.js';
 import { connectClient, startSweep, sweepWorkflowId } from '../../cli/client.js';
-import type { SweepResult } from '../../workflows/scaling-sweep.js';
+import type { SweepResult } from '../../contracts/sweep.js';
 import { ROOT, startTestStack, type TestStack } from './stack.js';
 
 const PORT = 7833; // Temporal frontend; the dev server's UI is on PORT + 1000 (see stack.ts)

@@ -12,11 +12,11 @@ import { promisify } from 'node:util';
 import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
 import type { Payload } from '@temporalio/common';
 import { historyToJSON, payloadToJSON, type History } from '@temporalio/common/lib/proto-utils.js';
-import { validateSpec } from '../../core/spec.js';
+import { validateSpec } from '../../contracts/spec/sweep.js';
 import { ENCRYPTED_ENCODING, KEY_ID_METADATA } from '../../core/payload-codec.js';
 import { connectClient, startSweep, sweepWorkflowId } from '../../cli/client.js';
 import { TASK_QUEUES } from '../../workflows/task-queues.js';
-import type { SweepResult } from '../../workflows/scaling-sweep.js';
+import type { SweepResult } from '../../contracts/sweep.js';
 import { ROOT, freePort, startTestStack, type TestStack } from './stack.js';
 
 const PORT = 7453;

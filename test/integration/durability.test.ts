@@ -8,10 +8,10 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { WorkflowHandle } from '@temporalio/client';
-import { validateSpec, type SweepSpecInput } from '../../core/spec.js';
+import { validateSpec, type SweepSpecInput } from '../../contracts/spec/sweep.js';
 import { readLedger, type LedgerEntry } from '../../core/work-ledger.js';
 import { connectClient, startSweep } from '../../cli/client.js';
-import type { SweepResult } from '../../workflows/scaling-sweep.js';
+import type { SweepResult } from '../../contracts/sweep.js';
 import { startTestStack, type TestStack } from './stack.js';
 
 let stack: TestStack;

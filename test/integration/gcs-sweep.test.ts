@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
 import { Storage } from '@google-cloud/storage';
-import { validateSpec } from '../../core/spec.js';
+import { validateSpec } from '../../contracts/spec/sweep.js';
 import { getJson, openStore } from '../../core/storage.js';
 import { ROOT, freePort, startTestStack, type TestStack, runSweepToEnd } from './stack.js';
 

@@ -14,7 +14,7 @@ import { promisify } from 'node:util';
 import { integerRangePattern } from '../../activities/generate/generator-openapi.js';
 import { startGeneratorServer } from '../../activities/generate/generator-server.js';
 import { fitGmmGenerator } from '../../activities/generate/gmm-diffusion.js';
-import { FASHION_MNIST_CLASSES, IMAGE_PIXELS } from '../../core/fashion-mnist.js';
+import { FASHION_MNIST_CLASSES, IMAGE_PIXELS } from '../../core/datasets/fashion-mnist.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const EXAMPLES = Number(process.env.SYNTHSCALE_FUZZ_EXAMPLES ?? 50);

@@ -9,7 +9,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { validateSpec } from '../../core/spec.js';
+import { validateSpec } from '../../contracts/spec/sweep.js';
 import type { HttpFailureReason } from '../../activities/generate/http-backends.js';
 import { startHostileGenerator, type HostileGenerator, type HostileKind } from '../support/hostile-generator.js';
 import { startTestStack, type TestStack, runSweepToEnd } from './stack.js';

@@ -3,8 +3,8 @@
 import { execFile } from 'node:child_process';
 import { createServer } from 'node:net';
 import { connectClient, startSweep } from '../../cli/client.js';
-import type { SweepSpec } from '../../core/spec.js';
-import type { SweepResult } from '../../workflows/scaling-sweep.js';
+import type { SweepSpec } from '../../contracts/spec/sweep.js';
+import type { SweepResult } from '../../contracts/sweep.js';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';

@@ -7,9 +7,9 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { validateSpec } from '../../core/spec.js';
+import { validateSpec } from '../../contracts/spec/sweep.js';
 import { connectClient, startSweep } from '../../cli/client.js';
-import type { SweepResult } from '../../workflows/scaling-sweep.js';
+import type { SweepResult } from '../../contracts/sweep.js';
 import { ROOT, startTestStack, type TestStack } from './stack.js';
 
 const spec = validateSpec({

@@ -18,10 +18,10 @@ import type { AddressInfo } from 'node:net';
 import { deflateSync } from 'node:zlib';
 import assert from 'node:assert/strict';
 import sharp from 'sharp';
-import { FASHION_MNIST_CLASSES, IMAGE_SIDE } from '../../core/fashion-mnist.js';
+import { FASHION_MNIST_CLASSES, IMAGE_SIDE } from '../../core/datasets/fashion-mnist.js';
 import { GeneratorHttpError, httpSeed } from '../../activities/generate/http-backends.js';
-import { grayToRgbPng } from '../../activities/generate/image-resize.js';
-import { matchClasses } from '../../activities/generate/text-condition.js';
+import { grayToRgbPng } from '../../core/image/resize.js';
+import { matchClasses } from '../../core/text/text-condition.js';
 
 export const HOSTILE_KINDS = [
   'ok', // a good PNG of the requested size

@@ -1,0 +1,178 @@
+// A cell's stage inputs and outputs, and where its artifacts live: the training and evaluation
+// activities write under these keys, and the analysis reads them back with the same functions.
+import { inputHash } from '../core/hash.js';
+import { keySegment } from '../core/keys.js';
+import type { TrainingRecipe } from './spec/sweep.js';
+import type { ClipRecipe } from './spec/clip.js';
+import type { EvalSetSpec } from './types.js';
+import type { RecognizabilityResult } from '../core/stats/recognizability.js';
+
+/**
+ * Part of every cell's hash: bump when training code changes what a cell computes.
+ * 2: Adam on the host for native CPU, closed-form cross-entropy, shard-windowed shuffle.
+ */
+export const TRAIN_CODE_VERSION = 'classifier-train-2';
+
+export interface TrainCellInput {
+  manifestUri: string;
+  size: number;
+  seed: number;
+  recipe: TrainingRecipe;
+  /**
+   * More data after the first `size` samples of `manifestUri`: a mixed source's synthetic part
+   * (the first `count` samples of each manifest, in this order).
+   */
+  mix?: { manifestUri: string; count: number }[];
+}
+
+export interface TrainCellOutput {
+  /** The cell's storage prefix (model, checkpoint, train record, eval results live under it). */
+  cellPrefix: string;
+  modelUri: string;
+  /** Steps of the finished training (from its record on a cache hit). */
+  steps: number;
+  /** Steps this attempt actually ran (0 on a cache hit). */
+  stepsRun: number;
+  attempt: number;
+  seconds: number;
+  backend: string;
+  resumedFromStep: number;
+  cached: boolean;
+}
+
+/**
+ * The cell's storage prefix: what determines the trained weights (not where/how fast it ran).
+ * `mixShas` are the checksums of `input.mix`'s manifests, in order.
+ */
+export function cellKey(manifestSha: string, input: TrainCellInput, mixShas: string[] = []): string {
+  const { checkpointEvery: _every, backend: _backend, ...recipe } = input.recipe;
+  const mix = input.mix?.length ? { mix: input.mix.map((m, i) => ({ manifest: mixShas[i], count: m.count })) } : {};
+  if (input.mix?.length && mixShas.length !== input.mix.length) throw new Error('cellKey: one checksum per mixed-in manifest is needed');
+  return `cells/${inputHash('train', TRAIN_CODE_VERSION, { manifest: manifestSha, size: input.size, seed: input.seed, recipe, ...mix })}`;
+}
+
+export const CLIP_TRAIN_CODE_VERSION = 'clip-train-1';
+
+/** clip-eval-2: clean eval sets also hold a linear probe of the frozen image trunk. */
+export const CLIP_EVAL_CODE_VERSION = 'clip-eval-2';
+
+export interface ClipCellInput {
+  manifestUri: string;
+  size: number;
+  seed: number;
+  recipe: ClipRecipe;
+  /** Seed of the real images' caption model (the sweep's generation seed). */
+  captionSeed: number;
+  /** A mixed source's synthetic part, after the `size` samples of `manifestUri`. */
+  mix?: { manifestUri: string; count: number }[];
+}
+
+export interface ClipCellOutput {
+  cellPrefix: string;
+  modelUri: string;
+  steps: number;
+  stepsRun: number;
+  attempt: number;
+  seconds: number;
+  backend: string;
+  resumedFromStep: number;
+  cached: boolean;
+}
+
+export interface ClipEvalInput {
+  modelUri: string;
+  evalSet: string;
+  split: 'test';
+  shift?: EvalSetSpec['shift'];
+}
+
+/** Stored per (model, eval set); the headline metrics are the 80-template ensemble's. */
+export interface ClipEvalResult {
+  loss: number;
+  accuracy: number;
+  ece: number;
+  perClassAccuracy: number[];
+  single: { loss: number; accuracy: number };
+  ensemble: { loss: number; accuracy: number };
+  logitScale: number;
+  /** Clean eval sets only: a logistic regression on the frozen image features of a fixed real subset. */
+  probe?: { loss: number; accuracy: number; trainImages: number; trainAccuracy: number; features: number };
+}
+
+export interface ClipEvalOutput extends ClipEvalResult {
+  resultUri: string;
+  cached: boolean;
+  attempt: number;
+}
+
+/** The cell's storage prefix: what determines the trained weights. */
+export function clipCellKey(manifestSha: string, input: ClipCellInput, mixShas: string[] = []): string {
+  const { checkpointEvery: _every, backend: _backend, ...recipe } = input.recipe;
+  const mix = input.mix?.length ? { mix: input.mix.map((m, i) => ({ manifest: mixShas[i], count: m.count })) } : {};
+  return `cells/clip-${inputHash('clip-train', CLIP_TRAIN_CODE_VERSION, {
+    manifest: manifestSha,
+    size: input.size,
+    seed: input.seed,
+    recipe,
+    captionSeed: input.captionSeed,
+    ...mix,
+  })}`;
+}
+
+export function clipEvalKey(modelKey: string, modelSha: string, evalSet: string, split: string, shift?: EvalSetSpec['shift']): string {
+  const dir = modelKey.split('/').slice(0, -1).join('/');
+  const shifted = shift ? { shift, ood: OOD_CODE_VERSION } : {};
+  return `${dir}/clip-eval-${keySegment(evalSet, 'evalSet')}-${inputHash('clip-eval', CLIP_EVAL_CODE_VERSION, { model: modelSha, split, ...shifted })}.json`;
+}
+
+/** Part of a shifted eval result's key: bump when a suite's images change. */
+export const OOD_CODE_VERSION = 'ood-1';
+
+export const EVALUATE_CODE_VERSION = 'evaluate-1';
+
+/** Where a model's result on an eval split lives: beside the model, keyed by the model's checksum. */
+export function evalKey(modelKey: string, modelSha: string, evalSet: string, split: string, shift?: EvalSetSpec['shift']): string {
+  const dir = modelKey.split('/').slice(0, -1).join('/');
+  const shifted = shift ? { shift, ood: OOD_CODE_VERSION } : {};
+  return `${dir}/eval-${keySegment(evalSet, 'evalSet')}-${inputHash('evaluate', EVALUATE_CODE_VERSION, { model: modelSha, split, ...shifted })}.json`;
+}
+
+export interface EvaluateInput {
+  modelUri: string;
+  evalSet: string;
+  split: 'test';
+  /** Evaluate on the split under this OOD shift (absent: clean). */
+  shift?: EvalSetSpec['shift'];
+}
+
+export interface EvaluateOutput {
+  resultUri: string;
+  loss: number;
+  accuracy: number;
+  ece: number;
+  perClassAccuracy: number[];
+  cached: boolean;
+  attempt: number;
+}
+
+export interface RecognizabilityInput {
+  /** The judge: a classifier trained on real images (a trainClassifier output). */
+  judgeModelUri: string;
+  /** Its top-1 accuracy on the clean real test split, reported beside the result. */
+  judgeTestAccuracy: number | null;
+  manifestUri: string;
+  /** Generated images judged: the first `count` of the source. */
+  count: number;
+}
+
+export interface RecognizabilityOutput {
+  resultUri: string;
+  overall: number;
+  cached: boolean;
+  attempt: number;
+}
+
+export interface RecognizabilityDocument extends RecognizabilityResult {
+  manifestUri: string;
+  judgeModelUri: string;
+}

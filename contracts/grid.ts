@@ -1,0 +1,97 @@
+// The cell grid: which (source, task, N, seed) cells a sweep trains, in which order, how many
+// images each source must hold, and what a mixed source adds. The sweep workflow, the analysis
+// and the CLI all enumerate cells through this module. Zod-free, so workflow code can import it.
+import type { MixedSourceSpec, SourceSpec, SweepSpec } from './spec/sweep.js';
+
+export type Task = SweepSpec['tasks'][number];
+
+/** What the grid needs of a spec (the validated spec, or the plan's copy of it). */
+export type GridSpec = Pick<SweepSpec, 'sources' | 'sizes' | 'seeds' | 'tasks'> & Partial<Pick<SweepSpec, 'recognizability'>>;
+
+export interface Cell {
+  source: string;
+  task: Task;
+  /** N: the number of training images (a mixed source's real images). */
+  size: number;
+  seed: number;
+  /** Position among its source's cells: tasks, then N ascending, then seeds in spec order. */
+  index: number;
+}
+
+/**
+ * Classifiers need labels, which external image-caption pairs lack, so a real-pairs source (and a
+ * mix over one) trains CLIP only; every other source trains all of the spec's tasks.
+ */
+export function tasksForSource(spec: Pick<SweepSpec, 'tasks' | 'sources'>, source: SourceSpec): SweepSpec['tasks'] {
+  const tasks = spec.tasks ?? ['classifier'];
+  const realPart = source.kind === 'mixed' ? spec.sources.find((s) => s.name === source.real) : source;
+  return realPart?.kind === 'real-pairs' ? tasks.filter((t) => t === 'clip') : tasks;
+}
+
+export function sourceNamed(spec: Pick<SweepSpec, 'sources'>, name: string): SourceSpec {
+  const source = spec.sources.find((s) => s.name === name);
+  if (!source) throw new Error(`no source named '${name}' in the spec (sources: ${spec.sources.map((s) => s.name).join(', ')})`);
+  return source;
+}
+
+/** The tasks the named source's cells train. */
+export function tasksOf(spec: Pick<SweepSpec, 'tasks' | 'sources'>, name: string): SweepSpec['tasks'] {
+  return tasksForSource(spec, sourceNamed(spec, name));
+}
+
+/** The spec's sizes, ascending: cells run and curves are read in this order. */
+export function sortedSizes(spec: Pick<SweepSpec, 'sizes'>): number[] {
+  return [...spec.sizes].sort((a, b) => a - b);
+}
+
+export function largestSize(spec: Pick<SweepSpec, 'sizes'>): number {
+  return Math.max(...spec.sizes);
+}
+
+/** Synthetic images a mixed source adds to N real ones: a fixed N_s, or round(ratio x N). */
+export function mixCount(source: Pick<MixedSourceSpec, 'syntheticImages' | 'syntheticPerReal'>, realCount: number): number {
+  return source.syntheticImages ?? Math.round((source.syntheticPerReal ?? 0) * realCount);
+}
+
+/** How many cells one task of a source has: sizes x seeds. */
+export function cellsPerTask(spec: Pick<SweepSpec, 'sizes' | 'seeds'>): number {
+  return spec.sizes.length * spec.seeds.length;
+}
+
+export function cellCountOf(spec: GridSpec, name: string): number {
+  return tasksOf(spec, name).length * cellsPerTask(spec);
+}
+
+export function totalCells(spec: GridSpec): number {
+  return spec.sources.reduce((n, s) => n + cellCountOf(spec, s.name), 0);
+}
+
+/** The source's cell at `index` (tasks in spec order, so a classifier-only sweep indexes as before). */
+export function cellAt(spec: GridSpec, name: string, index: number, sizes = sortedSizes(spec)): Cell {
+  const perTask = cellsPerTask(spec);
+  const task = tasksOf(spec, name)[Math.floor(index / perTask)];
+  if (task === undefined || index < 0) throw new Error(`source '${name}' has no cell ${index} (it has ${cellCountOf(spec, name)})`);
+  const within = index % perTask;
+  return { source: name, task, size: sizes[Math.floor(within / spec.seeds.length)]!, seed: spec.seeds[within % spec.seeds.length]!, index };
+}
+
+/** Every cell of a source, in run order. */
+export function cellsOf(spec: GridSpec, name: string): Cell[] {
+  const sizes = sortedSizes(spec);
+  return Array.from({ length: cellCountOf(spec, name) }, (_, i) => cellAt(spec, name, i, sizes));
+}
+
+/** The real source a recognizability judge trains on (the first real source), when the spec asks for one. */
+export function judgeSourceOf(spec: GridSpec): SourceSpec | undefined {
+  return spec.recognizability ? spec.sources.find((s) => s.kind === 'real') : undefined;
+}
+
+/** Images a source must hold: the largest N, more if a mix or the recognizability judge reads more. */
+export function imagesNeeded(spec: GridSpec, name: string): number {
+  let count = largestSize(spec);
+  for (const mix of spec.sources) {
+    if (mix.kind === 'mixed' && mix.synthetic === name) count = Math.max(count, mixCount(mix, largestSize(spec)));
+  }
+  if (spec.recognizability && judgeSourceOf(spec)?.name === name) count = Math.max(count, spec.recognizability.judgeImages);
+  return count;
+}

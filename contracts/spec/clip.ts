@@ -1,0 +1,28 @@
+// The CLIP recipe's schema, apart from the training code: core/spec.ts validates specs with it, and
+// the CLI should not load TF.js to read a spec.
+import { z } from 'zod';
+
+export const ClipTrainingSchema = z
+  .object({
+    arch: z
+      .enum(['mlp', 'cnn'])
+      .default('mlp')
+      .describe("image tower: the classifier trunk ('mlp' dense ReLU layers, 'cnn' conv stack then dense layers) without its 10-way layer"),
+    hidden: z.array(z.number().int().min(1).max(4096)).max(4).default([256]),
+    embedDim: z.number().int().min(2).max(1024).default(64).describe('width of the shared image/text embedding'),
+    tokenWidth: z.number().int().min(1).max(1024).default(64).describe('width of the token embeddings the text tower mean-pools'),
+    maxTokens: z.number().int().min(1).max(256).default(32).describe('caption tokens read; longer captions are cut'),
+    maxVocabulary: z.number().int().min(2).max(65536).default(4096).describe('vocabulary size built from the captions, [PAD] and [UNK] included'),
+    minTokenCount: z.number().int().min(1).default(1).describe('caption words seen fewer times become [UNK]'),
+    epochs: z.number().int().min(1).max(1000).default(10),
+    minSteps: z.number().int().min(0).default(200).describe('train at least this many steps, so tiny N is not under-trained'),
+    batchSize: z.number().int().min(2).max(4096).default(256).describe('pairs per step; every other pair in the batch is a negative'),
+    learningRate: z.number().positive().max(1).default(0.001),
+    checkpointEvery: z.number().int().min(1).default(500),
+    shuffleWindow: z.number().int().min(1).default(16384),
+    backend: z.enum(['auto', 'wasm', 'cpu', 'tensorflow']).default('auto'),
+  })
+  .strict();
+
+/** A cell's CLIP recipe, with defaults filled in. */
+export type ClipRecipe = z.output<typeof ClipTrainingSchema>;

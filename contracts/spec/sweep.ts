@@ -1,0 +1,259 @@
+// The sweep spec: a YAML/JSON file validated into typed config before any workflow starts.
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { A1111GeneratorSchema, OpenAiImagesGeneratorSchema } from './generators.js';
+import { PromptConfigSchema, PROMPT_STRATEGY_NAMES } from './prompts.js';
+import { OodSelectionSchema } from '../../core/image/ood.js';
+import { ClipTrainingSchema } from './clip.js';
+
+const name = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'use 1-63 lowercase letters, digits and dashes, starting with a letter or digit');
+
+export const PROMPT_STRATEGIES = PROMPT_STRATEGY_NAMES;
+
+/**
+ * The embedded generator. Its capacity (PCA dimensions x mixture components per class) is its
+ * "model": e.g. { pcaDims: 8, componentsPerClass: 1 } is a much weaker generator than the default,
+ * so one sweep can compare generators the way the paper compares Stable Diffusion, Imagen and Muse.
+ */
+export const EmbeddedGeneratorSchema = z
+  .object({
+    name: z.literal('embedded-gmm').describe('the embedded CPU text-to-image generator'),
+    pcaDims: z.number().int().min(4).max(256).default(48),
+    componentsPerClass: z.number().int().min(1).max(64).default(12),
+    steps: z.number().int().min(2).max(1000).default(40),
+    fitSeed: z.number().int().default(0),
+  })
+  .strict();
+
+/** The embedded generator, or a text-to-image server over the A1111 or OpenAI images API. */
+export const GeneratorSchema = z.discriminatedUnion('name', [EmbeddedGeneratorSchema, A1111GeneratorSchema, OpenAiImagesGeneratorSchema]);
+
+/** Where img2dataset-layout pair shards live: file:// or gs:// URIs, with WebDataset brace ranges. */
+const shardUri = z
+  .string()
+  .max(2000)
+  .regex(/^(file|gs):\/\/\S+\.tar$/, 'use a file:// or gs:// URI of a .tar shard, e.g. gs://bucket/laion/{00000..00099}.tar');
+
+export const RealPairsSourceSchema = z
+  .object({
+    name,
+    kind: z.literal('real-pairs').describe('real images with their captions, for CLIP cells'),
+    shards: z
+      .array(shardUri)
+      .min(1)
+      .max(10000)
+      .optional()
+      .describe(
+        "img2dataset-layout WebDataset shards ({key}.jpg|png|webp + {key}.txt + {key}.json), read in order; '{00000..00099}' ranges expand. Default: pairs built from Fashion-MNIST with the seeded caption model",
+      ),
+    maxShardBytes: z
+      .number()
+      .int()
+      .min(1024)
+      .max(4 * 1024 * 1024 * 1024)
+      .default(1024 * 1024 * 1024)
+      .describe('a shard larger than this is refused before it is read'),
+  })
+  .strict();
+
+export const SourceSchema = z.discriminatedUnion('kind', [
+  z.object({ name, kind: z.literal('real') }).strict(),
+  RealPairsSourceSchema,
+  z
+    .object({
+      name,
+      kind: z.literal('synthetic'),
+      generator: GeneratorSchema.default({ name: 'embedded-gmm', pcaDims: 48, componentsPerClass: 12, steps: 40, fitSeed: 0 }),
+      prompts: PromptConfigSchema,
+      cfgScale: z.number().min(0).max(50),
+    })
+    .strict(),
+  z
+    .object({
+      name,
+      kind: z.literal('mixed').describe("real N plus synthetic images: the paper's mixing runs; N on the size grid is the real count"),
+      real: name.describe('name of a real or real-pairs source in this spec'),
+      synthetic: name.describe('name of a synthetic source in this spec'),
+      syntheticPerReal: z.number().positive().max(100).optional().describe('N_s = round(syntheticPerReal x N)'),
+      syntheticImages: z.number().int().min(1).max(1_000_000).optional().describe('N_s fixed for every N'),
+    })
+    .strict()
+    .refine((m) => (m.syntheticPerReal === undefined) !== (m.syntheticImages === undefined), {
+      message: 'give exactly one of syntheticPerReal (N_s = ratio x N) or syntheticImages (fixed N_s)',
+    }),
+]);
+
+export const TrainingSchema = z
+  .object({
+    model: z
+      .enum(['mlp', 'cnn'])
+      .default('mlp')
+      .describe("'mlp': dense ReLU layers of widths hidden; 'cnn': conv3x3(16)-pool-conv3x3(32)-pool, then dense layers of widths hidden"),
+    hidden: z.array(z.number().int().min(1).max(4096)).max(4).default([256]),
+    epochs: z.number().int().min(1).max(1000).default(10),
+    minSteps: z.number().int().min(0).default(200).describe('train at least this many steps, so tiny N is not under-trained'),
+    batchSize: z.number().int().min(1).max(4096).default(128),
+    learningRate: z.number().positive().max(1).default(0.001),
+    checkpointEvery: z.number().int().min(1).default(500),
+    shuffleWindow: z
+      .number()
+      .int()
+      .min(1)
+      .default(16384)
+      .describe('examples shuffled together: N up to this gets a full shuffle each epoch; larger N shuffles shards, then examples within windows of this many'),
+    backend: z.enum(['auto', 'wasm', 'cpu', 'tensorflow']).default('auto'),
+  })
+  .strict();
+
+export const SweepSpecSchema = z
+  .object({
+    sweepId: name,
+    dataset: z.literal('fashion-mnist'),
+    sources: z
+      .array(SourceSchema)
+      .min(1)
+      .refine((s) => new Set(s.map((x) => x.name)).size === s.length, 'source names must be unique')
+      .superRefine((sources, ctx) => {
+        sources.forEach((source, i) => {
+          if (source.kind === 'synthetic' && source.prompts.strategy === 'real-captions' && source.prompts.source !== undefined) {
+            const from = source.prompts.source;
+            if (sources.find((s) => s.name === from)?.kind !== 'real-pairs') {
+              ctx.addIssue({
+                code: 'custom',
+                path: [i, 'prompts', 'source'],
+                message: `'${from}' is not a real-pairs source of this spec (real-pairs sources: ${sources.filter((s) => s.kind === 'real-pairs').map((s) => s.name).join(', ') || 'none'})`,
+              });
+            }
+          }
+          if (source.kind !== 'mixed') return;
+          for (const part of ['real', 'synthetic'] as const) {
+            const target = sources.find((s) => s.name === source[part]);
+            const fits = part === 'real' ? target?.kind === 'real' || target?.kind === 'real-pairs' : target?.kind === 'synthetic';
+            if (!fits) {
+              const kinds = part === 'real' ? ['real', 'real-pairs'] : ['synthetic'];
+              ctx.addIssue({
+                code: 'custom',
+                path: [i, part],
+                message: `'${source[part]}' is not a ${kinds.join(' or ')} source of this spec (such sources: ${sources.filter((s) => kinds.includes(s.kind)).map((s) => s.name).join(', ') || 'none'})`,
+              });
+            }
+          }
+        });
+      }),
+    sizes: z
+      .array(z.number().int().min(10).max(60000))
+      .min(1)
+      .refine((s) => new Set(s).size === s.length, 'sizes must be unique'),
+    seeds: z.array(z.number().int().min(0)).min(1).refine((s) => new Set(s).size === s.length, 'seeds must be unique'),
+    generation: z
+      .object({
+        shardSize: z.number().int().min(1).max(100000).default(1000),
+        seed: z.number().int().default(0),
+        maxConcurrentShards: z.number().int().min(1).max(256).default(4),
+        failureBudget: z
+          .number()
+          .min(0)
+          .max(0.5)
+          .default(0.02)
+          .describe('fraction of items allowed to fail for good; that many extra images are generated'),
+      })
+      .strict()
+      .default({ shardSize: 1000, seed: 0, maxConcurrentShards: 4, failureBudget: 0.02 }),
+    training: TrainingSchema.default(TrainingSchema.parse({})),
+    tasks: z
+      .array(z.enum(['classifier', 'clip']))
+      .min(1)
+      .default(['classifier'])
+      .refine((t) => new Set(t).size === t.length, 'tasks must be unique')
+      .describe("what each (source, N, seed) cell trains: 'classifier' (labels) and/or 'clip' (image-caption pairs, zero-shot evaluation)"),
+    clip: ClipTrainingSchema.default(ClipTrainingSchema.parse({})).describe('the CLIP recipe, for cells of task clip'),
+    eval: z
+      .array(z.object({ name, split: z.literal('test') }).strict())
+      .min(1)
+      .default([{ name: 'test', split: 'test' }]),
+    ood: OodSelectionSchema.default([]).describe(
+      "out-of-distribution eval suites (corrupted real test images), each reported separately: 'default', 'none' or a list of { suite, severity }",
+    ),
+    recognizability: z
+      .object({
+        judgeImages: z.number().int().min(100).max(60000).default(20000).describe('real images the judge classifier trains on'),
+        judge: TrainingSchema.partial().default({}).describe('training overrides for the judge (default: the sweep recipe)'),
+        images: z.number().int().min(10).max(1_000_000).optional().describe('generated images judged per source (default: the largest N)'),
+      })
+      .strict()
+      .optional()
+      .describe("the paper's recognizability analysis: a classifier trained on real images labels each source's generated images"),
+    maxConcurrentCells: z.number().int().min(1).max(500).default(4),
+    cellsPerRun: z
+      .number()
+      .int()
+      .min(10)
+      .max(2000)
+      .default(500)
+      .describe('cells per workflow run before continue-as-new (about 7.3 history events each)'),
+  })
+  .strict()
+  .superRefine((spec, ctx) => {
+    if (spec.recognizability && !spec.sources.some((s) => s.kind === 'real')) {
+      ctx.addIssue({ code: 'custom', path: ['recognizability'], message: 'needs a real source to train its judge on: add { name: real, kind: real } to sources' });
+    }
+    if (!spec.tasks.includes('clip')) {
+      spec.sources.forEach((source, i) => {
+        if (source.kind === 'real-pairs') {
+          ctx.addIssue({ code: 'custom', path: ['sources', i, 'kind'], message: "real-pairs sources train CLIP only: add clip to tasks (tasks: [classifier, clip])" });
+        }
+      });
+    }
+    const evalNames = spec.eval.map((e) => e.name);
+    for (const [i, name] of evalNames.entries()) {
+      if (name.startsWith('ood-')) ctx.addIssue({ code: 'custom', path: ['eval', i, 'name'], message: "names starting with 'ood-' are kept for the ood suites" });
+    }
+  });
+
+export type SweepSpecInput = z.input<typeof SweepSpecSchema>;
+export type SweepSpec = z.output<typeof SweepSpecSchema>;
+export type SourceSpec = SweepSpec['sources'][number];
+export type SyntheticSourceSpec = Extract<SourceSpec, { kind: 'synthetic' }>;
+export type MixedSourceSpec = Extract<SourceSpec, { kind: 'mixed' }>;
+export type RealPairsSourceSpec = Extract<SourceSpec, { kind: 'real-pairs' }>;
+
+export type GeneratorSpec = z.output<typeof GeneratorSchema>;
+export type EmbeddedGeneratorSpec = z.output<typeof EmbeddedGeneratorSchema>;
+export type TrainingRecipe = z.output<typeof TrainingSchema>;
+
+export class SpecError extends Error {
+  readonly code = 'E_INVALID_SPEC';
+  constructor(
+    message: string,
+    readonly issues: { path: string; message: string }[],
+  ) {
+    super(message);
+  }
+}
+
+/** Validate a parsed object; errors name each offending field by its dotted path. */
+export function validateSpec(raw: unknown, origin = 'spec'): SweepSpec {
+  const result = SweepSpecSchema.safeParse(raw);
+  if (result.success) return result.data;
+  const issues = result.error.issues.map((issue) => ({
+    path: issue.path.map(String).join('.') || '(root)',
+    message: issue.message,
+  }));
+  const lines = issues.map((i) => `  ${i.path}: ${i.message}`).join('\n');
+  throw new SpecError(`${origin} is invalid:\n${lines}`, issues);
+}
+
+export function parseSpecText(text: string, origin: string): SweepSpec {
+  let raw: unknown;
+  try {
+    raw = origin.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
+  } catch (err) {
+    throw new SpecError(`${origin} is not valid ${origin.endsWith('.json') ? 'JSON' : 'YAML'}: ${(err as Error).message}`, [
+      { path: '(root)', message: 'parse error' },
+    ]);
+  }
+  return validateSpec(raw, origin);
+}
+

@@ -1,0 +1,251 @@
+// Reading a source's first N samples for training without holding all N in memory: samples are
+// gathered batch by batch from decoded shards kept in a per-process LRU cache bounded in bytes
+// (SYNTHSCALE_SHARD_CACHE_MB, default 256). Together with the windowed shuffle (train/shuffle.ts)
+// a train worker's memory is bounded by the cache and the window, not by N; when a source's
+// first N samples fit in the cache (the usual case: 256 MB holds ~330k 28x28 images) every shard
+// is decoded once per process and shared by all of that source's cells.
+import type { BlobStore } from '../storage.js';
+import { decodeGrayPng } from '../png.js';
+import { IMAGE_SIDE, IMAGE_PIXELS } from '../datasets/fashion-mnist.js';
+import { ShardFormatError, UNLABELED, unpackShard } from './webdataset.js';
+import type { ShardRecord, SourceManifest } from './manifest.js';
+
+export interface DecodedShard {
+  images: Uint8Array;
+  labels: Uint8Array;
+  /** Each sample's text: a synthetic sample's prompt, a real pair's caption, else null. */
+  prompts: (string | null)[];
+  /** Each sample's index in its source's full ordering. */
+  indices: Uint32Array;
+}
+
+/** The text paired with a sample (CLIP): a synthetic sample's prompt, a real one's caption. */
+export type SampleText = (sample: { label: number; index: number; prompt: string | null }) => string;
+
+const DEFAULT_CACHE_MB = 256;
+/** A shard tar is read whole; refuse anything larger before buffering it. */
+export const MAX_SHARD_BYTES = 512 * 1024 * 1024;
+
+export function shardCacheBudgetBytes(env: NodeJS.ProcessEnv = process.env): number {
+  const raw = env.SYNTHSCALE_SHARD_CACHE_MB;
+  if (raw === undefined || raw === '') return DEFAULT_CACHE_MB * 2 ** 20;
+  const mb = Number(raw);
+  if (!Number.isFinite(mb) || mb < 0) throw new Error(`SYNTHSCALE_SHARD_CACHE_MB must be a number of megabytes >= 0, got '${raw}'`);
+  return mb * 2 ** 20;
+}
+
+/** LRU of decoded shards by byte size; loads in flight count once they resolve. */
+export class DecodedShardCache {
+  private readonly entries = new Map<string, { promise: Promise<DecodedShard>; bytes: number }>();
+  private totalBytes = 0;
+  loads = 0;
+
+  constructor(private readonly budgetBytes: number) {}
+
+  get bytes(): number {
+    return this.totalBytes;
+  }
+
+  get(key: string, load: () => Promise<DecodedShard>): Promise<DecodedShard> {
+    const hit = this.entries.get(key);
+    if (hit) {
+      // Most recently used goes last (Map keeps insertion order).
+      this.entries.delete(key);
+      this.entries.set(key, hit);
+      return hit.promise;
+    }
+    this.loads++;
+    const entry = { promise: load(), bytes: 0 };
+    this.entries.set(key, entry);
+    entry.promise.then(
+      (shard) => {
+        if (this.entries.get(key) !== entry) return;
+        entry.bytes = shard.images.byteLength + shard.labels.byteLength + shard.indices.byteLength + shard.prompts.reduce((n, p) => n + 2 * (p?.length ?? 0), 0);
+        this.totalBytes += entry.bytes;
+        this.evict();
+      },
+      () => {
+        if (this.entries.get(key) === entry) this.entries.delete(key);
+      },
+    );
+    return entry.promise;
+  }
+
+  private evict(): void {
+    for (const [key, entry] of this.entries) {
+      if (this.totalBytes <= this.budgetBytes) return;
+      if (entry.bytes === 0) continue; // still loading
+      this.entries.delete(key);
+      this.totalBytes -= entry.bytes;
+    }
+  }
+}
+
+let processCache: DecodedShardCache | null = null;
+function sharedCache(): DecodedShardCache {
+  processCache ??= new DecodedShardCache(shardCacheBudgetBytes());
+  return processCache;
+}
+
+/** Fetch (checksum-verified by the store), unpack and decode one shard; labels checked. */
+export async function decodeShard(store: BlobStore, record: ShardRecord, classCount: number): Promise<DecodedShard> {
+  const bytes = await store.get(store.keyOf(record.uri), { maxBytes: MAX_SHARD_BYTES });
+  const samples = await unpackShard(bytes, record.uri);
+  if (samples.length !== record.samples) {
+    throw new ShardFormatError(record.uri, undefined, `${samples.length} samples, manifest says ${record.samples}`);
+  }
+  const images = new Uint8Array(samples.length * IMAGE_PIXELS);
+  const labels = new Uint8Array(samples.length);
+  const indices = new Uint32Array(samples.length);
+  const prompts: (string | null)[] = [];
+  samples.forEach((sample, i) => {
+    if (sample.meta.label >= classCount && sample.meta.label !== UNLABELED) throw new ShardFormatError(record.uri, sample.key, `label ${sample.meta.label} out of range`);
+    images.set(decodeGrayPng(sample.png, IMAGE_SIDE, IMAGE_SIDE, `${record.uri} [${sample.key}]`), i * IMAGE_PIXELS);
+    labels[i] = sample.meta.label;
+    indices[i] = sample.meta.index;
+    const text = sample.meta.prompt ?? sample.meta.caption;
+    prompts.push(typeof text === 'string' ? text.slice(0, 4096) : null);
+  });
+  return { images, labels, prompts, indices };
+}
+
+/** Training data read batch by batch (see classifier.ts's TrainingData). */
+export interface SampleStream {
+  count: number;
+  /** Samples per shard, in manifest order: the unit of the windowed shuffle. */
+  segments: number[];
+  gather(indices: ArrayLike<number>, images: Uint8Array, labels: Uint8Array): Promise<void>;
+  /** The texts of examples `indices` (see SampleText), in that order. */
+  gatherTexts(indices: ArrayLike<number>, textOf: SampleText): Promise<string[]>;
+}
+
+/** The first `count` samples of a source as a stream over its shards. */
+export function openFirstSamples(
+  store: BlobStore,
+  manifest: SourceManifest,
+  count: number,
+  cache: DecodedShardCache = sharedCache(),
+): SampleStream {
+  if (!Number.isInteger(count) || count < 1) throw new Error(`sample count must be a positive integer, got ${count}`);
+  if (count > manifest.totalSamples) {
+    throw new Error(`source ${manifest.source} has ${manifest.totalSamples} samples, ${count} requested`);
+  }
+  const records: ShardRecord[] = [];
+  const segments: number[] = [];
+  const starts: number[] = [];
+  let taken = 0;
+  for (const record of manifest.shards) {
+    if (taken >= count) break;
+    if (record.samples === 0) continue;
+    const take = Math.min(record.samples, count - taken);
+    records.push(record);
+    segments.push(take);
+    starts.push(taken);
+    taken += take;
+  }
+  const classCount = manifest.classes.length;
+  const shardOf = (index: number): number => {
+    // Last segment whose start <= index.
+    let lo = 0;
+    let hi = starts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (starts[mid]! <= index) lo = mid;
+      else hi = mid - 1;
+    }
+    return lo;
+  };
+  const load = (s: number) => {
+    const record = records[s]!;
+    return cache.get(`${record.uri}#${record.sha256}`, () => decodeShard(store, record, classCount));
+  };
+  /** For each asked example: its decoded shard and its row there. */
+  const resolve = async (indices: ArrayLike<number>) => {
+    const needed = new Map<number, Promise<DecodedShard>>();
+    const shardIndex = new Uint32Array(indices.length);
+    for (let i = 0; i < indices.length; i++) {
+      const index = indices[i]!;
+      if (!(index >= 0 && index < count)) throw new RangeError(`sample ${index} is out of range [0, ${count})`);
+      const s = shardOf(index);
+      shardIndex[i] = s;
+      if (!needed.has(s)) needed.set(s, load(s));
+    }
+    const shards = new Map<number, DecodedShard>();
+    await Promise.all([...needed].map(async ([s, p]) => shards.set(s, await p)));
+    return Array.from(shardIndex, (s, i) => ({ shard: shards.get(s)!, local: indices[i]! - starts[s]! }));
+  };
+  return {
+    count,
+    segments,
+    async gather(indices, images, labels) {
+      (await resolve(indices)).forEach(({ shard, local }, i) => {
+        images.set(shard.images.subarray(local * IMAGE_PIXELS, (local + 1) * IMAGE_PIXELS), i * IMAGE_PIXELS);
+        labels[i] = shard.labels[local]!;
+      });
+    },
+    async gatherTexts(indices, textOf) {
+      return (await resolve(indices)).map(({ shard, local }) =>
+        textOf({ label: shard.labels[local]!, index: shard.indices[local]!, prompt: shard.prompts[local] ?? null }),
+      );
+    },
+  };
+}
+
+/**
+ * Several streams as one: examples [0, a.count) come from the first, the next b.count from the
+ * second, and so on (a mixed source: N real images, then N_s synthetic ones). Segments are kept,
+ * so the windowed shuffle still works on whole shards.
+ */
+export function concatStreams(streams: readonly SampleStream[]): SampleStream {
+  if (streams.length === 1) return streams[0]!;
+  const starts: number[] = [];
+  let count = 0;
+  for (const s of streams) {
+    starts.push(count);
+    count += s.count;
+  }
+  // Split a batch by stream: each part's local indices and its rows in the batch.
+  const split = (indices: ArrayLike<number>) => {
+    const parts = streams.map(() => ({ local: [] as number[], rows: [] as number[] }));
+    for (let i = 0; i < indices.length; i++) {
+      const index = indices[i]!;
+      if (!(index >= 0 && index < count)) throw new RangeError(`sample ${index} is out of range [0, ${count})`);
+      let s = streams.length - 1;
+      while (starts[s]! > index) s--;
+      parts[s]!.local.push(index - starts[s]!);
+      parts[s]!.rows.push(i);
+    }
+    return parts;
+  };
+  return {
+    count,
+    segments: streams.flatMap((s) => s.segments),
+    async gatherTexts(indices, textOf) {
+      const out = new Array<string>(indices.length);
+      await Promise.all(
+        split(indices).map(async (part, s) => {
+          if (part.local.length === 0) return;
+          const texts = await streams[s]!.gatherTexts(part.local, textOf);
+          part.rows.forEach((row, j) => (out[row] = texts[j]!));
+        }),
+      );
+      return out;
+    },
+    async gather(indices, images, labels) {
+      // Gather each stream's part, then scatter back in the asked order.
+      const parts = split(indices);
+      await Promise.all(
+        parts.map(async (part, s) => {
+          if (part.local.length === 0) return;
+          const partImages = new Uint8Array(part.local.length * IMAGE_PIXELS);
+          const partLabels = new Uint8Array(part.local.length);
+          await streams[s]!.gather(part.local, partImages, partLabels);
+          part.rows.forEach((row, j) => {
+            images.set(partImages.subarray(j * IMAGE_PIXELS, (j + 1) * IMAGE_PIXELS), row * IMAGE_PIXELS);
+            labels[row] = partLabels[j]!;
+          });
+        }),
+      );
+    },
+  };
+}
