@@ -3,6 +3,11 @@
 import type { SourceSpec, SweepSpec, TrainingRecipe } from './spec/sweep.js';
 import type { EvalSetSpec, SourceSummary } from './types.js';
 import type { SweepPlan } from './plan.js';
+import type { TaskName } from './tasks.js';
+
+export type { RealSourceSpec } from './spec/sweep.js';
+/** A shard as a manifest lists it (the format is core/shards/manifest.ts's). */
+export type { ShardRecord } from '../core/shards/manifest.js';
 
 export interface SweepStats extends GenerationStats {
   cellsDone: number;
@@ -125,7 +130,7 @@ export interface CellWorkflowInput {
   /** A mixed source's synthetic part, trained on after the `size` real samples. */
   mix?: { manifestUri: string; count: number }[];
   /** 'clip': train CLIP on image-caption pairs and evaluate zero-shot (default 'classifier'). */
-  task?: 'classifier' | 'clip';
+  task?: TaskName;
   clipRecipe?: SweepSpec['clip'];
   /** Seed of the real images' captions (the sweep's generation seed). */
   captionSeed?: number;

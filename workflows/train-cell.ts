@@ -1,37 +1,25 @@
-// One (source, N, seed) cell: train on the first N samples of the source, then evaluate.
-// Results stay in the store (under the cell's content key); only a small summary returns.
-import { upsertSearchAttributes } from '@temporalio/workflow';
-import type { SweepSpec, TrainingRecipe } from '../contracts/spec/sweep.js';
-import type { EvalSetSpec } from '../contracts/types.js';
+// One (source, task, N, seed) cell: train on the first N samples of the source, then evaluate on
+// every eval set. Results stay in the store (under the cell's content key); a small summary returns.
+import { ApplicationFailure, upsertSearchAttributes } from '@temporalio/workflow';
+import { FAILURE_TYPES } from '../contracts/failures.js';
 import type { CellWorkflowInput, CellWorkflowOutput } from '../contracts/sweep.js';
-import { train } from './proxies.js';
+import { CELL_TASKS, type TrainedCell } from './cell-tasks.js';
 import { STAGE } from './search-attributes.js';
 
-
-
 export async function trainCellWorkflow(input: CellWorkflowInput): Promise<CellWorkflowOutput> {
-  const data = { manifestUri: input.manifestUri, size: input.size, seed: input.seed, ...(input.mix ? { mix: input.mix } : {}) };
-  if (input.task === 'clip') {
-    if (!input.clipRecipe) throw new Error('a clip cell needs clipRecipe');
-    const recipe = input.clipRecipe;
-    return trainThenEvaluate(input.evalSets, () => train.trainClipCell({ ...data, recipe, captionSeed: input.captionSeed ?? 0 }), train.evaluateClip);
+  const task = CELL_TASKS[input.task ?? 'classifier'];
+  if (input.task === 'clip' && !input.clipRecipe) {
+    // Bad input, not a transient fault: a plain Error would retry the workflow task forever.
+    throw ApplicationFailure.nonRetryable('a clip cell needs clipRecipe (the sweep spec\'s clip recipe)', FAILURE_TYPES.invalidInput);
   }
-  return trainThenEvaluate(input.evalSets, () => train.trainClassifier({ ...data, recipe: input.recipe }), train.evaluateClassifier);
-}
-
-/** Train (or find) the cell's model, then evaluate it on every eval set; the same for both tasks. */
-async function trainThenEvaluate(
-  evalSets: EvalSetSpec[],
-  trainModel: () => Promise<{ cellPrefix: string; modelUri: string; cached: boolean; attempt: number; stepsRun: number }>,
-  evaluate: (input: { modelUri: string; evalSet: string; split: 'test'; shift?: EvalSetSpec['shift'] }) => Promise<{ cached: boolean; attempt: number }>,
-): Promise<CellWorkflowOutput> {
+  const data = { manifestUri: input.manifestUri, size: input.size, seed: input.seed, ...(input.mix ? { mix: input.mix } : {}) };
   upsertSearchAttributes([{ key: STAGE, value: 'train' }]);
-  const trained = await trainModel();
+  const trained: TrainedCell = await task.train(input, data);
   upsertSearchAttributes([{ key: STAGE, value: 'evaluate' }]);
   let cached = trained.cached;
   let activityRetries = trained.attempt - 1;
-  for (const evalSet of evalSets) {
-    const result = await evaluate({
+  for (const evalSet of input.evalSets) {
+    const result = await task.evaluate({
       modelUri: trained.modelUri,
       evalSet: evalSet.name,
       split: evalSet.split,

@@ -215,6 +215,7 @@ export const SweepSpecSchema = z
 export type SweepSpecInput = z.input<typeof SweepSpecSchema>;
 export type SweepSpec = z.output<typeof SweepSpecSchema>;
 export type SourceSpec = SweepSpec['sources'][number];
+export type RealSourceSpec = Extract<SourceSpec, { kind: 'real' }>;
 export type SyntheticSourceSpec = Extract<SourceSpec, { kind: 'synthetic' }>;
 export type MixedSourceSpec = Extract<SourceSpec, { kind: 'mixed' }>;
 export type RealPairsSourceSpec = Extract<SourceSpec, { kind: 'real-pairs' }>;

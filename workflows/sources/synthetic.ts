@@ -1,0 +1,109 @@
+// A synthetic source: fit the generator (when its kind is fitted) beside prompt synthesis, generate
+// the shards in a sliding window, then write the manifest over them.
+import { condition } from '@temporalio/workflow';
+import { generatorKind, isFittedGenerator } from '../../contracts/generators.js';
+import { manifestKey, shardFileName, sourceContentName } from '../../contracts/keys.js';
+import { describeSource } from '../../contracts/sources.js';
+import type { SyntheticSourceSpec } from '../../contracts/spec/sweep.js';
+import type { ShardRecord } from '../../contracts/sweep.js';
+import { cpu, fit, generate } from '../proxies.js';
+import { Semaphore } from '../semaphore.js';
+import type { SourceHandler, SourceRun } from './context.js';
+
+type GenerateShardOutput = Awaited<ReturnType<typeof generate.generateShard>>;
+
+export const syntheticSource: SourceHandler<SyntheticSourceSpec> = async (run) => {
+  const { input, source, progress, stats } = run;
+  const generator = source.generator;
+  run.setStage(isFittedGenerator(generator) ? 'fit-generator' : 'prompts');
+  // A fitted kind's model is fitted beside prompt synthesis; a remote generator is a running server.
+  const [model, prompts] = await Promise.all([
+    isFittedGenerator(generator) ? fit.fitGenerator({ generator, classes: input.classes, datasetFingerprint: input.datasetFingerprint }) : Promise.resolve(null),
+    cpu.synthesizePrompts({
+      prompts: source.prompts,
+      classes: input.classes,
+      count: run.target,
+      seed: input.generationSeed,
+      ...(input.captionsManifestUri ? { captionsManifestUri: input.captionsManifestUri } : {}),
+    }),
+  ]);
+
+  run.setStage('generate');
+  const shards = await generateShards(run, model?.modelUri, prompts.promptsUri);
+
+  run.setStage('manifest');
+  const manifest = await cpu.writeSourceManifest({
+    // Content, not the sweep's label: sweeps that share this source share its manifest and cells.
+    source: sourceContentName(input.sourceKey),
+    kind: 'synthetic',
+    description: describeSource(source),
+    classes: input.classes,
+    manifestKey: manifestKey(input.sourceKey, run.target),
+    shards,
+    requiredSamples: input.count,
+  });
+  progress.stage = 'done';
+  return {
+    summary: {
+      name: source.name,
+      kind: 'synthetic',
+      description: describeSource(source),
+      cfgScale: source.cfgScale,
+      promptStrategy: source.prompts.strategy,
+      promptProvenance: prompts.provenance?.summary,
+      manifestUri: manifest.manifestUri,
+      images: manifest.totalSamples,
+      generationSeconds: (Date.now() - run.started) / 1000,
+    },
+    stats,
+  };
+};
+
+/** Every shard of the source, at most maxConcurrentShards at a time; pause holds back new ones. */
+function generateShards(run: SourceRun<SyntheticSourceSpec>, modelUri: string | undefined, promptsUri: string): Promise<ShardRecord[]> {
+  const { input, source, progress } = run;
+  const { shardSize } = input;
+  const generator = source.generator;
+  const kind = generatorKind(generator);
+  const window = new Semaphore(input.maxConcurrentShards);
+  const generatorLabel = kind.label(generator, modelUri);
+  return Promise.all(
+    Array.from({ length: run.shardsTotal }, (_, shard) =>
+      window.run(async () => {
+        await condition(() => !progress.paused);
+        const firstIndex = shard * shardSize;
+        const count = Math.min(shardSize, run.target - firstIndex);
+        const out = await generate.generateShard({
+          // Shard bytes name the content key, not the sweep's label, so other sweeps can share them.
+          source: sourceContentName(input.sourceKey),
+          shardKey: `${input.sourceKey}/${shardFileName(shard, count, shardSize)}`,
+          modelUri: modelUri ?? '',
+          promptsUri,
+          firstIndex,
+          count,
+          cfgScale: source.cfgScale,
+          steps: kind.steps(generator),
+          generationSeed: input.generationSeed,
+          generatorLabel,
+          // A fitted generator's shard input stays as it was (its model URI says it all).
+          ...(modelUri !== undefined ? {} : { generator, classes: input.classes }),
+        });
+        countShard(run, out);
+        await run.reportProgress();
+        return { uri: out.uri, sha256: out.sha256, bytes: out.bytes, samples: out.samples, firstIndex: out.firstIndex, failedItems: out.failedItems };
+      }),
+    ),
+  );
+}
+
+function countShard({ progress, stats }: SourceRun, out: GenerateShardOutput): void {
+  progress.shardsDone++;
+  progress.imagesDone += out.samples;
+  stats.imagesSampled += out.imagesSampled;
+  stats.activityRetries += out.attempt - 1;
+  stats.itemRetries += out.itemRetries;
+  stats.storageRetries += out.storageRetries;
+  stats.failedItems += out.failedItems.length;
+  if (out.cached) stats.shardsCached++;
+  if (out.corruptRegenerated) stats.corruptRegenerated++;
+}

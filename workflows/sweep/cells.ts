@@ -1,0 +1,87 @@
+// The cells phase: each source's cells as child workflows in a sliding window shared by all
+// sources, a page at a time (the sweep continues as new between pages).
+import { condition, executeChild, ParentClosePolicy, workflowInfo } from '@temporalio/workflow';
+import { cellAt, cellCountOf, mixCount, sortedSizes } from '../../contracts/grid.js';
+import { cellWorkflowPart } from '../../contracts/keys.js';
+import type { SweepPlan } from '../../contracts/plan.js';
+import type { MixedSourceSpec } from '../../contracts/spec/sweep.js';
+import type { SourceSummary } from '../../contracts/types.js';
+import { CELL_TASKS } from '../cell-tasks.js';
+import { childId } from '../data-source.js';
+import { DATA_SOURCE, STAGE, SWEEP_ID } from '../search-attributes.js';
+import type { Semaphore } from '../semaphore.js';
+import { trainCellWorkflow } from '../train-cell.js';
+import type { SweepRun } from './run.js';
+
+/**
+ * Each cell costs the parent about 7 history events; a page of cellsPerRun keeps a run's history
+ * far inside the 51,200-event limit whatever the sweep's size.
+ */
+function pageFull(run: SweepRun, plan: SweepPlan): boolean {
+  return run.inFlight.started >= plan.spec.cellsPerRun || workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > 20_000;
+}
+
+/** Runs the source's cells from its cursor until they are done or the page is full; advances the cursor. */
+export async function runCells(run: SweepRun, plan: SweepPlan, summary: SourceSummary, cellWindow: Semaphore): Promise<void> {
+  const { spec } = plan;
+  const name = summary.name;
+  const sizes = sortedSizes(spec);
+  const cellsPerSource = cellCountOf(spec, name);
+  // Cells start in order; a page ends only after all started cells finish, so [0, cursor) is done.
+  const jobs: Promise<void>[] = [];
+  for (let index = run.cursors[name]!; index < cellsPerSource; index++) {
+    await cellWindow.acquire();
+    await condition(() => !run.paused);
+    if (pageFull(run, plan)) {
+      cellWindow.release();
+      break;
+    }
+    run.inFlight.cells++;
+    run.inFlight.started++;
+    const cell = cellAt(spec, name, index, sizes);
+    jobs.push(
+      (async () => {
+        try {
+          await runCell(run, plan, summary, cell);
+        } finally {
+          run.inFlight.cells--;
+          cellWindow.release();
+        }
+      })(),
+    );
+  }
+  await Promise.all(jobs);
+  run.cursors[name] = run.cursors[name]! + jobs.length;
+}
+
+async function runCell(run: SweepRun, plan: SweepPlan, summary: SourceSummary, cell: ReturnType<typeof cellAt>): Promise<void> {
+  const { spec } = plan;
+  const mixSpec = summary.kind === 'mixed' ? spec.sources.find((m): m is MixedSourceSpec => m.kind === 'mixed' && m.name === cell.source) : undefined;
+  const mix = mixSpec ? [{ manifestUri: run.summaryOf(mixSpec.synthetic)!.manifestUri, count: mixCount(mixSpec, cell.size) }] : undefined;
+  const result = await executeChild(trainCellWorkflow, {
+    workflowId: childId(cellWorkflowPart(cell)),
+    args: [
+      {
+        sweepId: spec.sweepId,
+        source: cell.source,
+        manifestUri: summary.manifestUri,
+        size: cell.size,
+        seed: cell.seed,
+        recipe: spec.training,
+        evalSets: plan.evalSets ?? spec.eval,
+        ...(mix ? { mix } : {}),
+        ...CELL_TASKS[cell.task].cellInput(spec),
+      },
+    ],
+    typedSearchAttributes: [
+      { key: SWEEP_ID, value: spec.sweepId },
+      { key: DATA_SOURCE, value: cell.source },
+      { key: STAGE, value: 'train' },
+    ],
+    parentClosePolicy: ParentClosePolicy.TERMINATE,
+  });
+  run.stats.cellsDone++;
+  run.stats.trainStepsRun += result.stepsRun;
+  run.stats.cellActivityRetries += result.activityRetries;
+  if (result.cached) run.stats.cellsCached++;
+}

@@ -1,0 +1,50 @@
+// The last phase: analysis over every cell, then the report; the sweep's result points at both.
+import { workflowInfo } from '@temporalio/workflow';
+import type { SweepPlan } from '../../contracts/plan.js';
+import type { SweepResult } from '../../contracts/sweep.js';
+import { cpu } from '../proxies.js';
+import type { SweepRun } from './run.js';
+
+export async function analyzeAndReport(run: SweepRun, plan: SweepPlan): Promise<SweepResult> {
+  const { spec } = plan;
+  const { sources, stats, stageSeconds, recognizability } = run;
+  // Children finish in any order; order sources as in the spec so the analysis input is stable.
+  const order = spec.sources.map((s) => s.name);
+  sources.sort((a, b) => order.indexOf(a.name) - order.indexOf(b.name));
+  run.setStage('analyze');
+  let t0 = Date.now();
+  const analysis = await cpu.analyzeSweepResults({
+    sweepId: spec.sweepId,
+    spec,
+    sources,
+    ...(plan.evalSets ? { evalSets: plan.evalSets } : {}),
+    ...(recognizability ? { recognizability } : {}),
+  });
+  run.addSeconds('analyze', t0);
+
+  run.setStage('report');
+  t0 = Date.now();
+  const report = await cpu.renderSweepReport({
+    sweepId: spec.sweepId,
+    workflowId: workflowInfo().workflowId,
+    analysisUri: analysis.analysisUri,
+    spec,
+    stageSeconds,
+    stats,
+  });
+  run.addSeconds('report', t0);
+  run.setStage('done');
+  return {
+    sweepId: spec.sweepId,
+    reportUri: report.reportJsonUri,
+    reportMarkdownUri: report.reportMarkdownUri,
+    plotUri: report.plotUri,
+    ...(report.reportHtmlUri ? { reportHtmlUri: report.reportHtmlUri } : {}),
+    ...(report.plotPngUri ? { plotPngUri: report.plotPngUri } : {}),
+    ...(report.sampleSheetUris ? { sampleSheetUris: report.sampleSheetUris } : {}),
+    cells: stats.cellsTotal,
+    cachedCells: stats.cellsCached,
+    stats,
+    stageSeconds,
+  };
+}

@@ -1,0 +1,37 @@
+// The paper's recognizability analysis: a judge trained on real images labels each synthetic
+// source's images. Runs beside the cells, once (its results are carried across continue-as-new).
+import { condition } from '@temporalio/workflow';
+import { judgeSourceOf, largestSize } from '../../contracts/grid.js';
+import type { SweepPlan } from '../../contracts/plan.js';
+import type { RecognizabilityRef } from '../../contracts/sweep.js';
+import { train } from '../proxies.js';
+import type { SweepRun } from './run.js';
+
+export async function measureRecognizability(run: SweepRun, plan: SweepPlan): Promise<RecognizabilityRef[]> {
+  const { spec } = plan;
+  const options = spec.recognizability!;
+  const judgeSource = judgeSourceOf(spec)!;
+  await condition(() => run.summaryOf(judgeSource.name) !== undefined);
+  const realSummary = run.summaryOf(judgeSource.name)!;
+  const judge = await train.trainClassifier({
+    manifestUri: realSummary.manifestUri,
+    size: Math.min(options.judgeImages, realSummary.images),
+    seed: 0,
+    recipe: { ...spec.training, ...options.judge },
+  });
+  const judgeEval = await train.evaluateClassifier({ modelUri: judge.modelUri, evalSet: 'judge-test', split: 'test' });
+  return Promise.all(
+    spec.sources
+      .filter((s) => s.kind === 'synthetic')
+      .map(async (s) => {
+        await condition(() => run.summaryOf(s.name) !== undefined);
+        const out = await train.measureRecognizability({
+          judgeModelUri: judge.modelUri,
+          judgeTestAccuracy: judgeEval.accuracy,
+          manifestUri: run.summaryOf(s.name)!.manifestUri,
+          count: options.images ?? largestSize(spec),
+        });
+        return { source: s.name, resultUri: out.resultUri, overall: out.overall };
+      }),
+  );
+}
