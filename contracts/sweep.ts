@@ -83,8 +83,8 @@ export interface DataSourceInput {
   failureBudget: number;
   classes: string[];
   datasetFingerprint: string;
-  /** Content hash of the source's configuration (from the plan), prefix of its storage keys. */
-  sourceKey: string;
+  /** A synthetic source: the content hash of its configuration (from the plan), prefix of its storage keys. */
+  sourceKey?: string;
   /** Position of the source in the spec (for errors naming its field, e.g. sources.2.shards). */
   sourceIndex?: number;
   /** A `real-captions` source with `source` set: the manifest of that real-pairs source. */

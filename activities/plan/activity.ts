@@ -1,33 +1,27 @@
 // First stage of a sweep: validate the spec where the workflow cannot (no I/O, no zod in
 // workflow code) and pin what the rest of the sweep depends on.
 import { FAILURE_TYPES } from '../../contracts/failures.js';
-import { FASHION_MNIST_CLASSES } from '../../core/datasets/fashion-mnist.js';
-import { validateSpec, type SweepSpec } from '../../contracts/spec/sweep.js';
-import { inputHash } from '../../core/hash.js';
-import { keySegment } from '../../core/keys.js';
-import type { EvalSetSpec } from '../../contracts/types.js';
+import { evalSetsFor } from '../../contracts/eval-sets.js';
+import { sourceKeysFor, type SweepPlan } from '../../contracts/plan.js';
+import { validateSpec } from '../../contracts/spec/sweep.js';
+import { datasetFingerprint, type ActivityDeps } from '../../core/activity-deps.js';
+import { datasetProvider } from '../../core/datasets/registry.js';
 import { nonRetryable } from '../../core/non-retryable.js';
 
-import { datasetFingerprint, type ActivityDeps } from '../../core/activity-deps.js';
-export type { SweepPlan } from '../../contracts/plan.js';
-export { SYNTHETIC_SHARDS_CODE_VERSION, sourceKeyFor, evalSetsFor } from '../../contracts/plan.js';
-import type { SweepPlan } from '../../contracts/plan.js';
-import { SYNTHETIC_SHARDS_CODE_VERSION, sourceKeyFor, evalSetsFor } from '../../contracts/plan.js';
-
-
-
+export { SYNTHETIC_SHARDS_CODE_VERSION, sourceKeyFor } from '../../contracts/plan.js';
+export { evalSetsFor } from '../../contracts/eval-sets.js';
 
 export function createPlanActivities(deps: ActivityDeps) {
   return {
     async planSweep(input: { spec: unknown }): Promise<SweepPlan> {
       const spec = nonRetryable(FAILURE_TYPES.invalidSpec, () => validateSpec(input.spec, 'sweep spec'));
-      const fingerprint = await datasetFingerprint(deps);
+      const fingerprint = await datasetFingerprint(deps, spec.dataset);
       return {
         spec,
-        classes: [...FASHION_MNIST_CLASSES],
+        classes: [...datasetProvider(spec.dataset).classes],
         datasetFingerprint: fingerprint,
         storeRoot: deps.store.root,
-        sourceKeys: Object.fromEntries(spec.sources.map((source) => [source.name, sourceKeyFor(spec, source, fingerprint)])),
+        sourceKeys: sourceKeysFor(spec, fingerprint),
         evalSets: evalSetsFor(spec),
       };
     },

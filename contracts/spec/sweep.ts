@@ -1,9 +1,11 @@
 // The sweep spec: a YAML/JSON file validated into typed config before any workflow starts.
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { DATASET_NAMES } from '../../core/datasets/registry.js';
+import { TASK_NAMES } from '../tasks.js';
 import { A1111GeneratorSchema, OpenAiImagesGeneratorSchema } from './generators.js';
 import { PromptConfigSchema, PROMPT_STRATEGY_NAMES } from './prompts.js';
-import { OodSelectionSchema } from '../../core/image/ood.js';
+import { OodSelectionSchema } from './ood.js';
 import { ClipTrainingSchema } from './clip.js';
 
 const name = z
@@ -110,7 +112,7 @@ export const TrainingSchema = z
 export const SweepSpecSchema = z
   .object({
     sweepId: name,
-    dataset: z.literal('fashion-mnist'),
+    dataset: z.enum(DATASET_NAMES).describe('the dataset whose classes the sweep studies (core/datasets/registry.ts)'),
     sources: z
       .array(SourceSchema)
       .min(1)
@@ -163,7 +165,7 @@ export const SweepSpecSchema = z
       .default({ shardSize: 1000, seed: 0, maxConcurrentShards: 4, failureBudget: 0.02 }),
     training: TrainingSchema.default(TrainingSchema.parse({})),
     tasks: z
-      .array(z.enum(['classifier', 'clip']))
+      .array(z.enum(TASK_NAMES))
       .min(1)
       .default(['classifier'])
       .refine((t) => new Set(t).size === t.length, 'tasks must be unique')

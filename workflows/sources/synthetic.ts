@@ -1,6 +1,7 @@
 // A synthetic source: fit the generator (when its kind is fitted) beside prompt synthesis, generate
 // the shards in a sliding window, then write the manifest over them.
-import { condition } from '@temporalio/workflow';
+import { ApplicationFailure, condition } from '@temporalio/workflow';
+import { FAILURE_TYPES } from '../../contracts/failures.js';
 import { generatorKind, isFittedGenerator } from '../../contracts/generators.js';
 import { manifestKey, shardFileName, sourceContentName } from '../../contracts/keys.js';
 import { describeSource } from '../../contracts/sources.js';
@@ -14,6 +15,7 @@ type GenerateShardOutput = Awaited<ReturnType<typeof generate.generateShard>>;
 
 export const syntheticSource: SourceHandler<SyntheticSourceSpec> = async (run) => {
   const { input, source, progress, stats } = run;
+  const sourceKey = requireSourceKey(run);
   const generator = source.generator;
   run.setStage(isFittedGenerator(generator) ? 'fit-generator' : 'prompts');
   // A fitted kind's model is fitted beside prompt synthesis; a remote generator is a running server.
@@ -34,11 +36,11 @@ export const syntheticSource: SourceHandler<SyntheticSourceSpec> = async (run) =
   run.setStage('manifest');
   const manifest = await cpu.writeSourceManifest({
     // Content, not the sweep's label: sweeps that share this source share its manifest and cells.
-    source: sourceContentName(input.sourceKey),
+    source: sourceContentName(sourceKey),
     kind: 'synthetic',
     description: describeSource(source),
     classes: input.classes,
-    manifestKey: manifestKey(input.sourceKey, run.target),
+    manifestKey: manifestKey(sourceKey, run.target),
     shards,
     requiredSamples: input.count,
   });
@@ -65,6 +67,7 @@ function generateShards(run: SourceRun<SyntheticSourceSpec>, modelUri: string | 
   const { shardSize } = input;
   const generator = source.generator;
   const kind = generatorKind(generator);
+  const sourceKey = requireSourceKey(run);
   const window = new Semaphore(input.maxConcurrentShards);
   const generatorLabel = kind.label(generator, modelUri);
   return Promise.all(
@@ -75,8 +78,8 @@ function generateShards(run: SourceRun<SyntheticSourceSpec>, modelUri: string | 
         const count = Math.min(shardSize, run.target - firstIndex);
         const out = await generate.generateShard({
           // Shard bytes name the content key, not the sweep's label, so other sweeps can share them.
-          source: sourceContentName(input.sourceKey),
-          shardKey: `${input.sourceKey}/${shardFileName(shard, count, shardSize)}`,
+          source: sourceContentName(sourceKey),
+          shardKey: `${sourceKey}/${shardFileName(shard, count, shardSize)}`,
           modelUri: modelUri ?? '',
           promptsUri,
           firstIndex,
@@ -106,4 +109,10 @@ function countShard({ progress, stats }: SourceRun, out: GenerateShardOutput): v
   stats.failedItems += out.failedItems.length;
   if (out.cached) stats.shardsCached++;
   if (out.corruptRegenerated) stats.corruptRegenerated++;
+}
+
+/** The plan keys every synthetic source; a missing key is a bug in the caller, not bad input. */
+function requireSourceKey(run: SourceRun<SyntheticSourceSpec>): string {
+  if (run.input.sourceKey === undefined) throw ApplicationFailure.nonRetryable(`synthetic source '${run.source.name}' has no sourceKey in its input`, FAILURE_TYPES.invalidInput);
+  return run.input.sourceKey;
 }

@@ -53,7 +53,7 @@ export async function sourceData(run: SweepRun, plan: SweepPlan, source: DataSou
         failureBudget: spec.generation.failureBudget,
         classes: plan.classes,
         datasetFingerprint: plan.datasetFingerprint,
-        sourceKey: plan.sourceKeys[source.name]!,
+        ...(plan.sourceKeys[source.name] !== undefined ? { sourceKey: plan.sourceKeys[source.name]! } : {}),
         sourceIndex: spec.sources.indexOf(source),
         ...(captionsFrom ? { captionsManifestUri: run.summaryOf(captionsFrom)!.manifestUri } : {}),
       },
