@@ -1,7 +1,9 @@
 // The cell grid: which (source, task, N, seed) cells a sweep trains, in which order, how many
 // images each source must hold, and what a mixed source adds. The sweep workflow, the analysis
 // and the CLI all enumerate cells through this module. Zod-free, so workflow code can import it.
+import { SOURCE_KINDS } from './sources.js';
 import type { MixedSourceSpec, SourceSpec, SweepSpec } from './spec/sweep.js';
+import { TASKS } from './tasks.js';
 
 export type Task = SweepSpec['tasks'][number];
 
@@ -25,7 +27,8 @@ export interface Cell {
 export function tasksForSource(spec: Pick<SweepSpec, 'tasks' | 'sources'>, source: SourceSpec): SweepSpec['tasks'] {
   const tasks = spec.tasks ?? ['classifier'];
   const realPart = source.kind === 'mixed' ? spec.sources.find((s) => s.name === source.real) : source;
-  return realPart?.kind === 'real-pairs' ? tasks.filter((t) => t === 'clip') : tasks;
+  const labelled = realPart ? SOURCE_KINDS[realPart.kind].labelled : true;
+  return labelled ? tasks : tasks.filter((t) => !TASKS[t].needsLabels);
 }
 
 export function sourceNamed(spec: Pick<SweepSpec, 'sources'>, name: string): SourceSpec {

@@ -10,6 +10,10 @@ export interface SourceKind<S extends SourceSpec> {
   describe(source: S): string;
   /** False for a mixed source: its cells read its real and synthetic sources' shards. */
   ownData: boolean;
+  /** Its images carry class labels (image-caption pairs may not), so label-needing tasks can train on it. */
+  labelled: boolean;
+  /** Real images: a reference the synthetic curves are compared with. */
+  real: boolean;
   /** Images to produce so `count` remain: generated sources make extra for items that may fail. */
   imagesToProduce(count: number, failureBudget: number): number;
 }
@@ -20,6 +24,8 @@ export const SOURCE_KINDS: { readonly [K in SourceSpec['kind']]: SourceKind<Sour
   real: {
     describe: () => 'real Fashion-MNIST training images',
     ownData: true,
+    labelled: true,
+    real: true,
     imagesToProduce: exactly,
   },
   'real-pairs': {
@@ -29,11 +35,15 @@ export const SOURCE_KINDS: { readonly [K in SourceSpec['kind']]: SourceKind<Sour
       return `image-caption pairs from ${source.shards.length === 1 ? first : `${first} and ${source.shards.length - 1} more`}`;
     },
     ownData: true,
+    labelled: false,
+    real: true,
     imagesToProduce: exactly,
   },
   synthetic: {
     describe: (source) => `${describeGenerator(source.generator)}, prompts: ${source.prompts.strategy}, CFG ${source.cfgScale}`,
     ownData: true,
+    labelled: true,
+    real: false,
     imagesToProduce: (count, failureBudget) => Math.ceil(count * (1 + failureBudget)),
   },
   mixed: {
@@ -42,6 +52,9 @@ export const SOURCE_KINDS: { readonly [K in SourceSpec['kind']]: SourceKind<Sour
       return `N real images of '${source.real}' plus ${extra} synthetic images of '${source.synthetic}'`;
     },
     ownData: false,
+    // A mix is as labelled and as real as its real part (grid.ts tasksForSource looks there).
+    labelled: true,
+    real: false,
     imagesToProduce: exactly,
   },
 };
