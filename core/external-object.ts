@@ -2,7 +2,7 @@
 // anything is buffered, with no checksum sidecar to verify against (callers hash what they read).
 import { lstat, readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { NotFoundError, ObjectTooLargeError } from './storage.js';
+import { NotFoundError, ObjectTooLargeError } from './blob-store.js';
 
 export class ExternalUriError extends Error {
   readonly code = 'E_EXTERNAL_URI';
@@ -26,7 +26,7 @@ export async function readExternalObject(uri: string, opts: { maxBytes: number }
     return new Uint8Array(await readFile(path));
   }
   if (uri.startsWith('gs://')) {
-    const { readGcsObject } = await import('./gcs-store.js');
+    const { readGcsObject } = await import('./gcs-client.js');
     return readGcsObject(uri, opts);
   }
   throw new ExternalUriError(`${uri}: unsupported scheme; use file:// or gs://`);

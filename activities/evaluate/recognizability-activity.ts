@@ -4,18 +4,16 @@
 import { activityInfo, heartbeat } from '@temporalio/activity';
 import { inputHash } from '../../core/hash.js';
 import { getJson, hasValidObject, putJson } from '../../core/storage.js';
-import { measureRecognizability, type RecognizabilityResult } from '../../core/stats/recognizability.js';
+import { measureRecognizability } from '../../core/stats/recognizability.js';
 import type { ActivityDeps } from '../../core/activity-deps.js';
-import { loadFirstSamples, readManifest } from '../../core/shards/manifest.js';
+import { readManifest } from '../../core/shards/manifest.js';
+import { loadFirstSamples } from '../../core/shards/stream.js';
 import { deserializeClassifier, NUM_CLASSES } from '../../core/nn/classifier.js';
 import { predictLogits } from '../../core/nn/metrics.js';
 export type { RecognizabilityInput, RecognizabilityOutput, RecognizabilityDocument } from '../../contracts/cells.js';
 import type { RecognizabilityInput, RecognizabilityOutput, RecognizabilityDocument } from '../../contracts/cells.js';
 
 export const RECOGNIZABILITY_CODE_VERSION = 'recognizability-1';
-
-
-
 
 export function createRecognizabilityActivities(deps: ActivityDeps) {
   return {

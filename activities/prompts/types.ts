@@ -5,9 +5,7 @@
 import type { Rng } from '../../core/rng.js';
 import type { PromptConfigOf, PromptStrategyName } from '../../contracts/spec/prompts.js';
 export type { Prompt, PromptProvenance } from '../../contracts/prompts.js';
-import type { Prompt, PromptProvenance } from '../../contracts/prompts.js';
-
-
+import type { PromptProvenance } from '../../contracts/prompts.js';
 
 export interface PromptContext {
   /** Field path of the prompt config in errors, e.g. "sources.1.prompts"; default "prompts". */

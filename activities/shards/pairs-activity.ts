@@ -12,9 +12,9 @@ import { hasValidObject, NotFoundError, ObjectTooLargeError } from '../../core/s
 import { prepareCaptioner } from '../../core/text/captioner.js';
 import { loadDatasetSplit, type ActivityDeps } from '../../core/activity-deps.js';
 import { balancedOrder, type ManifestOutput } from './activity.js';
-import { importPairs } from './import-pairs.js';
+import { importPairs, type PairImportResult } from './import-pairs.js';
 import { MANIFEST_FORMAT, writeManifest, type SourceManifest } from '../../core/shards/manifest.js';
-import { captionedPairShard, pairShardCount } from '../../core/shards/pairs.js';
+import { captionedPairShard, pairShardCount } from '../../core/shards/captioned-pairs.js';
 import { packShard, ShardFormatError } from '../../core/shards/webdataset.js';
 
 export const PAIRS_CODE_VERSION = 'pairs-import-1';
@@ -47,118 +47,131 @@ export interface ImportPairShardsOutput extends ManifestOutput {
   labels: { metadata: number; caption: number; unlabeled: number };
 }
 
+/**
+ * The embedded real-pairs data: the real source's images (same class-balanced order) with a
+ * seeded caption each, as img2dataset writes shards: {00000..}.tar of {key}.png/.txt/.json.
+ */
+async function writeFashionMnistPairs(deps: ActivityDeps, input: EmbeddedPairsInput): Promise<{ shardUris: string[] }> {
+  const prefix = `pairs/fashion-mnist-${inputHash('fashion-mnist-pairs', EMBEDDED_PAIRS_CODE_VERSION, {
+    dataset: input.datasetFingerprint,
+    seed: input.seed,
+    shardSize: input.shardSize,
+  })}`;
+  const train = await loadDatasetSplit(deps, 'train');
+  if (input.count > train.count) throw ApplicationFailure.nonRetryable(`the embedded real-pairs source has ${train.count} images; ${input.count} requested`, FAILURE_TYPES.invalidInput);
+  const shards = pairShardCount(input.count, input.shardSize);
+  const keyOf = (s: number) => `${prefix}/${String(s).padStart(5, '0')}.tar`;
+  const missing: number[] = [];
+  for (let s = 0; s < shards; s++) if (!(await hasValidObject(deps.store, keyOf(s)))) missing.push(s);
+  if (missing.length > 0) {
+    // Shards hold a full shardSize even past `count`, so a later sweep with larger N reuses them.
+    const total = Math.min(train.count, shards * input.shardSize);
+    const order = balancedOrder(train.labels, FASHION_MNIST_CLASSES.length, input.seed).slice(0, total);
+    const images = new Uint8Array(total * IMAGE_PIXELS);
+    const labels = new Uint8Array(total);
+    order.forEach((row, i) => {
+      images.set(train.images.subarray(row * IMAGE_PIXELS, (row + 1) * IMAGE_PIXELS), i * IMAGE_PIXELS);
+      labels[i] = train.labels[row]!;
+    });
+    const captioner = await prepareCaptioner(FASHION_MNIST_CLASSES, { seed: input.seed });
+    const data = { images, labels, classes: FASHION_MNIST_CLASSES, source: 'fashion-mnist-train', captions: (index: number, label: number) => captioner.captionFor(label, index) };
+    for (const s of missing) {
+      await deps.store.put(keyOf(s), (await captionedPairShard(data, s, input.shardSize)).bytes);
+      heartbeat({ pairShardsWritten: s + 1, of: shards });
+    }
+  }
+  return { shardUris: Array.from({ length: shards }, (_, s) => deps.store.uri(keyOf(s))) };
+}
+
+/** Import img2dataset-layout shards in order until `count` pairs; see import-pairs.ts. */
+async function importPairShards(deps: ActivityDeps, input: ImportPairShardsInput): Promise<ImportPairShardsOutput> {
+  const bad = (message: string) => ApplicationFailure.nonRetryable(`${input.field}: ${message}`, FAILURE_TYPES.invalidInput);
+  let uris: string[];
+  try {
+    uris = input.shards.flatMap((p) => expandBraces(p));
+  } catch (err) {
+    throw bad((err as Error).message);
+  }
+  const prefix = `sources/pairs-${inputHash('pairs-source', PAIRS_CODE_VERSION, { uris, shardSize: input.shardSize, classes: input.classes })}`;
+  let inputsRead = 0;
+  const read = async (uri: string) => {
+    try {
+      return await readExternalObject(uri, { maxBytes: input.maxShardBytes });
+    } catch (err) {
+      if (err instanceof NotFoundError || err instanceof ExternalUriError) throw bad(`${(err as Error).message} (check the shard list of source '${input.source}')`);
+      if (err instanceof ObjectTooLargeError) throw bad(`${(err as Error).message}; raise maxShardBytes of source '${input.source}' if the shard is genuine`);
+      throw err;
+    }
+  };
+  const result = await importPairs({
+    uris,
+    count: input.count,
+    shardSize: input.shardSize,
+    classes: input.classes,
+    source: input.source,
+    read,
+    exists: (name) => hasValidObject(deps.store, `${prefix}/${name}`),
+    write: async (shard) => {
+      if (shard.samples) await deps.store.put(`${prefix}/${shard.name}`, await packShard(shard.samples));
+      heartbeat({ inputShardsRead: inputsRead, shardsImported: shard.index + 1, pairs: shard.firstIndex + shard.count });
+    },
+    onInput: () => void inputsRead++,
+  }).catch((err: unknown) => {
+    if (err instanceof ShardFormatError || err instanceof MalformedImageError) throw ApplicationFailure.nonRetryable(`source '${input.source}': ${(err as Error).message}`, FAILURE_TYPES.malformedImage);
+    throw err;
+  });
+  if (result.exhausted) {
+    throw bad(
+      `source '${input.source}' has ${result.totalSamples} usable pairs in its ${uris.length} shards, but the sweep needs ${input.count} (its largest size): add shards, or lower sizes`,
+    );
+  }
+  const { manifestKey, cached } = await writePairsManifest(deps, input, prefix, result);
+  if (result.labels.unlabeled > 0) log.info('imported pairs without a class label', { source: input.source, unlabeled: result.labels.unlabeled });
+  return {
+    manifestUri: deps.store.uri(manifestKey),
+    totalSamples: result.totalSamples,
+    failedItems: 0,
+    cached,
+    inputShards: result.inputs.length,
+    labels: result.labels,
+  };
+}
+
+/** The imported source's manifest, keyed by the inputs' hashes; written unless a valid one is there. */
+async function writePairsManifest(deps: ActivityDeps, input: ImportPairShardsInput, prefix: string, result: PairImportResult): Promise<{ manifestKey: string; cached: boolean }> {
+  const shards = await Promise.all(
+    result.shards.map(async (s) => {
+      const key = `${prefix}/${s.name}`;
+      const head = await deps.store.head(key);
+      if (!head) throw new Error(`${deps.store.uri(key)} vanished after it was written`);
+      return { uri: deps.store.uri(key), sha256: head.sha256, bytes: head.size, samples: s.count, firstIndex: s.firstIndex, failedItems: [] };
+    }),
+  );
+  const manifest: SourceManifest = {
+    format: MANIFEST_FORMAT,
+    source: input.source,
+    kind: 'real-pairs',
+    description: input.description,
+    classes: input.classes,
+    totalSamples: result.totalSamples,
+    shards,
+    labels: result.labels,
+    inputs: result.inputs,
+  };
+  const inputsKey = inputHash('pairs-inputs', PAIRS_CODE_VERSION, result.inputs.map((i) => i.sha256));
+  const manifestKey = `${prefix}/manifest-n${input.count}-${inputsKey.slice(0, 16)}.json`;
+  const cached = await hasValidObject(deps.store, manifestKey);
+  if (!cached) await writeManifest(deps.store, manifestKey, manifest);
+  return { manifestKey, cached };
+}
+
 export function createPairActivities(deps: ActivityDeps) {
   return {
-    /**
-     * The embedded real-pairs data: the real source's images (same class-balanced order) with a
-     * seeded caption each, as img2dataset writes shards: {00000..}.tar of {key}.png/.txt/.json.
-     */
     async writeFashionMnistPairs(input: EmbeddedPairsInput): Promise<{ shardUris: string[] }> {
-      const prefix = `pairs/fashion-mnist-${inputHash('fashion-mnist-pairs', EMBEDDED_PAIRS_CODE_VERSION, {
-        dataset: input.datasetFingerprint,
-        seed: input.seed,
-        shardSize: input.shardSize,
-      })}`;
-      const train = await loadDatasetSplit(deps, 'train');
-      if (input.count > train.count) throw ApplicationFailure.nonRetryable(`the embedded real-pairs source has ${train.count} images; ${input.count} requested`, FAILURE_TYPES.invalidInput);
-      const shards = pairShardCount(input.count, input.shardSize);
-      const keyOf = (s: number) => `${prefix}/${String(s).padStart(5, '0')}.tar`;
-      const missing: number[] = [];
-      for (let s = 0; s < shards; s++) if (!(await hasValidObject(deps.store, keyOf(s)))) missing.push(s);
-      if (missing.length > 0) {
-        // Shards hold a full shardSize even past `count`, so a later sweep with larger N reuses them.
-        const total = Math.min(train.count, shards * input.shardSize);
-        const order = balancedOrder(train.labels, FASHION_MNIST_CLASSES.length, input.seed).slice(0, total);
-        const images = new Uint8Array(total * IMAGE_PIXELS);
-        const labels = new Uint8Array(total);
-        order.forEach((row, i) => {
-          images.set(train.images.subarray(row * IMAGE_PIXELS, (row + 1) * IMAGE_PIXELS), i * IMAGE_PIXELS);
-          labels[i] = train.labels[row]!;
-        });
-        const captioner = await prepareCaptioner(FASHION_MNIST_CLASSES, { seed: input.seed });
-        const data = { images, labels, classes: FASHION_MNIST_CLASSES, source: 'fashion-mnist-train', captions: (index: number, label: number) => captioner.captionFor(label, index) };
-        for (const s of missing) {
-          await deps.store.put(keyOf(s), (await captionedPairShard(data, s, input.shardSize)).bytes);
-          heartbeat({ pairShardsWritten: s + 1, of: shards });
-        }
-      }
-      return { shardUris: Array.from({ length: shards }, (_, s) => deps.store.uri(keyOf(s))) };
+      return writeFashionMnistPairs(deps, input);
     },
-
-    /** Import img2dataset-layout shards in order until `count` pairs; see import-pairs.ts. */
     async importPairShards(input: ImportPairShardsInput): Promise<ImportPairShardsOutput> {
-      const bad = (message: string) => ApplicationFailure.nonRetryable(`${input.field}: ${message}`, FAILURE_TYPES.invalidInput);
-      let uris: string[];
-      try {
-        uris = input.shards.flatMap((p) => expandBraces(p));
-      } catch (err) {
-        throw bad((err as Error).message);
-      }
-      const prefix = `sources/pairs-${inputHash('pairs-source', PAIRS_CODE_VERSION, { uris, shardSize: input.shardSize, classes: input.classes })}`;
-      let inputsRead = 0;
-      const read = async (uri: string) => {
-        try {
-          return await readExternalObject(uri, { maxBytes: input.maxShardBytes });
-        } catch (err) {
-          if (err instanceof NotFoundError || err instanceof ExternalUriError) throw bad(`${(err as Error).message} (check the shard list of source '${input.source}')`);
-          if (err instanceof ObjectTooLargeError) throw bad(`${(err as Error).message}; raise maxShardBytes of source '${input.source}' if the shard is genuine`);
-          throw err;
-        }
-      };
-      const result = await importPairs({
-        uris,
-        count: input.count,
-        shardSize: input.shardSize,
-        classes: input.classes,
-        source: input.source,
-        read,
-        exists: (name) => hasValidObject(deps.store, `${prefix}/${name}`),
-        write: async (shard) => {
-          if (shard.samples) await deps.store.put(`${prefix}/${shard.name}`, await packShard(shard.samples));
-          heartbeat({ inputShardsRead: inputsRead, shardsImported: shard.index + 1, pairs: shard.firstIndex + shard.count });
-        },
-        onInput: () => void inputsRead++,
-      }).catch((err: unknown) => {
-        if (err instanceof ShardFormatError || err instanceof MalformedImageError) throw ApplicationFailure.nonRetryable(`source '${input.source}': ${(err as Error).message}`, FAILURE_TYPES.malformedImage);
-        throw err;
-      });
-      if (result.exhausted) {
-        throw bad(
-          `source '${input.source}' has ${result.totalSamples} usable pairs in its ${uris.length} shards, but the sweep needs ${input.count} (its largest size): add shards, or lower sizes`,
-        );
-      }
-      const shards = await Promise.all(
-        result.shards.map(async (s) => {
-          const key = `${prefix}/${s.name}`;
-          const head = await deps.store.head(key);
-          if (!head) throw new Error(`${deps.store.uri(key)} vanished after it was written`);
-          return { uri: deps.store.uri(key), sha256: head.sha256, bytes: head.size, samples: s.count, firstIndex: s.firstIndex, failedItems: [] };
-        }),
-      );
-      const manifest: SourceManifest = {
-        format: MANIFEST_FORMAT,
-        source: input.source,
-        kind: 'real-pairs',
-        description: input.description,
-        classes: input.classes,
-        totalSamples: result.totalSamples,
-        shards,
-        labels: result.labels,
-        inputs: result.inputs,
-      };
-      const inputsKey = inputHash('pairs-inputs', PAIRS_CODE_VERSION, result.inputs.map((i) => i.sha256));
-      const manifestKey = `${prefix}/manifest-n${input.count}-${inputsKey.slice(0, 16)}.json`;
-      const cached = await hasValidObject(deps.store, manifestKey);
-      if (!cached) await writeManifest(deps.store, manifestKey, manifest);
-      if (result.labels.unlabeled > 0) log.info('imported pairs without a class label', { source: input.source, unlabeled: result.labels.unlabeled });
-      return {
-        manifestUri: deps.store.uri(manifestKey),
-        totalSamples: result.totalSamples,
-        failedItems: 0,
-        cached,
-        inputShards: result.inputs.length,
-        labels: result.labels,
-      };
+      return importPairShards(deps, input);
     },
   };
 }

@@ -1,8 +1,6 @@
 // A source's manifest: its shards in order with counts and checksums. Training on N images
-// takes the first N samples in manifest order (nested subsets, as in the paper).
+// takes the first N samples in manifest order (nested subsets, as in the paper; stream.ts reads them).
 import { getJson, type BlobStore } from '../storage.js';
-import { IMAGE_PIXELS } from '../datasets/fashion-mnist.js';
-import { openFirstSamples } from './stream.js';
 
 export const MANIFEST_FORMAT = 'synthscale-manifest-1';
 
@@ -52,19 +50,4 @@ export async function readManifest(store: BlobStore, uri: string): Promise<Sourc
 
 export async function writeManifest(store: BlobStore, key: string, manifest: SourceManifest): Promise<string> {
   return (await store.put(key, new TextEncoder().encode(JSON.stringify(manifest, null, 1)))).uri;
-}
-
-export interface LabeledImages {
-  images: Uint8Array;
-  labels: Uint8Array;
-  count: number;
-}
-
-/** The first `count` samples of a source, decoded into one array (training streams instead). */
-export async function loadFirstSamples(store: BlobStore, manifest: SourceManifest, count: number): Promise<LabeledImages> {
-  const stream = openFirstSamples(store, manifest, count);
-  const images = new Uint8Array(count * IMAGE_PIXELS);
-  const labels = new Uint8Array(count);
-  await stream.gather(Uint32Array.from({ length: count }, (_, i) => i), images, labels);
-  return { images, labels, count };
 }

@@ -191,6 +191,21 @@ export function openFirstSamples(
   };
 }
 
+export interface LabeledImages {
+  images: Uint8Array;
+  labels: Uint8Array;
+  count: number;
+}
+
+/** The first `count` samples of a source, decoded into one array (training streams instead). */
+export async function loadFirstSamples(store: BlobStore, manifest: SourceManifest, count: number): Promise<LabeledImages> {
+  const stream = openFirstSamples(store, manifest, count);
+  const images = new Uint8Array(count * IMAGE_PIXELS);
+  const labels = new Uint8Array(count);
+  await stream.gather(Uint32Array.from({ length: count }, (_, i) => i), images, labels);
+  return { images, labels, count };
+}
+
 /**
  * Several streams as one: examples [0, a.count) come from the first, the next b.count from the
  * second, and so on (a mixed source: N real images, then N_s synthetic ones). Segments are kept,

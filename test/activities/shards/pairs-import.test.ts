@@ -15,7 +15,8 @@ import { FASHION_MNIST_CLASSES } from '../../../core/datasets/fashion-mnist.js';
 import { decodeGrayPng, encodeGrayPng, MalformedImageError } from '../../../core/png.js';
 import { NotFoundError, ObjectTooLargeError } from '../../../core/storage.js';
 import { importPairs, labelOfPair, type ImportedShard } from '../../../activities/shards/import-pairs.js';
-import { captionedPairShards, packPairShard, type PairSampleInput } from '../../../core/shards/pairs.js';
+import { captionedPairShards } from '../../../core/shards/captioned-pairs.js';
+import { packPairShard, type PairSampleInput } from '../../../core/shards/pairs.js';
 import { ShardFormatError, UNLABELED } from '../../../core/shards/webdataset.js';
 
 const classes = [...FASHION_MNIST_CLASSES];

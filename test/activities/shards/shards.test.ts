@@ -16,7 +16,8 @@ import {
   type QuarantineNote,
 } from '../../../core/storage.js';
 import { packShard, sampleKey, unpackShard, type ShardSample } from '../../../core/shards/webdataset.js';
-import { loadFirstSamples, MANIFEST_FORMAT, type SourceManifest } from '../../../core/shards/manifest.js';
+import { MANIFEST_FORMAT, type SourceManifest } from '../../../core/shards/manifest.js';
+import { loadFirstSamples } from '../../../core/shards/stream.js';
 import { balancedOrder } from '../../../activities/shards/activity.js';
 
 function sample(index: number): ShardSample {

@@ -6,9 +6,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import sharp from 'sharp';
 import tar from 'tar-stream';
-import { prepareCaptioner } from '../../../core/text/captioner.js';
 import {
-  captionedPairShards,
   decodePairImage,
   decodePairImages,
   packPairShard,
@@ -17,7 +15,6 @@ import {
   type PairSampleInput,
 } from '../../../core/shards/pairs.js';
 import { ShardFormatError } from '../../../core/shards/webdataset.js';
-import { FASHION_MNIST_CLASSES } from '../../../core/datasets/fashion-mnist.js';
 import { decodeGrayPng, encodeGrayPng, MalformedImageError } from '../../../core/png.js';
 
 const URI = 'gs://lab-bucket/laion-subset/00000.tar';
@@ -181,25 +178,6 @@ test('decodePairImage caps pixels before decoding and names where the bytes came
   await assert.rejects(decodePairImage(new Uint8Array([1, 2, 3, 4]), where), (err: Error) => err instanceof MalformedImageError && err.message.startsWith(where));
   // A 28x28 grey PNG decodes to exactly its pixels (no resampling at the same size).
   assert.deepEqual(await decodePairImage(grayPng(9), where), decodeGrayPng(grayPng(9), 28, 28, 'x'));
-});
-
-test('Fashion-MNIST-style pair shards: captioned PNGs, global keys, reproducible bytes', async () => {
-  const count = 23;
-  const images = new Uint8Array(count * 784).map((_, i) => (i * 31) % 251);
-  const labels = Uint8Array.from({ length: count }, (_, i) => (i * 3) % 10);
-  const captioner = await prepareCaptioner(FASHION_MNIST_CLASSES, { seed: 0 });
-  const data = { images, labels, captions: (i: number, label: number) => captioner.captionFor(label, i), classes: FASHION_MNIST_CLASSES, source: 'fashion-mnist-train' };
-  const shards = await captionedPairShards(data, 10);
-  assert.deepEqual(shards.map((s) => [s.name, s.firstIndex, s.samples]), [['shard-000000.tar', 0, 10], ['shard-000001.tar', 10, 10], ['shard-000002.tar', 20, 3]]);
-  assert.deepEqual((await captionedPairShards(data, 10))[1]!.bytes, shards[1]!.bytes);
-  const back = await unpackPairShard(shards[2]!.bytes, URI);
-  assert.deepEqual(back.map((s) => s.key), ['000000020', '000000021', '000000022']);
-  const s = back[1]!;
-  assert.equal(s.caption, captioner.captionFor(labels[21]!, 21));
-  assert.deepEqual(s.meta, { key: '000000021', caption: s.caption, status: 'success', width: 28, height: 28, label: labels[21], className: FASHION_MNIST_CLASSES[labels[21]!], source: 'fashion-mnist-train', index: 21 });
-  assert.deepEqual(await decodePairImages(back, URI), images.subarray(20 * 784, 23 * 784));
-  await assert.rejects(captionedPairShards({ ...data, captions: ['too few'] }, 10), /1 captions for 23 images/);
-  await assert.rejects(captionedPairShards({ ...data, labels: labels.map(() => 10) }, 10), /label 10, but there are 10 classes/);
 });
 
 test('entry names in errors are escaped and capped: no raw control characters, no huge names', async () => {
