@@ -1,8 +1,26 @@
 // What the analysis stage produces and the report stage reads: per-source scaling curves, fits and
 // comparisons. Plain JSON (no class instances, no NaN/Infinity), so it can be stored and re-read.
 import type { CellMetrics, SourceSummary } from './types.js';
-import type { MeanCI, MonotoneOptions, MonotoneViolation, OffsetFit, PowerLawFit } from '../core/stats/powerlaw.js';
+import { CLIP_CURVE_PREFIX, TASKS } from './tasks.js';
+import type { OffsetFit, PowerLawFit } from '../core/stats/powerlaw.js';
+import type { MeanCI } from '../core/stats/student-t.js';
+import type { MonotoneOptions, MonotoneViolation } from '../core/stats/monotone.js';
 import type { Correlation } from '../core/stats/recognizability.js';
+
+/** The curve (and analysed source) a source's CLIP cells make: `clip:<source>` (contracts/tasks.ts). */
+export function clipCurveName(source: string): string {
+  return TASKS.clip.curveName(source);
+}
+
+/** Whether a curve or analysed source is a CLIP one. */
+export function isClipCurve(name: string): boolean {
+  return name.startsWith(CLIP_CURVE_PREFIX);
+}
+
+/** The source a CLIP curve was trained on (the name without its `clip:` prefix). */
+export function clipCurveSource(name: string): string {
+  return name.slice(CLIP_CURVE_PREFIX.length);
+}
 
 export type ScalingMetric = 'loss' | 'error';
 

@@ -1,28 +1,14 @@
 // Evaluation stage: a trained cell on a real eval split; results stored beside the model.
 import { activityInfo } from '@temporalio/activity';
-import { inputHash } from '../../core/hash.js';
-import { keySegment } from '../../core/keys.js';
 import { getJson, hasValidObject, putJson } from '../../core/storage.js';
-import { loadDatasetSplit, type ActivityDeps } from '../../core/activity-deps.js';
+import type { ActivityDeps } from '../../core/activity-deps.js';
 import { deserializeClassifier } from '../../core/nn/classifier.js';
 import { evaluateClassifier, type EvalMetrics } from '../../core/nn/metrics.js';
-import { applySuiteToSet, type OodSuiteName } from '../../core/image/ood.js';
-import { memoizePromise } from '../../core/memo.js';
-import type { ImageSet } from '../../core/datasets/fashion-mnist.js';
-import type { EvalSetSpec } from '../../contracts/types.js';
+import { evalKey, type EvaluateInput, type EvaluateOutput } from '../../contracts/cells.js';
+import { loadEvalImages } from '../../core/datasets/eval-images.js';
 export type { EvaluateInput, EvaluateOutput } from '../../contracts/cells.js';
 export { OOD_CODE_VERSION, EVALUATE_CODE_VERSION, evalKey } from '../../contracts/cells.js';
-import type { EvaluateInput, EvaluateOutput } from '../../contracts/cells.js';
-import { OOD_CODE_VERSION, EVALUATE_CODE_VERSION, evalKey } from '../../contracts/cells.js';
 export { loadEvalImages } from '../../core/datasets/eval-images.js';
-import { loadEvalImages } from '../../core/datasets/eval-images.js';
-
-
-
-
-
-
-
 
 export function createEvaluateActivities(deps: ActivityDeps) {
   return {

@@ -5,6 +5,7 @@
 import sharp from 'sharp';
 import type { BlobStore } from '../../core/storage.js';
 import type { SourceSummary } from '../../contracts/types.js';
+import { isClipCurve } from '../../contracts/analysis.js';
 import { IMAGE_PIXELS, IMAGE_SIDE } from '../../core/datasets/fashion-mnist.js';
 import { readManifest, type SourceManifest } from '../../core/shards/manifest.js';
 import { decodeShard } from '../../core/shards/stream.js';
@@ -46,7 +47,7 @@ const EMPTY_SLOT = 225;
 
 /** Sources that own their images, real kinds first; mixed sources show nothing of their own. */
 export function sheetSources(sources: readonly SourceSummary[]): SourceSummary[] {
-  const own = sources.filter((s) => s.kind !== 'mixed' && !s.name.startsWith('clip:'));
+  const own = sources.filter((s) => s.kind !== 'mixed' && !isClipCurve(s.name));
   const realFirst = [...own.filter((s) => s.kind !== 'synthetic'), ...own.filter((s) => s.kind === 'synthetic')];
   return realFirst.filter((s, i) => realFirst.findIndex((t) => t.manifestUri === s.manifestUri) === i);
 }

@@ -1,0 +1,70 @@
+// Formatting shared by the report's sections: numbers, intervals, durations, slopes, and one
+// part per eval set.
+import type { MetricScaling, SweepAnalysis } from '../../contracts/analysis.js';
+import type { MeanCI } from '../../core/stats/student-t.js';
+import { heading, md, type Block } from './document.js';
+
+/** Fixed decimals, exponent notation when very large or small; a dash when missing. */
+export function num(x: number | null | undefined, digits = 3): string {
+  if (x === null || x === undefined || !Number.isFinite(x)) return '—';
+  if (x !== 0 && (Math.abs(x) >= 1e5 || Math.abs(x) < 1e-3)) return x.toExponential(digits - 1);
+  return x.toFixed(digits);
+}
+
+/** `digits` significant digits, trailing zeros dropped; a dash when missing. */
+export function sig(x: number | null | undefined, digits = 3): string {
+  if (x === null || x === undefined || !Number.isFinite(x)) return '—';
+  return Number(x.toPrecision(digits)).toString();
+}
+
+/** Mean ± 95% CI half-width, or the mean marked as one seed's. */
+export function ci(m: MeanCI, digits = 3): string {
+  if (m.degenerate) return `${num(m.mean, digits)} (1 seed)`;
+  return `${num(m.mean, digits)} ± ${num(m.halfWidth, digits)}`;
+}
+
+export function signed(x: number): string {
+  return `${x >= 0 ? '+' : ''}${num(x)}`;
+}
+
+export function duration(seconds: number): string {
+  if (!Number.isFinite(seconds)) return '—';
+  if (seconds < 60) return `${seconds.toFixed(seconds < 10 ? 2 : 1)} s`;
+  const h = Math.floor(seconds / 3600);
+  const m = Math.floor((seconds % 3600) / 60);
+  const s = Math.round(seconds % 60);
+  return h > 0 ? `${h} h ${m} min ${s} s` : `${m} min ${s} s`;
+}
+
+/** The headline slope with its CI, or a dash saying why it is withheld. */
+export function slopeText(m: MetricScaling): string {
+  if (m.scalingSlope !== null) {
+    const c = m.scalingSlopeCI95;
+    return c ? `${num(m.scalingSlope)} [${num(c[0])}, ${num(c[1])}]` : num(m.scalingSlope);
+  }
+  if (!m.fit) return '— (no fit)';
+  return `— (unreliable${m.monotone ? '' : ': not monotone'})`;
+}
+
+/** The spec's dataset name, when the spec has one. */
+export function specDataset(spec: unknown): string | null {
+  if (spec && typeof spec === 'object' && 'dataset' in spec) {
+    const d = (spec as { dataset: unknown }).dataset;
+    if (typeof d === 'string') return d;
+  }
+  return null;
+}
+
+/** Distinct values, ascending. */
+export function sortedUnique(values: number[]): number[] {
+  return [...new Set(values)].sort((p, q) => p - q);
+}
+
+/** One part per eval set, under an "Eval set" heading when the sweep has several; empty parts are left out. */
+export function perEvalSet(a: SweepAnalysis, part: (evalSet: string) => Block[]): Block[] {
+  return a.evalSets.flatMap((evalSet) => {
+    const blocks = part(evalSet);
+    if (blocks.length === 0 || a.evalSets.length === 1) return blocks;
+    return [heading(3, md`Eval set \`${evalSet}\``), ...blocks];
+  });
+}

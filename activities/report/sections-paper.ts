@@ -1,0 +1,150 @@
+// The paper's analyses as report sections: OOD evaluation, classifiers vs CLIP, mixing real with
+// synthetic data, recognizability.
+import { clipCurveName, clipCurveSource, isClipCurve, type SweepAnalysis } from '../../contracts/analysis.js';
+import { heading, joinText, md, paragraph, table, type Block } from './document.js';
+import { num, perEvalSet, signed, sortedUnique } from './format.js';
+import { RECOGNIZABILITY_FIGURE } from './figures.js';
+
+/** The paper's analyses: OOD evaluation, classifiers vs CLIP, mixing real with synthetic, recognizability. */
+export function paperSections(a: SweepAnalysis): Block[] {
+  const clean = a.evalSets.find((e) => !e.startsWith('ood-'));
+  if (!clean) return [...mixingSection(a), ...recognizabilitySection(a)];
+  return [...oodSection(a, clean), ...clipSection(a, clean), ...mixingSection(a), ...recognizabilitySection(a)];
+}
+
+function oodSection(a: SweepAnalysis, clean: string): Block[] {
+  const ood = a.evalSets.filter((e) => e.startsWith('ood-'));
+  if (ood.length === 0) return [];
+  const sets = [clean, ...ood];
+  const cellText = (source: string, evalSet: string) => {
+    const c = a.curves.find((x) => x.source === source && x.evalSet === evalSet);
+    if (!c) return '—';
+    const last = c.perN[c.perN.length - 1];
+    const ratio = a.comparisons.find((x) => x.source === source && x.evalSet === evalSet)?.errorSlopeRatio ?? null;
+    return `${num(c.error.scalingSlope)} / ${last ? num(last.accuracy.mean) : '—'}${ratio !== null ? ` (×${num(ratio, 2)})` : ''}`;
+  };
+  return [
+    heading(2, 'Out-of-distribution evaluation'),
+    paragraph(
+      `Each OOD set is the real test split under one deterministic corruption (activities/evaluate/ood.ts). The paper finds ` +
+        'synthetic data helps more under shift: there the synthetic/real slope ratio approaches or passes 1. Per source: ' +
+        'error slope b, and accuracy at the largest N; ratio = b(source) / b(real) on the same set (— where a slope is withheld).',
+    ),
+    paragraph('Cells: error slope b / accuracy at the largest N (×ratio to real).'),
+    table(
+      ['source', ...sets.map((e) => (e === clean ? `${e} (clean)` : e))],
+      a.sources.map((s) => [s.name, ...sets.map((e) => cellText(s.name, e))]),
+    ),
+  ];
+}
+
+function clipSection(a: SweepAnalysis, clean: string): Block[] {
+  const clipCurves = a.curves.filter((c) => isClipCurve(c.source));
+  if (clipCurves.length === 0) return [];
+  const accuracyAtLargestN = (name: string) => {
+    const curve = a.curves.find((c) => c.source === name && c.evalSet === clean);
+    const last = curve?.perN[curve.perN.length - 1];
+    return last ? num(last.accuracy.mean) : '—';
+  };
+  const ratios = a.sources
+    .filter((s) => !isClipCurve(s.name) && s.kind !== 'real' && s.kind !== 'real-pairs')
+    .map((s) => {
+      const cls = a.comparisons.find((c) => c.source === s.name && c.evalSet === clean);
+      const clip = a.comparisons.find((c) => c.source === clipCurveName(s.name) && c.evalSet === clean);
+      return [s.name, num(cls?.errorSlopeRatio), num(clip?.errorSlopeRatio), num(cls?.lossSlopeRatio), num(clip?.lossSlopeRatio), accuracyAtLargestN(s.name), accuracyAtLargestN(clipCurveName(s.name))];
+    });
+  const interval = (m: { mean: number; lo: number; hi: number } | undefined) => (m ? `${num(m.mean)} ± ${num((m.hi - m.lo) / 2)}` : '—');
+  return [
+    heading(2, 'Classifiers vs CLIP'),
+    paragraph(
+      joinText(
+        [
+          'The paper\'s headline: synthetic images scale almost as well as real ones for CLIP (language supervision), and much ',
+          md`worse for supervised classifiers. CLIP curves are the \`clip:\` sources: zero-shot top-1 (80-template ensemble) and its `,
+          md`loss on the real test split. Slope ratio = b(source) / b(real) within each task, on \`${clean}\`.`,
+        ],
+        '',
+      ),
+    ),
+    table(['source', 'classifier: error slope ratio', 'CLIP: error slope ratio', 'classifier: loss slope ratio', 'CLIP: loss slope ratio', 'classifier acc', 'CLIP zero-shot acc'], ratios),
+    heading(3, 'CLIP: zero-shot templates and linear probe'),
+    paragraph(
+      joinText(
+        [
+          'Zero-shot top-1 on the real test split with the 80-template ensemble and with the single template "a photo of a {}.", and ',
+          md`the linear probe: a logistic regression on the frozen image trunk's features of 1,000 real training images (100 per class), scored on \`${clean}\`. Mean ± 95% CI over seeds, per N.`,
+        ],
+        '',
+      ),
+    ),
+    table(
+      ['source', 'N', 'ensemble', 'single template', 'linear probe'],
+      clipCurves
+        .filter((c) => c.evalSet === clean)
+        .flatMap((c) => c.perN.map((p) => [clipCurveSource(c.source), String(p.n), interval(p.accuracy), interval(p.singleTemplateAccuracy), interval(p.probeAccuracy)])),
+    ),
+  ];
+}
+
+function mixingSection(a: SweepAnalysis): Block[] {
+  if (a.mixing.length === 0) return [];
+  return [
+    heading(2, 'Mixing real and synthetic data'),
+    paragraph(
+      'A mixed source trains on the same N real images as the real source plus synthetic ones; gain = accuracy(mixed) − ' +
+        'accuracy(real only) at equal real N (the paper: synthetic data helps most when real data is scarce).',
+    ),
+    ...perEvalSet(a, (evalSet) => {
+      const mixes = a.mixing.filter((m) => m.evalSet === evalSet);
+      if (mixes.length === 0) return [];
+      const ns = sortedUnique(mixes.flatMap((m) => m.gains.map((g) => g.n)));
+      return [
+        table(
+          ['source', ...ns.map((n) => `gain @ N=${n}`)],
+          mixes.map((m) => [
+            `${m.source} (vs ${m.realSource})`,
+            ...ns.map((n) => {
+              const g = m.gains.find((x) => x.n === n);
+              return g ? `${signed(g.gain)} (${num(g.accuracy)} vs ${num(g.realAccuracy)})` : '—';
+            }),
+          ]),
+        ),
+      ];
+    }),
+  ];
+}
+
+function recognizabilitySection(a: SweepAnalysis): Block[] {
+  const first = a.recognizability[0];
+  if (!first) return [];
+  const judge = first.judgeTestAccuracy;
+  const classes = first.perClass.map((p) => p.className);
+  return [
+    heading(2, 'Recognizability'),
+    paragraph(
+      'A judge classifier trained on real images labels each source\'s generated images; recognizability is the fraction ' +
+        `labelled as the class they were prompted for${judge !== null ? ` (the judge's own accuracy on the real test split: ${num(judge)}, which caps what it can recognize)` : ''}. ` +
+        'The paper attributes synthetic data\'s poor scaling to concepts the generator cannot make; if so, classes with low ' +
+        'recognizability should show the largest accuracy gap to real data (gap = per-class accuracy of the synthetic-trained ' +
+        'model − the real-trained one, at the largest shared N). See recognizability.svg for the bars.',
+    ),
+    paragraph('Per class: recognized share (accuracy gap to real).'),
+    table(
+      ['source', ...classes],
+      a.recognizability.map((r) => [
+        r.source,
+        ...classes.map((_, k) => {
+          const p = r.perClass[k];
+          return `${num(p?.recognizability, 2)}${p?.gap === null || p?.gap === undefined ? '' : ` (${p.gap >= 0 ? '+' : ''}${num(p.gap, 2)})`}`;
+        }),
+      ]),
+    ),
+    table(
+      ['source', 'overall recognizability', 'N for gaps', 'Pearson r (recognizability, gap)', 'Spearman ρ', 'classes'],
+      a.recognizability.map((r) => [r.source, num(r.overall), r.n === null ? '—' : String(r.n), num(r.correlation.pearson), num(r.correlation.spearman), String(r.correlation.n)]),
+    ),
+    paragraph('With 10 classes a correlation is a weak signal: |r| below about 0.63 is not significant at the 5% level.'),
+    { kind: 'figure', file: RECOGNIZABILITY_FIGURE.file, alt: 'recognizability', raster: RECOGNIZABILITY_FIGURE.raster },
+  ];
+}
+
