@@ -17,6 +17,7 @@ group() {
 }
 
 group typecheck npx tsc -p tsconfig.json --noEmit
+group lint bash infra/lint.sh --quiet
 # test/ mirrors the source folders; integration tests run one file at a time below.
 mapfile -t unit_tests < <(find test -name '*.test.ts' -not -path 'test/integration/*' | sort)
 group "unit tests" node --import tsx --test --test-reporter=spec "${unit_tests[@]}"
