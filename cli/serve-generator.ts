@@ -8,7 +8,9 @@ import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { projectDataDir } from '../core/activity-deps.js';
 import { startGeneratorServer, type GeneratorServerLimits } from '../activities/generate/generator-server.js';
-import { deserializeGmmModel, fitGmmGenerator, type GmmGeneratorModel } from '../activities/generate/gmm-diffusion.js';
+import { fitGmmGenerator } from '../activities/generate/gmm/fit.js';
+import type { GmmGeneratorModel } from '../activities/generate/gmm/model.js';
+import { deserializeGmmModel } from '../activities/generate/gmm/model-format.js';
 import { FASHION_MNIST_CLASSES, IMAGE_PIXELS, loadSplit, locateFashionMnist } from '../core/datasets/fashion-mnist.js';
 import { EmbeddedGeneratorSchema } from '../contracts/spec/sweep.js';
 

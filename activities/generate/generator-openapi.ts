@@ -35,7 +35,17 @@ export const NON_BLANK_PATTERN = '[^ \\t\\r\\n]';
 
 const nullable = (schema: Record<string, unknown>) => ({ ...schema, type: [schema.type as string, 'null'] });
 
-export function generatorOpenApi(o: GeneratorOpenApiOptions): Record<string, unknown> {
+/** What every operation of the document shares. */
+interface Parts {
+  security: { bearer: never[] }[];
+  /** The 400/401/413 responses, with the API's error schema. */
+  errors(schema: string): Record<string, unknown>;
+  /** seed, steps and cfg_scale, as both image APIs take them. */
+  common: Record<string, unknown>;
+  json(schema: unknown): Record<string, unknown>;
+}
+
+function parts(o: GeneratorOpenApiOptions): Parts {
   const { limits } = o;
   const security = o.auth ? [{ bearer: [] }] : [];
   const errors = (schema: string) => {
@@ -51,13 +61,12 @@ export function generatorOpenApi(o: GeneratorOpenApiOptions): Record<string, unk
     steps: nullable({ type: 'integer', minimum: 1, maximum: limits.maxSteps, default: o.defaults.steps }),
     cfg_scale: nullable({ type: 'number', minimum: 0, maximum: 50, default: o.defaults.cfgScale }),
   };
-  // batch_size * n_iter <= maxN, as "n_iter <= k and batch_size <= floor(maxN / k)" for some k.
-  const productLimit = Array.from({ length: limits.maxN }, (_, i) => ({
-    properties: { n_iter: { maximum: i + 1 }, batch_size: { maximum: Math.floor(limits.maxN / (i + 1)) } },
-  }));
-  const sizePattern = `^${integerRangePattern(limits.maxWidth)}x${integerRangePattern(limits.maxHeight)}$`;
   const json = (schema: unknown) => ({ content: { 'application/json': { schema } } });
+  return { security, errors, common, json };
+}
 
+export function generatorOpenApi(o: GeneratorOpenApiOptions): Record<string, unknown> {
+  const p = parts(o);
   return {
     openapi: '3.1.0',
     info: {
@@ -68,173 +77,195 @@ export function generatorOpenApi(o: GeneratorOpenApiOptions): Record<string, unk
         'Limits are this server\'s own: images per request, width and height, sampler steps and the request body size.',
     },
     paths: {
-      '/sdapi/v1/txt2img': {
-        post: {
-          operationId: 'txt2img',
-          summary: 'AUTOMATIC1111 txt2img: batch_size * n_iter images as base64 PNGs',
-          security,
-          requestBody: {
-            required: true,
-            ...json({
-              type: 'object',
-              properties: {
-                prompt: nullable({ type: 'string', maxLength: o.maxPromptChars, default: '' }),
-                negative_prompt: nullable({ type: 'string', maxLength: o.maxPromptChars, default: '', description: 'accepted and echoed; the model has no negative conditioning' }),
-                sampler_name: nullable({ type: 'string', maxLength: 64, default: 'DDIM', description: 'accepted and echoed; the model always samples with DDIM' }),
-                width: nullable({ type: 'integer', minimum: 1, maximum: limits.maxWidth, default: o.defaults.width }),
-                height: nullable({ type: 'integer', minimum: 1, maximum: limits.maxHeight, default: o.defaults.height }),
-                batch_size: nullable({ type: 'integer', minimum: 1, maximum: limits.maxN, default: 1 }),
-                n_iter: nullable({ type: 'integer', minimum: 1, maximum: limits.maxN, default: 1 }),
-                ...common,
+      '/sdapi/v1/txt2img': { post: txt2imgOperation(o, p) },
+      '/v1/images/generations': { post: generationsOperation(o, p) },
+      ...listingPaths(o, p),
+    },
+    components: components(),
+  };
+}
+
+function txt2imgOperation(o: GeneratorOpenApiOptions, { security, errors, common, json }: Parts): Record<string, unknown> {
+  const { limits } = o;
+  // batch_size * n_iter <= maxN, as "n_iter <= k and batch_size <= floor(maxN / k)" for some k.
+  const productLimit = Array.from({ length: limits.maxN }, (_, i) => ({
+    properties: { n_iter: { maximum: i + 1 }, batch_size: { maximum: Math.floor(limits.maxN / (i + 1)) } },
+  }));
+  return {
+    operationId: 'txt2img',
+    summary: 'AUTOMATIC1111 txt2img: batch_size * n_iter images as base64 PNGs',
+    security,
+    requestBody: {
+      required: true,
+      ...json({
+        type: 'object',
+        properties: {
+          prompt: nullable({ type: 'string', maxLength: o.maxPromptChars, default: '' }),
+          negative_prompt: nullable({ type: 'string', maxLength: o.maxPromptChars, default: '', description: 'accepted and echoed; the model has no negative conditioning' }),
+          sampler_name: nullable({ type: 'string', maxLength: 64, default: 'DDIM', description: 'accepted and echoed; the model always samples with DDIM' }),
+          width: nullable({ type: 'integer', minimum: 1, maximum: limits.maxWidth, default: o.defaults.width }),
+          height: nullable({ type: 'integer', minimum: 1, maximum: limits.maxHeight, default: o.defaults.height }),
+          batch_size: nullable({ type: 'integer', minimum: 1, maximum: limits.maxN, default: 1 }),
+          n_iter: nullable({ type: 'integer', minimum: 1, maximum: limits.maxN, default: 1 }),
+          ...common,
+        },
+        anyOf: productLimit,
+        description: `batch_size * n_iter is at most ${limits.maxN}. Other fields of the A1111 API are ignored.`,
+      }),
+    },
+    responses: {
+      '200': {
+        description: 'the images and the parameters used',
+        ...json({
+          type: 'object',
+          required: ['images', 'parameters', 'info'],
+          properties: {
+            images: { type: 'array', minItems: 1, maxItems: limits.maxN, items: { type: 'string', contentEncoding: 'base64', contentMediaType: 'image/png' } },
+            parameters: { type: 'object' },
+            info: { type: 'string', description: 'JSON text: seed, all_seeds, sd_model_name, ...' },
+          },
+        }),
+      },
+      ...errors('A1111Error'),
+    },
+  };
+}
+
+function generationsOperation(o: GeneratorOpenApiOptions, { security, errors, common, json }: Parts): Record<string, unknown> {
+  const { limits } = o;
+  const sizePattern = `^${integerRangePattern(limits.maxWidth)}x${integerRangePattern(limits.maxHeight)}$`;
+  return {
+    operationId: 'createImage',
+    summary: 'OpenAI images API (b64_json only), plus the extensions seed, steps and cfg_scale',
+    security,
+    requestBody: {
+      required: true,
+      ...json({
+        type: 'object',
+        required: ['prompt'],
+        properties: {
+          prompt: { type: 'string', minLength: 1, maxLength: o.maxPromptChars, pattern: NON_BLANK_PATTERN },
+          model: { type: 'string', description: 'accepted; one model is served' },
+          n: nullable({ type: 'integer', minimum: 1, maximum: limits.maxN, default: 1 }),
+          size: nullable({ type: 'string', pattern: sizePattern, default: o.defaults.size, description: `WIDTHxHEIGHT, at most ${limits.maxWidth}x${limits.maxHeight}` }),
+          response_format: nullable({ type: 'string', enum: ['b64_json'], default: 'b64_json', description: "'url' is refused: this server hosts no files" }),
+          ...common,
+        },
+      }),
+    },
+    responses: {
+      '200': {
+        description: 'the images',
+        ...json({
+          type: 'object',
+          required: ['created', 'data'],
+          properties: {
+            created: { type: 'integer' },
+            data: {
+              type: 'array',
+              minItems: 1,
+              maxItems: limits.maxN,
+              items: {
+                type: 'object',
+                required: ['b64_json', 'revised_prompt'],
+                properties: { b64_json: { type: 'string', contentEncoding: 'base64', contentMediaType: 'image/png' }, revised_prompt: { type: 'string' } },
               },
-              anyOf: productLimit,
-              description: `batch_size * n_iter is at most ${limits.maxN}. Other fields of the A1111 API are ignored.`,
+            },
+          },
+        }),
+      },
+      ...errors('OpenAiError'),
+    },
+  };
+}
+
+/** The model listings of both APIs, and the health check. */
+function listingPaths(o: GeneratorOpenApiOptions, { security, json }: Parts): Record<string, unknown> {
+  return {
+    '/sdapi/v1/sd-models': {
+      get: {
+        operationId: 'sdModels',
+        summary: 'AUTOMATIC1111 model listing (one entry)',
+        security,
+        responses: {
+          '200': {
+            description: 'the served model',
+            ...json({
+              type: 'array',
+              minItems: 1,
+              maxItems: 1,
+              items: {
+                type: 'object',
+                required: ['title', 'model_name', 'hash', 'sha256', 'filename'],
+                properties: { title: { type: 'string' }, model_name: { const: o.modelName }, hash: { type: 'string' }, sha256: { type: 'string' }, filename: { type: 'string' }, config: { type: 'null' } },
+              },
             }),
           },
-          responses: {
-            '200': {
-              description: 'the images and the parameters used',
-              ...json({
-                type: 'object',
-                required: ['images', 'parameters', 'info'],
-                properties: {
-                  images: { type: 'array', minItems: 1, maxItems: limits.maxN, items: { type: 'string', contentEncoding: 'base64', contentMediaType: 'image/png' } },
-                  parameters: { type: 'object' },
-                  info: { type: 'string', description: 'JSON text: seed, all_seeds, sd_model_name, ...' },
-                },
-              }),
-            },
-            ...errors('A1111Error'),
-          },
+          ...(o.auth ? { '401': { description: 'missing or wrong bearer token', ...json({ $ref: '#/components/schemas/A1111Error' }) } } : {}),
         },
       },
-      '/v1/images/generations': {
-        post: {
-          operationId: 'createImage',
-          summary: 'OpenAI images API (b64_json only), plus the extensions seed, steps and cfg_scale',
-          security,
-          requestBody: {
-            required: true,
+    },
+    '/v1/models': {
+      get: {
+        operationId: 'listModels',
+        summary: 'OpenAI model listing (one entry)',
+        security,
+        responses: {
+          '200': {
+            description: 'the served model',
             ...json({
               type: 'object',
-              required: ['prompt'],
+              required: ['object', 'data'],
               properties: {
-                prompt: { type: 'string', minLength: 1, maxLength: o.maxPromptChars, pattern: NON_BLANK_PATTERN },
-                model: { type: 'string', description: 'accepted; one model is served' },
-                n: nullable({ type: 'integer', minimum: 1, maximum: limits.maxN, default: 1 }),
-                size: nullable({ type: 'string', pattern: sizePattern, default: o.defaults.size, description: `WIDTHxHEIGHT, at most ${limits.maxWidth}x${limits.maxHeight}` }),
-                response_format: nullable({ type: 'string', enum: ['b64_json'], default: 'b64_json', description: "'url' is refused: this server hosts no files" }),
-                ...common,
+                object: { const: 'list' },
+                data: {
+                  type: 'array',
+                  items: {
+                    type: 'object',
+                    required: ['id', 'object', 'created', 'owned_by'],
+                    properties: { id: { type: 'string' }, object: { const: 'model' }, created: { type: 'integer' }, owned_by: { type: 'string' } },
+                  },
+                },
               },
             }),
           },
-          responses: {
-            '200': {
-              description: 'the images',
-              ...json({
-                type: 'object',
-                required: ['created', 'data'],
-                properties: {
-                  created: { type: 'integer' },
-                  data: {
-                    type: 'array',
-                    minItems: 1,
-                    maxItems: limits.maxN,
-                    items: {
-                      type: 'object',
-                      required: ['b64_json', 'revised_prompt'],
-                      properties: { b64_json: { type: 'string', contentEncoding: 'base64', contentMediaType: 'image/png' }, revised_prompt: { type: 'string' } },
-                    },
-                  },
-                },
-              }),
-            },
-            ...errors('OpenAiError'),
-          },
+          ...(o.auth ? { '401': { description: 'missing or wrong bearer token', ...json({ $ref: '#/components/schemas/OpenAiError' }) } } : {}),
         },
       },
-      '/sdapi/v1/sd-models': {
-        get: {
-          operationId: 'sdModels',
-          summary: 'AUTOMATIC1111 model listing (one entry)',
-          security,
-          responses: {
-            '200': {
-              description: 'the served model',
-              ...json({
-                type: 'array',
-                minItems: 1,
-                maxItems: 1,
-                items: {
-                  type: 'object',
-                  required: ['title', 'model_name', 'hash', 'sha256', 'filename'],
-                  properties: { title: { type: 'string' }, model_name: { const: o.modelName }, hash: { type: 'string' }, sha256: { type: 'string' }, filename: { type: 'string' }, config: { type: 'null' } },
-                },
-              }),
-            },
-            ...(o.auth ? { '401': { description: 'missing or wrong bearer token', ...json({ $ref: '#/components/schemas/A1111Error' }) } } : {}),
-          },
-        },
-      },
-      '/v1/models': {
-        get: {
-          operationId: 'listModels',
-          summary: 'OpenAI model listing (one entry)',
-          security,
-          responses: {
-            '200': {
-              description: 'the served model',
-              ...json({
-                type: 'object',
-                required: ['object', 'data'],
-                properties: {
-                  object: { const: 'list' },
-                  data: {
-                    type: 'array',
-                    items: {
-                      type: 'object',
-                      required: ['id', 'object', 'created', 'owned_by'],
-                      properties: { id: { type: 'string' }, object: { const: 'model' }, created: { type: 'integer' }, owned_by: { type: 'string' } },
-                    },
-                  },
-                },
-              }),
-            },
-            ...(o.auth ? { '401': { description: 'missing or wrong bearer token', ...json({ $ref: '#/components/schemas/OpenAiError' }) } } : {}),
-          },
-        },
-      },
-      '/healthz': {
-        get: {
-          operationId: 'health',
-          summary: 'liveness; no token needed',
-          security: [],
-          responses: {
-            '200': {
-              description: 'up, with the served model',
-              ...json({
-                type: 'object',
-                required: ['status', 'model', 'sha256'],
-                properties: { status: { const: 'ok' }, model: { type: 'string' }, sha256: { type: 'string', pattern: '^[0-9a-f]{64}$' } },
-              }),
-            },
+    },
+    '/healthz': {
+      get: {
+        operationId: 'health',
+        summary: 'liveness; no token needed',
+        security: [],
+        responses: {
+          '200': {
+            description: 'up, with the served model',
+            ...json({
+              type: 'object',
+              required: ['status', 'model', 'sha256'],
+              properties: { status: { const: 'ok' }, model: { type: 'string' }, sha256: { type: 'string', pattern: '^[0-9a-f]{64}$' } },
+            }),
           },
         },
       },
     },
-    components: {
-      securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
-      schemas: {
-        A1111Error: { type: 'object', required: ['error', 'detail'], properties: { error: { type: 'string' }, detail: { type: 'string' } } },
-        OpenAiError: {
-          type: 'object',
-          required: ['error'],
-          properties: {
-            error: {
-              type: 'object',
-              required: ['message', 'type'],
-              properties: { message: { type: 'string' }, type: { type: 'string' }, param: { type: 'null' }, code: { type: 'null' } },
-            },
+  };
+}
+
+function components(): Record<string, unknown> {
+  return {
+    securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
+    schemas: {
+      A1111Error: { type: 'object', required: ['error', 'detail'], properties: { error: { type: 'string' }, detail: { type: 'string' } } },
+      OpenAiError: {
+        type: 'object',
+        required: ['error'],
+        properties: {
+          error: {
+            type: 'object',
+            required: ['message', 'type'],
+            properties: { message: { type: 'string' }, type: { type: 'string' }, param: { type: 'null' }, code: { type: 'null' } },
           },
         },
       },

@@ -5,9 +5,11 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import type { GenerateItem } from '../../../activities/generate/activity.js';
+import type { GenerateItem } from '../../../activities/generate/item-generator.js';
 import { startGeneratorServer, type GeneratorServer } from '../../../activities/generate/generator-server.js';
-import { fitGmmGenerator, sampleImage, type GmmGeneratorModel } from '../../../activities/generate/gmm-diffusion.js';
+import { fitGmmGenerator } from '../../../activities/generate/gmm/fit.js';
+import type { GmmGeneratorModel } from '../../../activities/generate/gmm/model.js';
+import { sampleImage } from '../../../activities/generate/gmm/sampler.js';
 import { createHttpItemGenerator, httpSeed, type HttpImageMeta } from '../../../activities/generate/http-backends.js';
 import { httpError } from '../../support/hostile-generator.js';
 import { A1111GeneratorSchema, OpenAiImagesGeneratorSchema } from '../../../contracts/spec/generators.js';
@@ -77,6 +79,7 @@ before(async () => {
 after(() => server?.close());
 
 describe('http generator backends against the real generator server', () => {
+  // A suite: long only by the number of its (independent) tests.
   test('both clients return canonical 28x28 grayscale PNGs, with metadata', async () => {
     const metas: HttpImageMeta[] = [];
     for (const spec of [a1111(), openai()]) {

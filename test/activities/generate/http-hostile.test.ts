@@ -15,8 +15,9 @@ import { after, before, describe, test } from 'node:test';
 import type { Logger } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import sharp from 'sharp';
-import { createGenerateActivities, type GenerateItem, type GenerateShardOutput } from '../../../activities/generate/activity.js';
-import { createHttpItemGenerator, GeneratorHttpError, HTTP_FAILURE_REASONS, parseRetryAfter, type HttpFailureReason } from '../../../activities/generate/http-backends.js';
+import { createGenerateActivities, type GenerateShardOutput } from '../../../activities/generate/activity.js';
+import type { GenerateItem } from '../../../activities/generate/item-generator.js';
+import { createHttpItemGenerator, HTTP_FAILURE_REASONS, parseRetryAfter, type HttpFailureReason } from '../../../activities/generate/http-backends.js';
 import { httpError } from '../../support/hostile-generator.js';
 import { A1111GeneratorSchema, OpenAiImagesGeneratorSchema, type HttpGeneratorSpec } from '../../../contracts/spec/generators.js';
 import { synthesizePromptList } from '../../../activities/prompts/strategies.js';
@@ -48,6 +49,7 @@ const itemAt = (index: number): GenerateItem => ({
 });
 
 describe('each bad response through the backend', () => {
+  // A suite: long only by the number of its (independent) tests.
   // Prompt index i gets kind HOSTILE_KINDS[i % K]; each call takes a fresh index of its kind, so
   // the '-once' kinds misbehave on every call here.
   const K = HOSTILE_KINDS.length;
@@ -196,6 +198,7 @@ describe('a 2 GiB body', () => {
 });
 
 describe('a shard against the hostile server (generateShard activity)', () => {
+  // A suite: long only by the number of its (independent) tests.
   const silent: Logger = { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} };
   const COUNT = 24;
   // One bad kind per index; the rest are good.

@@ -1,0 +1,75 @@
+// Remote text-to-image backends behind the per-item seam (ItemGenerator in ../item-generator.ts):
+// each call sends one prompt to the API (./a1111.ts, ./openai-images.ts) and expects exactly one
+// image back, which is decoded and resized to the dataset's resolution with sharp
+// (core/image/resize.ts) and re-encoded as our canonical 28x28 grayscale PNG, so stored bytes do
+// not depend on the server's PNG encoder. Servers are untrusted: every guard is shared
+// (./post-json.ts, ./body.ts, ./api.ts), and each failure is a GeneratorHttpError (./errors.ts).
+//
+// Seeds: item.seed is a string ("<generationSeed>|<index>"); both APIs take an integer, so we send
+// the first 32 bits of sha256("synthscale-http-seed|" + item.seed): deterministic, uniform, and the
+// same number through both APIs, so a server that honours seeds gives the same image either way.
+import { IMAGE_SIDE } from '../../../core/datasets/fashion-mnist.js';
+import { sha256Hex } from '../../../core/hash.js';
+import type { HttpGeneratorSpec } from '../../../contracts/spec/generators.js';
+import type { SourceImageInfo } from '../../../core/image/resize.js';
+import type { GenerateItem, ItemGenerator } from '../item-generator.js';
+import { toPng, type HttpApi } from './api.js';
+import { describeUrl, postJson, readToken } from './post-json.js';
+
+/** Part of the shard fingerprint of HTTP-generated samples: bump when the request, the checks or the decode/resize change. */
+export const HTTP_BACKEND_CODE_VERSION = 'http-sharp-cover-3';
+
+/** What came back besides the pixels: for the sample's metadata. */
+export interface HttpImageMeta {
+  backend: HttpGeneratorSpec['name'];
+  /** host + path of the endpoint. */
+  endpoint: string;
+  /** The seed we sent. */
+  seed: number;
+  /** The seed the server says it used (A1111 `info.seed`), when it says. */
+  reportedSeed?: number;
+  /** OpenAI `revised_prompt`, when given (truncated to 1000 characters). */
+  revisedPrompt?: string;
+  /** The image as returned, before resizing. */
+  source: SourceImageInfo & { bytes: number };
+  ms: number;
+}
+
+export interface HttpItemGeneratorOptions {
+  /** Where the token named by `apiKeyEnv` is read, at each call (default process.env). */
+  env?: NodeJS.ProcessEnv;
+  fetchImpl?: typeof fetch;
+  /** Called with each image's metadata before the PNG is returned. */
+  onImage?: (item: GenerateItem, meta: HttpImageMeta) => void;
+}
+
+/** The integer seed sent for an item's seed string (uint32). */
+export function httpSeed(seed: string): number {
+  return Number.parseInt(sha256Hex(`synthscale-http-seed|${seed}`).slice(0, 8), 16);
+}
+
+/** An ItemGenerator that renders each item through `api`, the remote API described by `spec`. */
+export function httpItemGenerator(api: HttpApi, spec: HttpGeneratorSpec, opts: HttpItemGeneratorOptions = {}): ItemGenerator {
+  const where = describeUrl(api.url);
+  const fetchImpl = opts.fetchImpl ?? globalThis.fetch;
+  return async (item, signal) => {
+    const started = Date.now();
+    const token = readToken(spec, opts.env ?? process.env, where);
+    api.checkItem?.(item, where);
+    const seed = httpSeed(item.seed);
+    const json = await postJson({ url: api.url, body: api.request(item, seed), spec, token, signal, fetchImpl });
+    const expect = spec.checkSize ? api.sizes : undefined;
+    const decoded = api.parse(json, where, expect);
+    const { png, source } = await toPng(decoded.image, { side: IMAGE_SIDE, maxPixels: spec.maxPixels, ...(expect ? { expectSizes: expect } : {}) }, where);
+    opts.onImage?.(item, {
+      backend: spec.name,
+      endpoint: where,
+      seed,
+      ...(decoded.reportedSeed === undefined ? {} : { reportedSeed: decoded.reportedSeed }),
+      ...(decoded.revisedPrompt === undefined ? {} : { revisedPrompt: decoded.revisedPrompt }),
+      source: { ...source, bytes: decoded.image.byteLength },
+      ms: Date.now() - started,
+    });
+    return png;
+  };
+}

@@ -1,0 +1,133 @@
+// Parts of a shard being generated: every chunk of items is committed as `${shardKey}.part-NNNNNN`
+// (NNNNNN = the chunk's first offset within the shard, 6+ digits), a WebDataset tar of the chunk's
+// samples (packShard), and `${shardKey}.part-NNNNNN.json`, its sidecar, written after the tar (so
+// it commits the part): { format, shard, fingerprint, offset, end, samples, failedItems, sha256 },
+// covering offsets [offset, end). Items that failed for good are listed in the sidecar's
+// failedItems and are absent from the tar. `fingerprint` hashes the inputs that determine the
+// samples, so parts of another configuration are never reused.
+import type { ShardRecord } from '../../core/shards/manifest.js';
+import { packShard, sampleKey, unpackShard, type ShardSample } from '../../core/shards/webdataset.js';
+import { getJson, sha256, type BlobStore } from '../../core/storage.js';
+import type { GenerateShardInput } from './io.js';
+import { validateFailedItems } from './shard-input.js';
+
+export const PART_FORMAT = 'synthscale-shard-part-1';
+
+interface PartMeta {
+  format: typeof PART_FORMAT;
+  shard: string;
+  fingerprint: string;
+  offset: number;
+  end: number;
+  samples: number;
+  failedItems: ShardRecord['failedItems'];
+  sha256: string;
+}
+
+/** A committed part that fails its checks: it is deleted and regenerated. */
+export class InvalidPartError extends Error {}
+
+/** The key of the part (tar) whose first item is at `offset` within the shard. */
+export function partKey(shardKey: string, offset: number): string {
+  return `${shardKey}.part-${String(offset).padStart(6, '0')}`;
+}
+
+export const partMetaKey = (shardKey: string, offset: number) => `${partKey(shardKey, offset)}.json`;
+
+export interface VerifiedPart {
+  end: number;
+  samples: ShardSample[];
+  failedItems: ShardRecord['failedItems'];
+}
+
+/** Read and check one committed part: sidecar shape, fingerprint, checksums and sample keys. */
+export async function readPart(
+  store: BlobStore,
+  input: GenerateShardInput,
+  offset: number,
+  fingerprint: string,
+): Promise<VerifiedPart | 'stale'> {
+  const where = store.uri(partKey(input.shardKey, offset));
+  let meta: Partial<PartMeta>;
+  try {
+    meta = await getJson<Partial<PartMeta>>(store, partMetaKey(input.shardKey, offset), 1024 * 1024);
+  } catch (err) {
+    if (err instanceof SyntaxError) throw new InvalidPartError(`${where}.json is not valid JSON`);
+    throw err;
+  }
+  if (!meta || typeof meta !== 'object' || meta.format !== PART_FORMAT || meta.shard !== input.shardKey) {
+    throw new InvalidPartError(`${where}.json is not a ${PART_FORMAT} sidecar of this shard`);
+  }
+  if (meta.fingerprint !== fingerprint) return 'stale';
+  const end = meta.end;
+  if (meta.offset !== offset || !Number.isInteger(end) || end! <= offset || end! > input.count) {
+    throw new InvalidPartError(`${where}.json: range [${meta.offset}, ${meta.end}) does not fit offset ${offset} of ${input.count}`);
+  }
+  const failedItems = validateFailedItems(meta.failedItems, input.firstIndex + offset, input.firstIndex + end!);
+  if (!failedItems || typeof meta.sha256 !== 'string' || !Number.isInteger(meta.samples)) {
+    throw new InvalidPartError(`${where}.json: malformed failedItems, samples or sha256`);
+  }
+  const bytes = await store.get(partKey(input.shardKey, offset), { maxBytes: 512 * 1024 * 1024 });
+  if (sha256(bytes) !== meta.sha256) throw new InvalidPartError(`${where}: sha256 differs from its sidecar`);
+  const samples = await unpackShard(bytes, where);
+  const failed = new Set(failedItems.map((f) => f.index));
+  const expected: string[] = [];
+  for (let i = offset; i < end!; i++) if (!failed.has(input.firstIndex + i)) expected.push(sampleKey(input.firstIndex + i));
+  if (samples.length !== meta.samples || samples.length !== expected.length || samples.some((s, i) => s.key !== expected[i])) {
+    throw new InvalidPartError(`${where}: holds ${samples.length} samples, expected ${expected.length} (keys ${expected[0] ?? '-'}..)`);
+  }
+  for (const s of samples) {
+    if (s.meta.index !== Number(s.key)) throw new InvalidPartError(`${where} [${s.key}]: metadata index ${s.meta.index}`);
+  }
+  return { end: end!, samples, failedItems };
+}
+
+function partsPrefix(shardKey: string): string {
+  return `${shardKey}.part-`;
+}
+
+/** Part objects (tars and sidecars) of a shard currently in storage. */
+export async function listParts(store: BlobStore, shardKey: string): Promise<string[]> {
+  const slash = shardKey.lastIndexOf('/');
+  if (slash < 0) return []; // A key at the store root: nothing to list by; parts are found by probing.
+  const prefix = partsPrefix(shardKey);
+  return (await store.list(shardKey.slice(0, slash))).filter((key) => key.startsWith(prefix));
+}
+
+/** Delete parts, the part at offset 0 last (its absence then means no parts remain) and sidecars before tars. */
+export async function deleteParts(store: BlobStore, shardKey: string, keys: Iterable<string>): Promise<void> {
+  const prefix = partsPrefix(shardKey);
+  const offsetOf = (key: string) => Number(/^(\d+)/.exec(key.slice(prefix.length))?.[1] ?? 0);
+  const sorted = [...new Set(keys)].sort((a, b) => offsetOf(b) - offsetOf(a) || (a.endsWith('.json') ? -1 : 1) - (b.endsWith('.json') ? -1 : 1));
+  for (const key of sorted) await store.delete(key);
+}
+
+
+/** The chunk of items [offset, end) of a shard as a committed part: the tar, then its sidecar. */
+export interface NewPart {
+  shardKey: string;
+  fingerprint: string;
+  offset: number;
+  end: number;
+  samples: ShardSample[];
+  failedItems: ShardRecord['failedItems'];
+}
+
+/** Write a part (tar, then the sidecar that commits it), adding its keys to `written`. */
+export async function writePart(store: BlobStore, part: NewPart, written: Set<string>): Promise<void> {
+  const tar = await packShard(part.samples);
+  const put = await store.put(partKey(part.shardKey, part.offset), tar);
+  written.add(partKey(part.shardKey, part.offset));
+  const meta: PartMeta = {
+    format: PART_FORMAT,
+    shard: part.shardKey,
+    fingerprint: part.fingerprint,
+    offset: part.offset,
+    end: part.end,
+    samples: part.samples.length,
+    failedItems: part.failedItems,
+    sha256: put.sha256,
+  };
+  await store.put(partMetaKey(part.shardKey, part.offset), new TextEncoder().encode(JSON.stringify(meta)));
+  written.add(partMetaKey(part.shardKey, part.offset));
+}
