@@ -3,7 +3,7 @@
 // model), so native thread pools and wasm state never mix.
 //   node --import tsx bench/backend-child.ts <tensorflow|wasm|cpu> <trainSteps> <warmupSteps> <inferImages> [mlp|cnn]
 import { initTfBackend, type BackendPreference } from '../core/nn/backend.js';
-import { initialClassifier, trainClassifier } from '../core/nn/classifier.js';
+import { initialClassifier, trainClassifier, type ModelArch } from '../core/nn/classifier.js';
 import { predictLogits } from '../core/nn/metrics.js';
 import { loadSplit, locateFashionMnist } from '../core/datasets/fashion-mnist.js';
 import { TrainingSchema } from '../contracts/spec/sweep.js';
@@ -14,7 +14,7 @@ const backend = process.argv[2] as BackendPreference;
 const trainSteps = Number(process.argv[3]);
 const warmupSteps = Number(process.argv[4]);
 const inferImages = Number(process.argv[5]);
-const model = (process.argv[6] ?? 'mlp') as 'mlp' | 'cnn';
+const model = (process.argv[6] ?? 'mlp') as ModelArch;
 const INFER_BATCH = 1000;
 const BATCH = 128;
 

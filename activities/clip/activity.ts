@@ -8,11 +8,8 @@
 // checkpoints and resumes, and a finished cell is a cache hit.
 import { FAILURE_TYPES } from '../../contracts/failures.js';
 import { activityInfo, ApplicationFailure, cancellationSignal, heartbeat, log } from '@temporalio/activity';
-import { inputHash } from '../../core/hash.js';
-import { keySegment } from '../../core/keys.js';
 import { MalformedImageError } from '../../core/png.js';
 import { getJson, hasValidObject, putJson } from '../../core/storage.js';
-import type { EvalSetSpec } from '../../contracts/types.js';
 import { FASHION_MNIST_CLASSES, IMAGE_PIXELS } from '../../core/datasets/fashion-mnist.js';
 import { recordWork } from '../../core/work-ledger.js';
 import { loadDatasetSplit, type ActivityDeps } from '../../core/activity-deps.js';
@@ -23,21 +20,19 @@ import { loadEvalImages } from '../../core/datasets/eval-images.js';
 import { readManifest } from '../../core/shards/manifest.js';
 import { concatStreams, openFirstSamples, type SampleStream } from '../../core/shards/stream.js';
 import { ShardFormatError } from '../../core/shards/webdataset.js';
-import { CheckpointMismatchError, CorruptModelError, type Checkpoint } from '../../core/nn/classifier.js';
+import { storedCheckpoint, trainResumable } from '../../core/nn/resumable.js';
 import { prepareCaptioner } from '../../core/text/captioner.js';
 import { clipCheckpointFromBytes, deserializeClip, serializeClip } from './checkpoint.js';
 import { buildVocabulary, encode, type Vocabulary } from './tokenizer.js';
-import { trainClip, type ClipRecipe, type ClipTrainingStream } from './train.js';
+import { trainClip, type ClipRecipe, type ClipTrainingStream, type ClipTrainOptions } from './train.js';
 import { evaluateZeroShot } from './zero-shot.js';
 export type { ClipCellInput, ClipCellOutput, ClipEvalInput, ClipEvalResult, ClipEvalOutput } from '../../contracts/cells.js';
 export { CLIP_TRAIN_CODE_VERSION, CLIP_EVAL_CODE_VERSION, clipCellKey, clipEvalKey } from '../../contracts/cells.js';
 import type { ClipCellInput, ClipCellOutput, ClipEvalInput, ClipEvalResult, ClipEvalOutput } from '../../contracts/cells.js';
-import { CLIP_TRAIN_CODE_VERSION, CLIP_EVAL_CODE_VERSION, clipCellKey, clipEvalKey } from '../../contracts/cells.js';
+import { clipCellKey, clipEvalKey } from '../../contracts/cells.js';
 
 /** The probe's fixed real subset: the first 1000 training images in class-balanced order (seed 0): 100 per class. */
 export const PROBE_TRAIN_IMAGES = 1000;
-
-
 
 export interface ClipTrainRecord {
   steps: number;
@@ -48,11 +43,6 @@ export interface ClipTrainRecord {
   vocabularySize: number;
   finalLogitScale?: number;
 }
-
-
-
-
-
 
 /** The probe's training images (see PROBE_TRAIN_IMAGES), built once per process. */
 let probeSet: Promise<LabelledImages> | undefined;
@@ -101,114 +91,104 @@ async function pairStream(data: SampleStream, classes: readonly string[], captio
 
 export function createClipActivities(deps: ActivityDeps) {
   return {
-    async trainClipCell(input: ClipCellInput): Promise<ClipCellOutput> {
-      const started = Date.now();
-      const head = async (uri: string) => {
-        const h = await deps.store.head(deps.store.keyOf(uri));
-        if (!h) throw new Error(`${uri} does not exist`);
-        return h.sha256;
-      };
-      const mixShas = await Promise.all((input.mix ?? []).map((m) => head(m.manifestUri)));
-      const prefix = clipCellKey(await head(input.manifestUri), input, mixShas);
-      const modelKey = `${prefix}/model.bin`;
-      const checkpointKey = `${prefix}/checkpoint.bin`;
-      const recordKey = `${prefix}/train.json`;
-      const attempt = activityInfo().attempt;
-      if ((await hasValidObject(deps.store, recordKey)) && (await hasValidObject(deps.store, modelKey))) {
-        const record = await getJson<ClipTrainRecord>(deps.store, recordKey);
-        return { cellPrefix: prefix, modelUri: deps.store.uri(modelKey), ...record, stepsRun: 0, attempt, cached: true };
-      }
-      const manifest = await readManifest(deps.store, input.manifestUri);
-      const parts = [openFirstSamples(deps.store, manifest, input.size)];
-      for (const m of input.mix ?? []) parts.push(openFirstSamples(deps.store, await readManifest(deps.store, m.manifestUri), m.count));
-      const malformed = (err: unknown) => {
-        if (err instanceof ShardFormatError || err instanceof MalformedImageError) {
-          throw ApplicationFailure.nonRetryable((err as Error).message, FAILURE_TYPES.malformedImage);
-        }
-        throw err;
-      };
-      const data = await pairStream(concatStreams(parts), manifest.classes, input.captionSeed, input.recipe).catch(malformed);
-
-      let resume: Checkpoint | null = null;
-      if (await hasValidObject(deps.store, checkpointKey, (m) => log.warn('ignoring corrupt clip checkpoint', { reason: m }))) {
-        try {
-          resume = clipCheckpointFromBytes(await deps.store.get(checkpointKey));
-        } catch (err) {
-          if (!(err instanceof CorruptModelError)) throw err;
-          log.warn('ignoring unreadable clip checkpoint', { reason: err.message });
-        }
-      }
-      let lastStep = resume?.step ?? 0;
-      let lastLogitScale: number | undefined;
-      const run = (from: Checkpoint | null) =>
-        trainClip(data, input.recipe, {
-          seed: input.seed,
-          resume: from,
-          signal: cancellationSignal(),
-          onProgress: (p) => {
-            if (p.step > lastStep) recordWork({ kind: 'train-steps', key: prefix, from: lastStep, to: p.step, attempt });
-            lastStep = Math.max(lastStep, p.step);
-            lastLogitScale = p.logitScale;
-            heartbeat({ step: p.step, totalSteps: p.totalSteps, epoch: p.epoch, loss: Number(p.loss.toFixed(4)), logitScale: Number(p.logitScale.toFixed(3)) });
-          },
-          onCheckpoint: async (checkpoint) => {
-            await deps.store.put(checkpointKey, checkpoint.bytes);
-          },
-        });
-      const result = await (async () => {
-        try {
-          return await run(resume);
-        } catch (err) {
-          if (!(err instanceof CheckpointMismatchError)) throw err;
-          log.warn('clip checkpoint belongs to another run; training from scratch', { reason: err.message });
-          lastStep = 0;
-          return await run(null);
-        }
-      })().catch(malformed);
-      if (result.steps > lastStep) recordWork({ kind: 'train-steps', key: prefix, from: lastStep, to: result.steps, attempt });
-      const put = await deps.store.put(modelKey, serializeClip(result.model));
-      const record: ClipTrainRecord = {
-        steps: result.steps,
-        seconds: (Date.now() - started) / 1000,
-        backend: result.backend,
-        resumedFromStep: result.resumedFromStep,
-        attempt,
-        vocabularySize: data.vocabulary.tokens.length,
-        ...(lastLogitScale === undefined ? {} : { finalLogitScale: lastLogitScale }),
-      };
-      await putJson(deps.store, recordKey, record);
-      return { cellPrefix: prefix, modelUri: put.uri, ...record, stepsRun: result.steps - result.resumedFromStep, attempt, cached: false };
-    },
-
-    async evaluateClip(input: ClipEvalInput): Promise<ClipEvalOutput> {
-      const modelKey = deps.store.keyOf(input.modelUri);
-      const modelHead = await deps.store.head(modelKey);
-      if (!modelHead) throw new Error(`${input.modelUri} does not exist`);
-      const key = clipEvalKey(modelKey, modelHead.sha256, input.evalSet, input.split, input.shift);
-      const attempt = activityInfo().attempt;
-      if (await hasValidObject(deps.store, key)) return { ...(await getJson<ClipEvalResult>(deps.store, key)), resultUri: deps.store.uri(key), cached: true, attempt };
-      const model = deserializeClip(await deps.store.get(modelKey, { maxBytes: 1024 * 1024 * 1024 }));
-      const test = await loadEvalImages(deps, input.split, input.shift);
-      heartbeat({ phase: 'zero-shot', images: test.count });
-      const report = await evaluateZeroShot(model, test, [...FASHION_MNIST_CLASSES]);
-      let probe: ClipEvalResult['probe'];
-      if (!input.shift) {
-        heartbeat({ phase: 'linear-probe', trainImages: PROBE_TRAIN_IMAGES });
-        const fitted = await linearProbe(model, await probeTrainSet(deps), test, { trainCount: PROBE_TRAIN_IMAGES, signal: cancellationSignal() });
-        probe = { loss: fitted.loss, accuracy: fitted.accuracy, trainImages: fitted.trainCount, trainAccuracy: fitted.trainAccuracy, features: fitted.features };
-      }
-      const result: ClipEvalResult = {
-        loss: report.ensemble.loss,
-        accuracy: report.ensemble.accuracy,
-        ece: report.ensemble.ece,
-        perClassAccuracy: report.ensemble.perClassAccuracy,
-        single: { loss: report.single.loss, accuracy: report.single.accuracy },
-        ensemble: { loss: report.ensemble.loss, accuracy: report.ensemble.accuracy },
-        logitScale: report.logitScale,
-        ...(probe ? { probe } : {}),
-      };
-      await putJson(deps.store, key, result);
-      return { ...result, resultUri: deps.store.uri(key), cached: false, attempt };
-    },
+    trainClipCell: (input: ClipCellInput): Promise<ClipCellOutput> => trainClipCell(deps, input),
+    evaluateClip: (input: ClipEvalInput): Promise<ClipEvalOutput> => evaluateClip(deps, input),
   };
+}
+
+async function trainClipCell(deps: ActivityDeps, input: ClipCellInput): Promise<ClipCellOutput> {
+  const started = Date.now();
+  const head = async (uri: string) => {
+    const h = await deps.store.head(deps.store.keyOf(uri));
+    if (!h) throw new Error(`${uri} does not exist`);
+    return h.sha256;
+  };
+  const mixShas = await Promise.all((input.mix ?? []).map((m) => head(m.manifestUri)));
+  const prefix = clipCellKey(await head(input.manifestUri), input, mixShas);
+  const modelKey = `${prefix}/model.bin`;
+  const recordKey = `${prefix}/train.json`;
+  const attempt = activityInfo().attempt;
+  if ((await hasValidObject(deps.store, recordKey)) && (await hasValidObject(deps.store, modelKey))) {
+    const record = await getJson<ClipTrainRecord>(deps.store, recordKey);
+    return { cellPrefix: prefix, modelUri: deps.store.uri(modelKey), ...record, stepsRun: 0, attempt, cached: true };
+  }
+  const manifest = await readManifest(deps.store, input.manifestUri);
+  const parts = [openFirstSamples(deps.store, manifest, input.size)];
+  for (const m of input.mix ?? []) parts.push(openFirstSamples(deps.store, await readManifest(deps.store, m.manifestUri), m.count));
+  const malformed = (err: unknown) => {
+    if (err instanceof ShardFormatError || err instanceof MalformedImageError) {
+      throw ApplicationFailure.nonRetryable((err as Error).message, FAILURE_TYPES.malformedImage);
+    }
+    throw err;
+  };
+  const data = await pairStream(concatStreams(parts), manifest.classes, input.captionSeed, input.recipe).catch(malformed);
+  const { result, lastLogitScale } = await trainClipResumable(deps, input, data, prefix).catch(malformed);
+  const put = await deps.store.put(modelKey, serializeClip(result.model));
+  const record: ClipTrainRecord = {
+    steps: result.steps,
+    seconds: (Date.now() - started) / 1000,
+    backend: result.backend,
+    resumedFromStep: result.resumedFromStep,
+    attempt,
+    vocabularySize: data.vocabulary.tokens.length,
+    ...(lastLogitScale === undefined ? {} : { finalLogitScale: lastLogitScale }),
+  };
+  await putJson(deps.store, recordKey, record);
+  return { cellPrefix: prefix, modelUri: put.uri, ...record, stepsRun: result.steps - result.resumedFromStep, attempt, cached: false };
+}
+
+/** Trains the cell's CLIP model from its stored checkpoint, if any, writing checkpoints as it goes. */
+async function trainClipResumable(deps: ActivityDeps, input: ClipCellInput, data: ClipTrainingStream, prefix: string) {
+  const checkpointKey = `${prefix}/checkpoint.bin`;
+  const attempt = activityInfo().attempt;
+  const resume = await storedCheckpoint(deps.store, checkpointKey, clipCheckpointFromBytes, {
+    onCorrupt: (m) => log.warn('ignoring corrupt clip checkpoint', { reason: m }),
+    onUnreadable: (m) => log.warn('ignoring unreadable clip checkpoint', { reason: m }),
+  });
+  let lastLogitScale: number | undefined;
+  const result = await trainResumable({
+    resume,
+    seed: input.seed,
+    signal: cancellationSignal(),
+    train: (opts: ClipTrainOptions) => trainClip(data, input.recipe, opts),
+    saveCheckpoint: (checkpoint) => deps.store.put(checkpointKey, checkpoint.bytes),
+    onProgress: (p) => {
+      lastLogitScale = p.logitScale;
+      heartbeat({ step: p.step, totalSteps: p.totalSteps, epoch: p.epoch, loss: Number(p.loss.toFixed(4)), logitScale: Number(p.logitScale.toFixed(3)) });
+    },
+    onMismatch: (reason) => log.warn('clip checkpoint belongs to another run; training from scratch', { reason }),
+    onSteps: (from, to) => recordWork({ kind: 'train-steps', key: prefix, from, to, attempt }),
+  });
+  return { result, lastLogitScale };
+}
+
+async function evaluateClip(deps: ActivityDeps, input: ClipEvalInput): Promise<ClipEvalOutput> {
+  const modelKey = deps.store.keyOf(input.modelUri);
+  const modelHead = await deps.store.head(modelKey);
+  if (!modelHead) throw new Error(`${input.modelUri} does not exist`);
+  const key = clipEvalKey(modelKey, modelHead.sha256, input.evalSet, input.split, input.shift);
+  const attempt = activityInfo().attempt;
+  if (await hasValidObject(deps.store, key)) return { ...(await getJson<ClipEvalResult>(deps.store, key)), resultUri: deps.store.uri(key), cached: true, attempt };
+  const model = deserializeClip(await deps.store.get(modelKey, { maxBytes: 1024 * 1024 * 1024 }));
+  const test = await loadEvalImages(deps, input.split, input.shift);
+  heartbeat({ phase: 'zero-shot', images: test.count });
+  const report = await evaluateZeroShot(model, test, [...FASHION_MNIST_CLASSES]);
+  let probe: ClipEvalResult['probe'];
+  if (!input.shift) {
+    heartbeat({ phase: 'linear-probe', trainImages: PROBE_TRAIN_IMAGES });
+    const fitted = await linearProbe(model, await probeTrainSet(deps), test, { trainCount: PROBE_TRAIN_IMAGES, signal: cancellationSignal() });
+    probe = { loss: fitted.loss, accuracy: fitted.accuracy, trainImages: fitted.trainCount, trainAccuracy: fitted.trainAccuracy, features: fitted.features };
+  }
+  const result: ClipEvalResult = {
+    loss: report.ensemble.loss,
+    accuracy: report.ensemble.accuracy,
+    ece: report.ensemble.ece,
+    perClassAccuracy: report.ensemble.perClassAccuracy,
+    single: { loss: report.single.loss, accuracy: report.single.accuracy },
+    ensemble: { loss: report.ensemble.loss, accuracy: report.ensemble.accuracy },
+    logitScale: report.logitScale,
+    ...(probe ? { probe } : {}),
+  };
+  await putJson(deps.store, key, result);
+  return { ...result, resultUri: deps.store.uri(key), cached: false, attempt };
 }

@@ -5,19 +5,30 @@
 // without the token ids it was trained on). Decoders treat the bytes as untrusted: every size is
 // bounded and checked before use, and failures are CorruptModelError (the classifier's class, so
 // an activity adapter handles both models alike).
-import { ADAM } from '../../core/nn/adam.js';
-import type { Checkpoint } from '../../core/nn/classifier.js';
-import { CorruptModelError, readContainer, readFloatSections, writeContainer } from '../../core/nn/container.js';
+import {
+  CorruptModelError,
+  isCount,
+  readCheckpoint,
+  readContainer,
+  readFloatSections,
+  writeCheckpoint,
+  writeContainer,
+  type CheckpointFields,
+  type CheckpointFormat,
+} from '../../core/nn/container.js';
+import { sizeOf } from '../../core/nn/models/definition.js';
+import type { Checkpoint } from '../../core/nn/trainer.js';
 import { CLIP_FORMAT_VERSION, checkClip, checkClipConfig, clipShapes, type ClipConfig, type SerializedClip } from './model.js';
 import { checkVocabulary, VocabularyError, type Vocabulary } from './tokenizer.js';
 
-export type { Checkpoint } from '../../core/nn/classifier.js';
+export type { Checkpoint } from '../../core/nn/trainer.js';
 
 export const CLIP_MODEL_MAGIC = 'SSCL';
 export const CLIP_CHECKPOINT_MAGIC = 'SSCC';
 export const CLIP_CHECKPOINT_FORMAT_VERSION = 1;
 /** A 65536-token vocabulary of 64-character words fits. */
 const MAX_HEADER_BYTES = 1 << 23;
+const CHECKPOINT: CheckpointFormat = { magic: CLIP_CHECKPOINT_MAGIC, version: CLIP_CHECKPOINT_FORMAT_VERSION, what: 'clip checkpoint', maxHeaderBytes: MAX_HEADER_BYTES };
 
 /** What a resumed run must match: everything that decides the weights, except the data bytes. */
 export interface ClipRunFingerprint {
@@ -37,18 +48,9 @@ export interface ClipRunFingerprint {
   shuffleWindow: number;
 }
 
-export interface ClipCheckpointState {
-  step: number;
-  totalSteps: number;
-  /** Loss of the last completed step's batch (NaN before the first step). */
-  lastLoss: number;
-  run: ClipRunFingerprint;
+export interface ClipCheckpointState extends CheckpointFields<ClipRunFingerprint> {
   model: SerializedClip;
-  /** Adam slots, one per weight tensor (logitScale included), same order and sizes as the weights. */
-  adam: { iteration: number; m: Float32Array[]; v: Float32Array[] };
 }
-
-const sizeOf = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
 
 function modelHeader(model: SerializedClip) {
   return {
@@ -108,25 +110,8 @@ export function deserializeClip(bytes: Uint8Array): SerializedClip {
 /** Checkpoint -> bytes (magic 'SSCC'): header {step, run, adam hyperparameters, model header}, then weights, m, v. */
 export function encodeClipCheckpoint(state: ClipCheckpointState): Uint8Array {
   checkClip(state.model);
-  const sizes = state.model.weights.map((w) => w.length);
-  for (const [name, slots] of [['m', state.adam.m], ['v', state.adam.v]] as const) {
-    if (slots.length !== sizes.length || slots.some((s, i) => !(s instanceof Float32Array) || s.length !== sizes[i])) {
-      throw new Error(`clip checkpoint: Adam slot ${name} does not match the model's weight sizes`);
-    }
-  }
-  const header = {
-    format: CLIP_CHECKPOINT_FORMAT_VERSION,
-    step: state.step,
-    totalSteps: state.totalSteps,
-    lastLoss: Number.isFinite(state.lastLoss) ? state.lastLoss : null,
-    run: state.run,
-    adam: { ...ADAM, iteration: state.adam.iteration },
-    model: modelHeader(state.model),
-  };
-  return writeContainer(CLIP_CHECKPOINT_MAGIC, header, [...state.model.weights, ...state.adam.m, ...state.adam.v], MAX_HEADER_BYTES);
+  return writeCheckpoint(CHECKPOINT, state, state.model.weights, modelHeader(state.model));
 }
-
-const isCount = (x: unknown): x is number => Number.isSafeInteger(x) && (x as number) >= 0;
 
 function readRun(r: unknown, what: string): ClipRunFingerprint {
   const run = r as Record<string, unknown> | null;
@@ -164,19 +149,14 @@ function readRun(r: unknown, what: string): ClipRunFingerprint {
 
 /** Bytes -> checkpoint state; throws CorruptModelError for anything malformed. */
 export function decodeClipCheckpoint(bytes: Uint8Array): ClipCheckpointState {
-  const what = 'clip checkpoint';
-  const { header, view, payloadOffset } = readContainer(bytes, CLIP_CHECKPOINT_MAGIC, what, MAX_HEADER_BYTES);
-  if (header.format !== CLIP_CHECKPOINT_FORMAT_VERSION) {
-    throw new CorruptModelError(`${what}: unsupported format version ${JSON.stringify(header.format)} (this code reads ${CLIP_CHECKPOINT_FORMAT_VERSION})`);
-  }
-  const { step, totalSteps, lastLoss, adam } = header;
-  if (!isCount(step) || !isCount(totalSteps)) throw new CorruptModelError(`${what}: step/totalSteps must be non-negative integers`);
-  if (lastLoss !== null && typeof lastLoss !== 'number') throw new CorruptModelError(`${what}: lastLoss must be a number or null`);
-  const a = adam as Record<string, unknown> | null;
-  if (!a || typeof a !== 'object' || !isCount(a.iteration) || a.beta1 !== ADAM.beta1 || a.beta2 !== ADAM.beta2 || a.epsilon !== ADAM.epsilon) {
-    throw new CorruptModelError(`${what}: adam state ${JSON.stringify(adam)?.slice(0, 200)} is missing fields or uses other hyperparameters`);
-  }
-  if (a.iteration !== step) throw new CorruptModelError(`${what}: adam iteration ${a.iteration} differs from step ${step}`);
+  const c = readCheckpoint(bytes, CHECKPOINT, readRunAndModel);
+  const model: SerializedClip = { format: CLIP_FORMAT_VERSION, config: c.read.config, vocabulary: c.read.vocabulary, weights: c.weights };
+  checkClip(model);
+  return { step: c.step, totalSteps: c.totalSteps, lastLoss: c.lastLoss, run: c.read.run, model, adam: c.adam };
+}
+
+function readRunAndModel(header: Record<string, unknown>) {
+  const what = CHECKPOINT.what;
   const run = readRun(header.run, what);
   const { config, vocabulary, shapes } = readModelHeader(header.model, what);
   const sameConfig =
@@ -186,22 +166,7 @@ export function decodeClipCheckpoint(bytes: Uint8Array): ClipCheckpointState {
     run.tokenWidth === config.tokenWidth &&
     run.maxTokens === config.maxTokens;
   if (!sameConfig) throw new CorruptModelError(`${what}: the model config differs from the run fingerprint`);
-  const sizes = shapes.map(sizeOf);
-  const floats = sizes.reduce((x, y) => x + y, 0);
-  const expected = payloadOffset + 3 * 4 * floats;
-  if (bytes.length !== expected) throw new CorruptModelError(`${what}: ${bytes.length} bytes, expected ${expected}`);
-  const sections = readFloatSections(view, payloadOffset, [...sizes, ...sizes, ...sizes]);
-  const k = sizes.length;
-  const model: SerializedClip = { format: CLIP_FORMAT_VERSION, config, vocabulary, weights: sections.slice(0, k) };
-  checkClip(model);
-  return {
-    step,
-    totalSteps,
-    lastLoss: lastLoss === null ? Number.NaN : (lastLoss as number),
-    run,
-    model,
-    adam: { iteration: a.iteration, m: sections.slice(k, 2 * k), v: sections.slice(2 * k) },
-  };
+  return { run, config, vocabulary, sizes: shapes.map(sizeOf) };
 }
 
 /** The step and bytes of a stored checkpoint, as trainClip's `resume` takes them. */

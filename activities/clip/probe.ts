@@ -9,9 +9,11 @@
 import * as tf from '@tensorflow/tfjs';
 import { adamPlacementFor, createAdam } from '../../core/nn/adam.js';
 import { initTfBackend, type BackendPreference } from '../../core/nn/backend.js';
-import { meanSoftmaxCrossEntropy, NUM_CLASSES } from '../../core/nn/classifier.js';
+import { NUM_CLASSES } from '../../core/nn/input.js';
+import { meanSoftmaxCrossEntropy } from '../../core/nn/loss.js';
 import { metricsFromLogits, type EvalMetrics, type LabelledImages } from '../../core/nn/metrics.js';
-import { clipLayout, encodeImageFeatures, type ClipInferenceOptions, type SerializedClip } from './model.js';
+import { encodeImageFeatures, type ClipInferenceOptions } from './inference.js';
+import { clipLayout, type SerializedClip } from './model.js';
 
 export const PROBE_DEFAULTS = { trainCount: 1000, steps: 300, learningRate: 0.02, l2: 1e-3 } as const;
 

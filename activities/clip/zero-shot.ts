@@ -10,7 +10,8 @@
 // classifier's evaluation (metricsFromLogits), so both kinds of model report alike.
 import { metricsFromLogits, type EvalMetrics, type LabelledImages } from '../../core/nn/metrics.js';
 import { CLIP_IMAGENET_TEMPLATES } from '../../core/text/clip-templates.js';
-import { checkClip, encodeImages, encodeTexts, type ClipInferenceOptions, type SerializedClip } from './model.js';
+import { encodeImages, encodeTexts, type ClipInferenceOptions } from './inference.js';
+import { checkClip, type SerializedClip } from './model.js';
 
 export const SINGLE_TEMPLATE = 'a photo of a {}.';
 export { CLIP_IMAGENET_TEMPLATES };

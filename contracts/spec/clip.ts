@@ -1,11 +1,12 @@
 // The CLIP recipe's schema, apart from the training code: core/spec.ts validates specs with it, and
 // the CLI should not load TF.js to read a spec.
 import { z } from 'zod';
+import { MODEL_ARCHS } from '../../core/nn/models/names.js';
 
 export const ClipTrainingSchema = z
   .object({
     arch: z
-      .enum(['mlp', 'cnn'])
+      .enum(MODEL_ARCHS)
       .default('mlp')
       .describe("image tower: the classifier trunk ('mlp' dense ReLU layers, 'cnn' conv stack then dense layers) without its 10-way layer"),
     hidden: z.array(z.number().int().min(1).max(4096)).max(4).default([256]),

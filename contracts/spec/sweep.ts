@@ -1,6 +1,7 @@
 // The sweep spec: a YAML/JSON file validated into typed config before any workflow starts.
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { MODEL_ARCHS } from '../../core/nn/models/names.js';
 import { DATASET_NAMES } from '../../core/datasets/registry.js';
 import { TASK_NAMES } from '../tasks.js';
 import { A1111GeneratorSchema, OpenAiImagesGeneratorSchema } from './generators.js';
@@ -90,7 +91,7 @@ export const SourceSchema = z.discriminatedUnion('kind', [
 export const TrainingSchema = z
   .object({
     model: z
-      .enum(['mlp', 'cnn'])
+      .enum(MODEL_ARCHS)
       .default('mlp')
       .describe("'mlp': dense ReLU layers of widths hidden; 'cnn': conv3x3(16)-pool-conv3x3(32)-pool, then dense layers of widths hidden"),
     hidden: z.array(z.number().int().min(1).max(4096)).max(4).default([256]),

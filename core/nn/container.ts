@@ -2,6 +2,7 @@
 // 4-byte magic, uint32 LE header length, UTF-8 JSON header, zero padding to a multiple of 4, then
 // float32 little-endian sections whose sizes the header determines exactly. Readers treat the bytes
 // as untrusted: every size is bounded and checked before use.
+import { ADAM } from './adam.js';
 
 export class CorruptModelError extends Error {
   readonly code = 'E_CORRUPT_MODEL';
@@ -57,4 +58,90 @@ export function readFloatSections(view: DataView, offset: number, sizes: number[
     for (let i = 0; i < size; i++, offset += 4) out[i] = view.getFloat32(offset, true);
     return out;
   });
+}
+
+// --- training checkpoints ---------------------------------------------------------------------
+//
+// Both models' checkpoints (classifier 'SSCK', CLIP 'SSCC') are one layout: header {format, step,
+// totalSteps, lastLoss, run, adam: {beta1, beta2, epsilon, iteration}, model: <model header>},
+// then the weights, Adam's m and Adam's v as float32 sections of the same sizes. What differs is
+// the model header and the run fingerprint, which each model writes and validates itself.
+
+/** One checkpoint format: its magic, version, name in error messages and header size bound. */
+export interface CheckpointFormat {
+  magic: string;
+  version: number;
+  what: string;
+  maxHeaderBytes: number;
+}
+
+/** What every checkpoint holds besides its model. */
+export interface CheckpointFields<Run> {
+  step: number;
+  totalSteps: number;
+  /** Loss of the last completed step's batch (NaN before the first step). */
+  lastLoss: number;
+  /** The run configuration the checkpoint belongs to; a resume must match it. */
+  run: Run;
+  /** Adam slots, one per weight tensor, same order and sizes as the weights. */
+  adam: { iteration: number; m: Float32Array[]; v: Float32Array[] };
+}
+
+export function writeCheckpoint<Run>(format: CheckpointFormat, state: CheckpointFields<Run>, weights: Float32Array[], modelHeader: unknown): Uint8Array {
+  const sizes = weights.map((w) => w.length);
+  for (const [name, slots] of [['m', state.adam.m], ['v', state.adam.v]] as const) {
+    if (slots.length !== sizes.length || slots.some((s, i) => !(s instanceof Float32Array) || s.length !== sizes[i])) {
+      throw new Error(`${format.what}: Adam slot ${name} does not match the model's weight sizes`);
+    }
+  }
+  const header = {
+    format: format.version,
+    step: state.step,
+    totalSteps: state.totalSteps,
+    lastLoss: Number.isFinite(state.lastLoss) ? state.lastLoss : null,
+    run: state.run,
+    adam: { ...ADAM, iteration: state.adam.iteration },
+    model: modelHeader,
+  };
+  return writeContainer(format.magic, header, [...weights, ...state.adam.m, ...state.adam.v], format.maxHeaderBytes);
+}
+
+export const isCount = (x: unknown): x is number => Number.isSafeInteger(x) && (x as number) >= 0;
+
+/**
+ * Bytes -> checkpoint; throws CorruptModelError for anything malformed. `readModel` validates the
+ * header's run and model parts (in that order) and returns what it read with the weight sizes.
+ */
+export function readCheckpoint<T>(
+  bytes: Uint8Array,
+  format: CheckpointFormat,
+  readModel: (header: Record<string, unknown>) => T & { sizes: number[] },
+): Omit<CheckpointFields<never>, 'run'> & { read: T; weights: Float32Array[] } {
+  const { what } = format;
+  const { header, view, payloadOffset } = readContainer(bytes, format.magic, what, format.maxHeaderBytes);
+  if (header.format !== format.version) {
+    throw new CorruptModelError(`${what}: unsupported format version ${JSON.stringify(header.format)} (this code reads ${format.version})`);
+  }
+  const { step, totalSteps, lastLoss, adam } = header;
+  if (!isCount(step) || !isCount(totalSteps)) throw new CorruptModelError(`${what}: step/totalSteps must be non-negative integers`);
+  if (lastLoss !== null && typeof lastLoss !== 'number') throw new CorruptModelError(`${what}: lastLoss must be a number or null`);
+  const a = adam as Record<string, unknown> | null;
+  if (!a || typeof a !== 'object' || !isCount(a.iteration) || a.beta1 !== ADAM.beta1 || a.beta2 !== ADAM.beta2 || a.epsilon !== ADAM.epsilon) {
+    throw new CorruptModelError(`${what}: adam state ${JSON.stringify(adam)?.slice(0, 200)} is missing fields or uses other hyperparameters`);
+  }
+  if (a.iteration !== step) throw new CorruptModelError(`${what}: adam iteration ${a.iteration} differs from step ${step}`);
+  const read = readModel(header);
+  const sizes = read.sizes;
+  const expected = payloadOffset + 3 * 4 * sizes.reduce((x, y) => x + y, 0);
+  if (bytes.length !== expected) throw new CorruptModelError(`${what}: ${bytes.length} bytes, expected ${expected}`);
+  const sections = readFloatSections(view, payloadOffset, [...sizes, ...sizes, ...sizes]);
+  const k = sizes.length;
+  return {
+    step,
+    totalSteps,
+    lastLoss: lastLoss === null ? Number.NaN : (lastLoss as number),
+    read,
+    weights: sections.slice(0, k),
+    adam: { iteration: a.iteration, m: sections.slice(k, 2 * k), v: sections.slice(2 * k) },
+  };
 }

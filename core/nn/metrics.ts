@@ -2,18 +2,9 @@
 // Inference runs batched in TF.js; all metric arithmetic is plain float64 JS on the logits,
 // with pure helpers exported for unit tests.
 import { initTfBackend, type BackendPreference } from './backend.js';
-import type { Tensor2D, Tensor4D } from '@tensorflow/tfjs';
-import {
-  checkClassifier,
-  CNN_FEATURES,
-  CNN_FILTERS,
-  IMAGE_SIDE,
-  INPUT_SIZE,
-  modelShapes,
-  NUM_CLASSES,
-  preprocess,
-  type SerializedClassifier,
-} from './classifier.js';
+import { checkClassifier, type SerializedClassifier } from './classifier-model.js';
+import { INPUT_SIZE, NUM_CLASSES, preprocess } from './input.js';
+import { fusedClassifierLogits, modelShapes } from './models/registry.js';
 
 export const ECE_BINS = 15;
 
@@ -60,41 +51,18 @@ export async function predictLogits(
   const { tf } = await initTfBackend(opts.backend ?? 'auto');
   const batchSize = Math.max(1, Math.floor(opts.batchSize ?? 512));
   checkClassifier(model); // sizes vs architecture; throws CorruptModelError
-  // Plain fused matMul(+bias+relu) on the weight tensors: the same function as the layers model
-  // (toLayersModel), ~1.5-2x faster on wasm than LayersModel.predict's per-call overhead. The cnn's
-  // conv stack likewise runs as fused conv2d(+bias+relu) then maxPool: the same function as
-  // training's classifierLogits.
+  // Fused ops (conv2d/matMul + bias + relu): the same function as the layers model (toLayersModel)
+  // and as training's classifierLogits, ~1.5-2x faster on wasm than LayersModel.predict's per-call
+  // overhead.
   const shapes = modelShapes(model.arch, model.hidden);
   const weights = model.weights.map((w, i) => tf.tensor(w, shapes[i]));
-  const convLayers = model.arch === 'cnn' ? CNN_FILTERS.length : 0;
-  const dense = weights.slice(2 * convLayers);
-  const layerCount = dense.length / 2;
   const out = new Float32Array(count * model.classes);
   try {
     for (let start = 0; start < count; start += batchSize) {
       opts.signal?.throwIfAborted();
       const n = Math.min(batchSize, count - start);
       const x = preprocess(images.subarray(start * INPUT_SIZE, (start + n) * INPUT_SIZE), n);
-      const logits = tf.tidy(() => {
-        let h: Tensor2D = tf.tensor2d(x, [n, INPUT_SIZE]);
-        if (convLayers) {
-          let image: Tensor4D = tf.reshape(h, [n, IMAGE_SIDE, IMAGE_SIDE, 1]);
-          for (let l = 0; l < convLayers; l++) {
-            const conv = tf.fused.conv2d({ x: image, filter: weights[2 * l] as Tensor4D, strides: 1, pad: 'same', bias: weights[2 * l + 1], activation: 'relu' });
-            image = tf.maxPool(conv, 2, 2, 'valid');
-          }
-          h = tf.reshape(image, [n, CNN_FEATURES]);
-        }
-        for (let l = 0; l < layerCount; l++) {
-          h = tf.fused.matMul({
-            a: h,
-            b: dense[2 * l] as Tensor2D,
-            bias: dense[2 * l + 1],
-            activation: l + 1 < layerCount ? 'relu' : 'linear',
-          }) as Tensor2D;
-        }
-        return h;
-      });
+      const logits = tf.tidy(() => fusedClassifierLogits(model.arch, tf.tensor2d(x, [n, INPUT_SIZE]), weights));
       out.set(logits.dataSync() as Float32Array, start * model.classes);
       logits.dispose();
       await new Promise<void>((resolve) => setImmediate(resolve));

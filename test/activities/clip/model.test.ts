@@ -20,19 +20,10 @@ import {
   vocabularyFromJSON,
   vocabularyToJSON,
 } from '../../../activities/clip/tokenizer.js';
-import {
-  clipLayout,
-  clipLoss,
-  clipLossReference,
-  clipShapes,
-  embedImages,
-  embedTexts,
-  encodeTexts,
-  initialClip,
-  LOGIT_SCALE_INIT,
-  tokenBag,
-  type ClipConfig,
-} from '../../../activities/clip/model.js';
+import { clipLayout, clipShapes, initialClip, LOGIT_SCALE_INIT, type ClipConfig } from '../../../activities/clip/model.js';
+import { clipLoss, clipLossReference } from '../../../activities/clip/loss.js';
+import { embedImages, embedTexts, tokenBag } from '../../../activities/clip/towers.js';
+import { encodeTexts } from '../../../activities/clip/inference.js';
 import { deserializeClip, serializeClip } from '../../../activities/clip/checkpoint.js';
 import { classEmbeddings, fillTemplate, zeroShotFromEmbeddings } from '../../../activities/clip/zero-shot.js';
 import { createRng } from '../../../core/rng.js';
