@@ -55,6 +55,8 @@ async function freePort(): Promise<number> {
   throw new Error('no free port for the bench Temporal server in 7733-7793');
 }
 
+// Long on purpose: one scenario read top to bottom (server, workers, three measurements, teardown in
+// one try/finally that must see every handle it started).
 export async function benchOrchestration(shardSeconds: number): Promise<{ rows: Row[]; info: Record<string, unknown> }> {
   const info: Record<string, unknown> = {};
   const savedAddress = process.env.TEMPORAL_ADDRESS;
