@@ -67,7 +67,7 @@ export interface MetricScaling {
 
 export interface CurveAnalysis {
   source: string;
-  kind: 'real' | 'real-pairs' | 'synthetic' | 'mixed' | 'unknown';
+  kind: 'real' | 'real-pairs' | 'synthetic' | 'mixed' | 'control' | 'unknown';
   description: string;
   evalSet: string;
   /** Sorted by N. */

@@ -13,16 +13,35 @@ import type { RecognizabilityResult } from '../core/stats/recognizability.js';
  */
 export const TRAIN_CODE_VERSION = 'classifier-train-2';
 
+/** Part of a cell's data: `count` samples of a manifest from `offset` on (a seed's window of a generated pool). */
+export interface DataPart {
+  manifestUri: string;
+  count: number;
+  /** First sample read (default 0). */
+  offset?: number;
+}
+
 export interface TrainCellInput {
   manifestUri: string;
   size: number;
+  /** The cell reads samples [offset, offset + size) of `manifestUri` (default 0): its seed's window. */
+  offset?: number;
   seed: number;
   recipe: TrainingRecipe;
   /**
-   * More data after the first `size` samples of `manifestUri`: a mixed source's synthetic part
-   * (the first `count` samples of each manifest, in this order).
+   * More data after the `size` samples of `manifestUri`: a mixed source's synthetic part
+   * (`count` samples of each manifest from its offset, in this order).
    */
-  mix?: { manifestUri: string; count: number }[];
+  mix?: DataPart[];
+}
+
+/** What of a cell's data enters its key: offsets only where non-zero, so keys of seedDraws 'init' sweeps stay as they were. */
+function dataKeyParts(input: { size: number; offset?: number; mix?: DataPart[] }, mixShas: string[]) {
+  return {
+    size: input.size,
+    ...(input.offset ? { offset: input.offset } : {}),
+    ...(input.mix?.length ? { mix: input.mix.map((m, i) => ({ manifest: mixShas[i], count: m.count, ...(m.offset ? { offset: m.offset } : {}) })) } : {}),
+  };
 }
 
 export interface TrainCellOutput {
@@ -46,9 +65,9 @@ export interface TrainCellOutput {
  */
 export function cellKey(manifestSha: string, input: TrainCellInput, mixShas: string[] = []): string {
   const { checkpointEvery: _every, backend: _backend, ...recipe } = input.recipe;
-  const mix = input.mix?.length ? { mix: input.mix.map((m, i) => ({ manifest: mixShas[i], count: m.count })) } : {};
   if (input.mix?.length && mixShas.length !== input.mix.length) throw new Error('cellKey: one checksum per mixed-in manifest is needed');
-  return `cells/${inputHash('train', TRAIN_CODE_VERSION, { manifest: manifestSha, size: input.size, seed: input.seed, recipe, ...mix })}`;
+  const { size, ...data } = dataKeyParts(input, mixShas);
+  return `cells/${inputHash('train', TRAIN_CODE_VERSION, { manifest: manifestSha, size, ...('offset' in data ? { offset: data.offset } : {}), seed: input.seed, recipe, ...('mix' in data ? { mix: data.mix } : {}) })}`;
 }
 
 export const CLIP_TRAIN_CODE_VERSION = 'clip-train-1';
@@ -63,8 +82,10 @@ export interface ClipCellInput {
   recipe: ClipRecipe;
   /** Seed of the real images' caption model (the sweep's generation seed). */
   captionSeed: number;
+  /** The cell reads samples [offset, offset + size) of `manifestUri` (default 0). */
+  offset?: number;
   /** A mixed source's synthetic part, after the `size` samples of `manifestUri`. */
-  mix?: { manifestUri: string; count: number }[];
+  mix?: DataPart[];
 }
 
 export interface ClipCellOutput {
@@ -108,14 +129,15 @@ export interface ClipEvalOutput extends ClipEvalResult {
 /** The cell's storage prefix: what determines the trained weights. */
 export function clipCellKey(manifestSha: string, input: ClipCellInput, mixShas: string[] = []): string {
   const { checkpointEvery: _every, backend: _backend, ...recipe } = input.recipe;
-  const mix = input.mix?.length ? { mix: input.mix.map((m, i) => ({ manifest: mixShas[i], count: m.count })) } : {};
+  const { size, ...data } = dataKeyParts(input, mixShas);
   return `cells/clip-${inputHash('clip-train', CLIP_TRAIN_CODE_VERSION, {
     manifest: manifestSha,
-    size: input.size,
+    size,
+    ...('offset' in data ? { offset: data.offset } : {}),
     seed: input.seed,
     recipe,
     captionSeed: input.captionSeed,
-    ...mix,
+    ...('mix' in data ? { mix: data.mix } : {}),
   })}`;
 }
 

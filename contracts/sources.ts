@@ -46,6 +46,13 @@ export const SOURCE_KINDS: { readonly [K in SourceSpec['kind']]: SourceKind<Sour
     real: false,
     imagesToProduce: (count, failureBudget) => Math.ceil(count * (1 + failureBudget)),
   },
+  control: {
+    describe: (source) => `real images through ${describeGenerator(source.generator)}'s PCA projection and reconstruction`,
+    ownData: true,
+    labelled: true,
+    real: false,
+    imagesToProduce: exactly,
+  },
   mixed: {
     describe: (source) => {
       const extra = source.syntheticImages !== undefined ? `${source.syntheticImages}` : `${source.syntheticPerReal} x N`;

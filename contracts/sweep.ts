@@ -4,6 +4,7 @@ import type { SourceSpec, SweepSpec, TrainingRecipe } from './spec/sweep.js';
 import type { EvalSetSpec, SourceSummary } from './types.js';
 import type { SweepPlan } from './plan.js';
 import type { TaskName } from './tasks.js';
+import type { DataPart } from './cells.js';
 
 export type { RealSourceSpec } from './spec/sweep.js';
 /** A shard as a manifest lists it (the format is core/shards/manifest.ts's). */
@@ -85,6 +86,8 @@ export interface DataSourceInput {
   datasetFingerprint: string;
   /** A synthetic source: the content hash of its configuration (from the plan), prefix of its storage keys. */
   sourceKey?: string;
+  /** seedDraws 'data': the sweep's seeds; real and control sources write one manifest per seed. */
+  seeds?: number[];
   /** Position of the source in the spec (for errors naming its field, e.g. sources.2.shards). */
   sourceIndex?: number;
   /** A `real-captions` source with `source` set: the manifest of that real-pairs source. */
@@ -124,11 +127,13 @@ export interface CellWorkflowInput {
   source: string;
   manifestUri: string;
   size: number;
+  /** The cell reads samples [offset, offset + size) of `manifestUri` (default 0): its seed's window. */
+  offset?: number;
   seed: number;
   recipe: TrainingRecipe;
   evalSets: EvalSetSpec[];
   /** A mixed source's synthetic part, trained on after the `size` real samples. */
-  mix?: { manifestUri: string; count: number }[];
+  mix?: DataPart[];
   /** 'clip': train CLIP on image-caption pairs and evaluate zero-shot (default 'classifier'). */
   task?: TaskName;
   clipRecipe?: SweepSpec['clip'];

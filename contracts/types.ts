@@ -27,7 +27,7 @@ export interface CellMetrics {
 
 export interface SourceSummary {
   name: string;
-  kind: 'real' | 'synthetic' | 'mixed' | 'real-pairs';
+  kind: 'real' | 'synthetic' | 'mixed' | 'real-pairs' | 'control';
   /** e.g. "embedded-gmm, classnames, CFG 2" */
   description: string;
   cfgScale?: number;
@@ -37,7 +37,11 @@ export interface SourceSummary {
   /** A mixed source's parts: its real and synthetic sources, and N_s for a given real N. */
   mix?: { real: string; synthetic: string; syntheticPerReal?: number; syntheticImages?: number };
   manifestUri: string;
+  /** seedDraws 'data': per seed, the manifest of that seed's own images (real and control sources). */
+  seedManifests?: Record<string, string>;
   images: number;
+  /** Real training images the source's generator was fitted on (embedded generators; unknown for remote ones). */
+  generatorRealImages?: number;
   generationSeconds?: number;
   /** real-pairs: input shards read, and where the pairs' class labels came from. */
   pairs?: { inputShards: number; labels: { metadata: number; caption: number; unlabeled: number } };

@@ -8,6 +8,7 @@ import { createSourceRun, type SourceHandler } from './sources/context.js';
 import { realPairsSource } from './sources/real-pairs.js';
 import { realSource } from './sources/real.js';
 import { syntheticSource } from './sources/synthetic.js';
+import { controlSource } from './sources/control.js';
 
 export const dataSourceProgressQuery = defineQuery<DataSourceProgress>('progress');
 
@@ -16,6 +17,7 @@ const SOURCE_HANDLERS: { readonly [K in DataSourceSpec['kind']]: SourceHandler<E
   real: realSource,
   'real-pairs': realPairsSource,
   synthetic: syntheticSource,
+  control: controlSource,
 };
 
 export async function dataSourceWorkflow(input: DataSourceInput): Promise<DataSourceOutput> {

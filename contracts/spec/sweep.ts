@@ -27,8 +27,18 @@ export const EmbeddedGeneratorSchema = z
     componentsPerClass: z.number().int().min(1).max(64).default(12),
     steps: z.number().int().min(2).max(1000).default(40),
     fitSeed: z.number().int().default(0),
+    fitImages: z
+      .number()
+      .int()
+      .min(100)
+      .max(30000)
+      .default(10000)
+      .describe("real training images the generator is fitted on, from the dataset's generator split (disjoint from every real pool of the sweep)"),
   })
   .strict();
+
+/** The embedded generator with its defaults: what a synthetic or control source gets when it names none. */
+export const DEFAULT_EMBEDDED_GENERATOR = { name: 'embedded-gmm', pcaDims: 48, componentsPerClass: 12, steps: 40, fitSeed: 0, fitImages: 10000 } as const;
 
 /** The embedded generator, or a text-to-image server over the A1111 or OpenAI images API. */
 export const GeneratorSchema = z.discriminatedUnion('name', [EmbeddedGeneratorSchema, A1111GeneratorSchema, OpenAiImagesGeneratorSchema]);
@@ -68,9 +78,20 @@ export const SourceSchema = z.discriminatedUnion('kind', [
     .object({
       name,
       kind: z.literal('synthetic'),
-      generator: GeneratorSchema.default({ name: 'embedded-gmm', pcaDims: 48, componentsPerClass: 12, steps: 40, fitSeed: 0 }),
+      generator: GeneratorSchema.default(DEFAULT_EMBEDDED_GENERATOR),
       prompts: PromptConfigSchema,
       cfgScale: z.number().min(0).max(50),
+    })
+    .strict(),
+  z
+    .object({
+      name,
+      kind: z
+        .literal('control')
+        .describe(
+          "the real source's images passed through the embedded generator's representation (PCA projection and reconstruction): the part of the real-synthetic gap the representation explains",
+        ),
+      generator: EmbeddedGeneratorSchema.default(DEFAULT_EMBEDDED_GENERATOR),
     })
     .strict(),
   z
@@ -95,8 +116,34 @@ export const TrainingSchema = z
       .default('mlp')
       .describe("'mlp': dense ReLU layers of widths hidden; 'cnn': conv3x3(16)-pool-conv3x3(32)-pool, then dense layers of widths hidden"),
     hidden: z.array(z.number().int().min(1).max(4096)).max(4).default([256]),
-    epochs: z.number().int().min(1).max(1000).default(10),
-    minSteps: z.number().int().min(0).default(200).describe('train at least this many steps, so tiny N is not under-trained'),
+    epochs: z
+      .number()
+      .int()
+      .min(1)
+      .max(1000)
+      .default(30)
+      .describe('passes over the training images at every N (the same regime at every N; early stopping may end sooner)'),
+    minSteps: z
+      .number()
+      .int()
+      .min(0)
+      .default(0)
+      .describe('train at least this many steps; above 0, small N get more epochs than large N, which changes the regime across N'),
+    schedule: z.enum(['constant', 'cosine']).default('cosine').describe('learning rate over the planned steps: constant, or cosine decay to 0'),
+    weightDecay: z.number().min(0).max(1).default(0.0001).describe('decoupled weight decay (AdamW) per step, times the learning rate'),
+    validationFraction: z
+      .number()
+      .min(0)
+      .max(0.5)
+      .default(0.1)
+      .describe("held out from the cell's own N training images (synthetic sources validate on their own images) for early stopping; 0: none"),
+    patience: z
+      .number()
+      .int()
+      .min(0)
+      .max(1000)
+      .default(5)
+      .describe('stop after this many epochs without a lower validation loss, keeping the best epoch (0: never stop early)'),
     batchSize: z.number().int().min(1).max(4096).default(128),
     learningRate: z.number().positive().max(1).default(0.001),
     checkpointEvery: z.number().int().min(1).default(500),
@@ -146,7 +193,7 @@ export const SweepSpecSchema = z
         });
       }),
     sizes: z
-      .array(z.number().int().min(10).max(60000))
+      .array(z.number().int().min(10).max(30000).describe("at most the dataset's real pool (half its training split; the other half is the generators')"))
       .min(1)
       .refine((s) => new Set(s).size === s.length, 'sizes must be unique'),
     seeds: z.array(z.number().int().min(0)).min(1).refine((s) => new Set(s).size === s.length, 'seeds must be unique'),
@@ -188,6 +235,22 @@ export const SweepSpecSchema = z
       .strict()
       .optional()
       .describe("the paper's recognizability analysis: a classifier trained on real images labels each source's generated images"),
+    seedDraws: z
+      .enum(['data', 'init'])
+      .default('data')
+      .describe(
+        "what a seed redraws: 'data' (its own real subset, its own synthetic images, and the initialisation) or 'init' (initialisation and batch order only)",
+      ),
+    analysis: z
+      .object({
+        bootstrapDraws: z.number().int().min(200).max(100000).default(2000).describe('bootstrap resamples of seeds within each N'),
+        bootstrapSeed: z.number().int().default(0),
+        minSizes: z.number().int().min(2).max(100).default(5).describe('fewer distinct N: the slope is withheld'),
+        minDecades: z.number().min(0).max(6).default(1.5).describe('a smaller span of N (log10 max/min): the slope is withheld'),
+        minR2: z.number().min(0).max(1).default(0.9).describe('a power law fitting the per-N means worse than this: the slope is withheld'),
+      })
+      .strict()
+      .default({ bootstrapDraws: 2000, bootstrapSeed: 0, minSizes: 5, minDecades: 1.5, minR2: 0.9 }),
     maxConcurrentCells: z.number().int().min(1).max(500).default(4),
     cellsPerRun: z
       .number()
@@ -220,6 +283,7 @@ export type SweepSpec = z.output<typeof SweepSpecSchema>;
 export type SourceSpec = SweepSpec['sources'][number];
 export type RealSourceSpec = Extract<SourceSpec, { kind: 'real' }>;
 export type SyntheticSourceSpec = Extract<SourceSpec, { kind: 'synthetic' }>;
+export type ControlSourceSpec = Extract<SourceSpec, { kind: 'control' }>;
 export type MixedSourceSpec = Extract<SourceSpec, { kind: 'mixed' }>;
 export type RealPairsSourceSpec = Extract<SourceSpec, { kind: 'real-pairs' }>;
 
