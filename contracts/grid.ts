@@ -89,12 +89,71 @@ export function judgeSourceOf(spec: GridSpec): SourceSpec | undefined {
   return spec.recognizability ? spec.sources.find((s) => s.kind === 'real') : undefined;
 }
 
-/** Images a source must hold: the largest N, more if a mix or the recognizability judge reads more. */
-export function imagesNeeded(spec: GridSpec, name: string): number {
+/** The most images one seed reads from a source: the largest N, more if a mix or the recognizability judge reads more. */
+export function imagesPerSeed(spec: GridSpec, name: string): number {
   let count = largestSize(spec);
   for (const mix of spec.sources) {
     if (mix.kind === 'mixed' && mix.synthetic === name) count = Math.max(count, mixCount(mix, largestSize(spec)));
   }
   if (spec.recognizability && judgeSourceOf(spec)?.name === name) count = Math.max(count, spec.recognizability.judgeImages);
   return count;
+}
+
+/** Whether seeds redraw data (their own real subset and synthetic images) or only the initialisation. */
+export function seedsRedrawData(spec: Pick<SweepSpec, 'seedDraws'>): boolean {
+  return (spec.seedDraws ?? 'init') === 'data';
+}
+
+/**
+ * A generated pool's window for the seed at `seedIndex`: windows of W images start ceil(W/2)
+ * apart, so two seeds share at most half their images and each seed's N are nested (a prefix of
+ * its window). Without data draws every seed reads the pool's start.
+ */
+export function seedWindowOffset(spec: GridSpec & Pick<SweepSpec, 'seedDraws'>, name: string, seedIndex: number): number {
+  return isWindowed(spec, name) ? seedIndex * Math.ceil(imagesPerSeed(spec, name) / 2) : 0;
+}
+
+/** Generated sources hold one pool that seeds read windows of; real and control sources write a manifest per seed. */
+function isWindowed(spec: GridSpec & Partial<Pick<SweepSpec, 'seedDraws'>>, name: string): boolean {
+  return sourceNamed(spec, name).kind === 'synthetic' && seedsRedrawData({ seedDraws: spec.seedDraws ?? 'init' });
+}
+
+/**
+ * Images a source must hold: one seed's worth, and with data draws for a generated source, the
+ * windows of every seed (real and control sources write one manifest per seed instead).
+ */
+export function imagesNeeded(spec: GridSpec & Partial<Pick<SweepSpec, 'seedDraws'>>, name: string): number {
+  const perSeed = imagesPerSeed(spec, name);
+  return isWindowed(spec, name) ? perSeed + (spec.seeds.length - 1) * Math.ceil(perSeed / 2) : perSeed;
+}
+
+/** Where a cell's images come from: its source's manifest for its seed, from its seed's window on. */
+export interface CellData {
+  manifestUri: string;
+  offset?: number;
+  mix?: { manifestUri: string; count: number; offset?: number }[];
+}
+
+/** The data a cell trains on, given the summaries of the sources whose data is ready. */
+export function cellData(
+  spec: GridSpec & Pick<SweepSpec, 'seedDraws'>,
+  summaryOf: (name: string) => { manifestUri: string; seedManifests?: Record<string, string> } | undefined,
+  cell: Pick<Cell, 'source' | 'size' | 'seed'>,
+): CellData {
+  const seedIndex = spec.seeds.indexOf(cell.seed);
+  const source = sourceNamed(spec, cell.source);
+  const own = source.kind === 'mixed' ? source.real : cell.source;
+  const ownSummary = summaryOf(own);
+  if (!ownSummary) throw new Error(`cell ${cell.source} N=${cell.size} seed=${cell.seed}: source '${own}' has no data yet`);
+  const part = (name: string, summary: { manifestUri: string; seedManifests?: Record<string, string> }) => {
+    const offset = seedWindowOffset(spec, name, seedIndex);
+    return { manifestUri: summary.seedManifests?.[String(cell.seed)] ?? summary.manifestUri, ...(offset ? { offset } : {}) };
+  };
+  const data: CellData = part(own, ownSummary);
+  if (source.kind === 'mixed') {
+    const synthetic = summaryOf(source.synthetic);
+    if (!synthetic) throw new Error(`mixed source ${source.name}: its synthetic source '${source.synthetic}' has no data yet`);
+    data.mix = [{ ...part(source.synthetic, synthetic), count: mixCount(source, cell.size) }];
+  }
+  return data;
 }

@@ -20,7 +20,7 @@ export type EvaluateCell = (input: { modelUri: string; evalSet: string; split: '
 export interface CellTask {
   /** Fields the task's cells add to their workflow input. */
   cellInput(spec: SweepSpec): Partial<CellWorkflowInput>;
-  train(input: CellWorkflowInput, data: { manifestUri: string; size: number; seed: number; mix?: CellWorkflowInput['mix'] }): Promise<TrainedCell>;
+  train(input: CellWorkflowInput, data: { manifestUri: string; size: number; offset?: number; seed: number; mix?: CellWorkflowInput['mix'] }): Promise<TrainedCell>;
   evaluate: EvaluateCell;
 }
 

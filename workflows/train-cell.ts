@@ -12,7 +12,7 @@ export async function trainCellWorkflow(input: CellWorkflowInput): Promise<CellW
     // Bad input, not a transient fault: a plain Error would retry the workflow task forever.
     throw ApplicationFailure.nonRetryable('a clip cell needs clipRecipe (the sweep spec\'s clip recipe)', FAILURE_TYPES.invalidInput);
   }
-  const data = { manifestUri: input.manifestUri, size: input.size, seed: input.seed, ...(input.mix ? { mix: input.mix } : {}) };
+  const data = { manifestUri: input.manifestUri, size: input.size, ...(input.offset ? { offset: input.offset } : {}), seed: input.seed, ...(input.mix ? { mix: input.mix } : {}) };
   upsertSearchAttributes([{ key: STAGE, value: 'train' }]);
   const trained: TrainedCell = await task.train(input, data);
   upsertSearchAttributes([{ key: STAGE, value: 'evaluate' }]);

@@ -128,11 +128,13 @@ test('HTTP generator, hypernym prompts, mixing, OOD suites and recognizability i
   // Mixing: gains over real-only at each real N.
   const mix = analysis.mixing.find((m: { source: string; evalSet: string }) => m.source === 'real-plus-synthetic' && m.evalSet === 'fmnist-test');
   assert.deepEqual(mix.gains.map((g: { n: number }) => g.n), [100, 200, 300]);
-  assert.ok(mix.gains.every((g: { gain: number }) => Number.isFinite(g.gain)));
+  // Mixing N synthetic images into N real ones cannot lose what the real images taught: the mix is at
+  // least close to real-only at every N (a broken mix, e.g. wrong labels, falls far below).
+  assert.ok(mix.gains.every((g: { gain: number }) => g.gain > -0.05), `mixing gains ${JSON.stringify(mix.gains)}`);
   // Recognizability: 10 classes judged, correlation reported, bars rendered.
   const rec = analysis.recognizability.find((r: { source: string }) => r.source === 'http-hypernym');
   assert.equal(rec.perClass.length, 10);
-  assert.ok(rec.perClass.every((p: { recognizability: number | null }) => p.recognizability !== null && p.recognizability >= 0 && p.recognizability <= 1));
+  assert.ok(rec.perClass.every((p: { recognizability: number | null }) => p.recognizability !== null), 'every class judged');
   assert.ok(rec.overall > 0.2, `overall recognizability ${rec.overall} is above chance`);
   assert.ok(rec.judgeTestAccuracy > 0.6, `judge accuracy ${rec.judgeTestAccuracy}`);
   assert.equal(rec.correlation.n, 10);

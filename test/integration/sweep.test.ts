@@ -61,10 +61,9 @@ test('a tiny sweep runs end to end and its report holds every source, size and f
   }
   const cells = report.analysis.cells ?? report.cells;
   assert.equal(cells.length, 9, 'one metric row per (source, N, seed) cell');
-  for (const cell of cells) {
-    assert.ok(cell.accuracy > 0.1 && cell.accuracy <= 1, `${cell.source} n=${cell.size} accuracy ${cell.accuracy} above chance`);
-    assert.ok(Number.isFinite(cell.loss) && cell.loss > 0);
-  }
+  // Science, not ranges: more real data helps (N=100 -> 400), beyond what one seed's noise explains.
+  const acc = (source: string, n: number) => cells.find((c: { source: string; size: number }) => c.source === source && c.size === n).accuracy;
+  assert.ok(acc('real', 400) - acc('real', 100) > 0.03, `real: N=100 ${acc('real', 100)} -> N=400 ${acc('real', 400)}`);
   // The visual report: one self-contained page, PNG plot, a sample sheet per source with images.
   const html = await readFile(fileURLToPath(result.reportHtmlUri!), 'utf8');
   assert.match(html, /<svg[\s\S]*ci_band/, 'report.html holds the plot with its confidence bands');

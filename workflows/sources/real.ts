@@ -12,10 +12,18 @@ export const realSource: SourceHandler<RealSourceSpec> = async ({ input, source,
     shardSize: input.shardSize,
     seed: input.generationSeed,
     datasetFingerprint: input.datasetFingerprint,
+    ...(input.seeds ? { seeds: input.seeds } : {}),
   });
   Object.assign(progress, { stage: 'done', shardsDone: shardsTotal, imagesDone: out.totalSamples });
   return {
-    summary: { name: source.name, kind: 'real', description: describeSource(source), manifestUri: out.manifestUri, images: out.totalSamples },
+    summary: {
+      name: source.name,
+      kind: 'real',
+      description: describeSource(source),
+      manifestUri: out.manifestUri,
+      ...(out.seedManifests ? { seedManifests: out.seedManifests } : {}),
+      images: out.totalSamples,
+    },
     stats,
   };
 };

@@ -55,6 +55,7 @@ export const syntheticSource: SourceHandler<SyntheticSourceSpec> = async (run) =
       promptProvenance: prompts.provenance?.summary,
       manifestUri: manifest.manifestUri,
       images: manifest.totalSamples,
+      ...(model ? { generatorRealImages: model.realImages } : {}),
       generationSeconds: (Date.now() - run.started) / 1000,
     },
     stats,

@@ -1,10 +1,9 @@
 // The cells phase: each source's cells as child workflows in a sliding window shared by all
 // sources, a page at a time (the sweep continues as new between pages).
 import { condition, executeChild, ParentClosePolicy, workflowInfo } from '@temporalio/workflow';
-import { cellAt, cellCountOf, mixCount, sortedSizes } from '../../contracts/grid.js';
+import { cellAt, cellCountOf, cellData, sortedSizes } from '../../contracts/grid.js';
 import { cellWorkflowPart } from '../../contracts/keys.js';
 import type { SweepPlan } from '../../contracts/plan.js';
-import type { MixedSourceSpec } from '../../contracts/spec/sweep.js';
 import type { SourceSummary } from '../../contracts/types.js';
 import { CELL_TASKS } from '../cell-tasks.js';
 import { childId } from '../data-source.js';
@@ -56,20 +55,21 @@ export async function runCells(run: SweepRun, plan: SweepPlan, summary: SourceSu
 
 async function runCell(run: SweepRun, plan: SweepPlan, summary: SourceSummary, cell: ReturnType<typeof cellAt>): Promise<void> {
   const { spec } = plan;
-  const mixSpec = summary.kind === 'mixed' ? spec.sources.find((m): m is MixedSourceSpec => m.kind === 'mixed' && m.name === cell.source) : undefined;
-  const mix = mixSpec ? [{ manifestUri: run.summaryOf(mixSpec.synthetic)!.manifestUri, count: mixCount(mixSpec, cell.size) }] : undefined;
+  // Which images: the source's manifest for the cell's seed, from the seed's window on (contracts/grid.ts).
+  const data = cellData(spec, (name) => run.summaryOf(name), cell);
   const result = await executeChild(trainCellWorkflow, {
     workflowId: childId(cellWorkflowPart(cell)),
     args: [
       {
         sweepId: spec.sweepId,
         source: cell.source,
-        manifestUri: summary.manifestUri,
+        manifestUri: data.manifestUri,
         size: cell.size,
+        ...(data.offset ? { offset: data.offset } : {}),
         seed: cell.seed,
         recipe: spec.training,
         evalSets: plan.evalSets ?? spec.eval,
-        ...(mix ? { mix } : {}),
+        ...(data.mix ? { mix: data.mix } : {}),
         ...CELL_TASKS[cell.task].cellInput(spec),
       },
     ],

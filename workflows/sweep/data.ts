@@ -1,7 +1,7 @@
 // The data phase: each source's data ready as a summary: a data-source child for a source with
 // data of its own, or, for a mixed source, a summary over its real and synthetic parts.
 import { condition, executeChild, ParentClosePolicy } from '@temporalio/workflow';
-import { imagesNeeded, largestSize, mixCount } from '../../contracts/grid.js';
+import { imagesNeeded, largestSize, mixCount, seedsRedrawData } from '../../contracts/grid.js';
 import { sourceWorkflowPart } from '../../contracts/keys.js';
 import type { SweepPlan } from '../../contracts/plan.js';
 import { describeSource } from '../../contracts/sources.js';
@@ -55,6 +55,7 @@ export async function sourceData(run: SweepRun, plan: SweepPlan, source: DataSou
         datasetFingerprint: plan.datasetFingerprint,
         ...(plan.sourceKeys[source.name] !== undefined ? { sourceKey: plan.sourceKeys[source.name]! } : {}),
         sourceIndex: spec.sources.indexOf(source),
+        ...(seedsRedrawData(spec) ? { seeds: spec.seeds } : {}),
         ...(captionsFrom ? { captionsManifestUri: run.summaryOf(captionsFrom)!.manifestUri } : {}),
       },
     ],

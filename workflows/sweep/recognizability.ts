@@ -14,7 +14,7 @@ export async function measureRecognizability(run: SweepRun, plan: SweepPlan): Pr
   await condition(() => run.summaryOf(judgeSource.name) !== undefined);
   const realSummary = run.summaryOf(judgeSource.name)!;
   const judge = await train.trainClassifier({
-    manifestUri: realSummary.manifestUri,
+    manifestUri: realSummary.seedManifests?.[String(spec.seeds[0])] ?? realSummary.manifestUri,
     size: Math.min(options.judgeImages, realSummary.images),
     seed: 0,
     recipe: { ...spec.training, ...options.judge },
@@ -22,7 +22,7 @@ export async function measureRecognizability(run: SweepRun, plan: SweepPlan): Pr
   const judgeEval = await train.evaluateClassifier({ modelUri: judge.modelUri, evalSet: 'judge-test', split: 'test' });
   return Promise.all(
     spec.sources
-      .filter((s) => s.kind === 'synthetic')
+      .filter((s) => s.kind === 'synthetic' || s.kind === 'control')
       .map(async (s) => {
         await condition(() => run.summaryOf(s.name) !== undefined);
         const out = await train.measureRecognizability({
