@@ -6,12 +6,13 @@
 import { defineCommand } from 'citty';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { projectDataDir } from '../core/activity-deps.js';
+import { datasetFingerprint, depsFromEnv, loadDatasetSplit } from '../core/activity-deps.js';
 import { startGeneratorServer, type GeneratorServerLimits } from '../activities/generate/generator-server.js';
 import { fitGmmGenerator } from '../activities/generate/gmm/fit.js';
 import type { GmmGeneratorModel } from '../activities/generate/gmm/model.js';
 import { deserializeGmmModel } from '../activities/generate/gmm/model-format.js';
-import { FASHION_MNIST_CLASSES, IMAGE_PIXELS, loadSplit, locateFashionMnist } from '../core/datasets/fashion-mnist.js';
+import { FASHION_MNIST_CLASSES } from '../core/datasets/fashion-mnist.js';
+import { generatorFitSet } from '../activities/generate/fit-set.js';
 import { EmbeddedGeneratorSchema } from '../contracts/spec/sweep.js';
 
 function positiveInt(name: string, raw: string | undefined, fallback: number, max = Number.MAX_SAFE_INTEGER, min = 0): number {
@@ -30,9 +31,10 @@ async function loadModel(source: string): Promise<GmmGeneratorModel> {
 }
 
 async function fitModel(count: number, pcaDims: number, componentsPerClass: number, fitSeed: number): Promise<GmmGeneratorModel> {
-  const train = await loadSplit(await locateFashionMnist(projectDataDir()), 'train');
-  const n = Math.min(count, train.count);
-  const subset = { images: train.images.subarray(0, n * IMAGE_PIXELS), labels: train.labels.subarray(0, n), count: n };
+  // Like the fitGenerator activity: only the dataset's generator split, never a real source's pool.
+  const deps = depsFromEnv();
+  const train = await loadDatasetSplit(deps, 'train');
+  const subset = generatorFitSet(train, await datasetFingerprint(deps), Math.min(count, 30000));
   return fitGmmGenerator(subset, { pcaDims, componentsPerClass, fitSeed }, [...FASHION_MNIST_CLASSES], (m) => console.log(`  fit: ${m}`));
 }
 

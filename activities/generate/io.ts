@@ -11,6 +11,8 @@ export interface FitGeneratorInput {
 
 export interface FitGeneratorOutput {
   modelUri: string;
+  /** Real training images the generator was fitted on (all from the generator pool). */
+  realImages: number;
   cached: boolean;
   seconds: number;
 }

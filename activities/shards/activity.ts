@@ -1,24 +1,26 @@
 // Sharding stage: real images into WebDataset shards, and a manifest over a source's shards.
-import { FAILURE_TYPES } from '../../contracts/failures.js';
 import { heartbeat } from '@temporalio/activity';
-import { FASHION_MNIST_CLASSES, IMAGE_PIXELS, IMAGE_SIDE } from '../../core/datasets/fashion-mnist.js';
-import { inputHash } from '../../core/hash.js';
-import { encodeGrayPng } from '../../core/png.js';
 import { ApplicationFailure } from '@temporalio/common';
-import { hasValidObject, sha256 } from '../../core/storage.js';
+import { FAILURE_TYPES } from '../../contracts/failures.js';
 import { loadDatasetSplit, type ActivityDeps } from '../../core/activity-deps.js';
-import { MANIFEST_FORMAT, readManifest, writeManifest, type ShardRecord, type SourceManifest } from '../../core/shards/manifest.js';
-import { packShard, sampleKey, shardName, type ShardSample } from '../../core/shards/webdataset.js';
+import { FASHION_MNIST_CLASSES } from '../../core/datasets/fashion-mnist.js';
+import { realOrder, writeDrawnShards, writeSeedManifests } from '../../core/datasets/real-draws.js';
+import { inputHash } from '../../core/hash.js';
+import { MANIFEST_FORMAT, type ShardRecord, type SourceManifest } from '../../core/shards/manifest.js';
+import { hasValidObject, sha256 } from '../../core/storage.js';
 export { balancedOrder } from '../../core/datasets/balanced-order.js';
-import { balancedOrder } from '../../core/datasets/balanced-order.js';
 
-export const REAL_SHARDS_CODE_VERSION = 'real-shards-1';
+/** 2: drawn from the real pool only (core/datasets/splits.ts), one manifest per seed. */
+export const REAL_SHARDS_CODE_VERSION = 'real-shards-2';
 
 export interface WriteRealShardsInput {
   source: string;
   count: number;
   shardSize: number;
+  /** The draw seed without `seeds` (seedDraws 'init'). */
   seed: number;
+  /** seedDraws 'data': one draw, and manifest, per seed. */
+  seeds?: number[];
   datasetFingerprint: string;
 }
 
@@ -27,6 +29,11 @@ export interface ManifestOutput {
   totalSamples: number;
   failedItems: number;
   cached: boolean;
+}
+
+export interface RealShardsOutput extends ManifestOutput {
+  /** Seed -> manifest URI, when seeds were given (`manifestUri` is the first seed's). */
+  seedManifests?: Record<string, string>;
 }
 
 export interface WriteSourceManifestInput {
@@ -40,55 +47,32 @@ export interface WriteSourceManifestInput {
   requiredSamples: number;
 }
 
-/** Real training images in class-balanced order as shards under a content-addressed source key, and its manifest for `count`. */
-async function writeRealShards(deps: ActivityDeps, input: WriteRealShardsInput): Promise<ManifestOutput> {
-  const { count, shardSize } = input;
-  const sourceKey = `sources/real-${inputHash('real-source', REAL_SHARDS_CODE_VERSION, {
-    dataset: input.datasetFingerprint,
-    seed: input.seed,
-    shardSize,
-  })}`;
-  const manifestKey = `${sourceKey}/manifest-n${count}.json`;
-  if (await hasValidObject(deps.store, manifestKey)) {
-    const manifest = await readManifest(deps.store, deps.store.uri(manifestKey));
-    return { manifestUri: deps.store.uri(manifestKey), totalSamples: manifest.totalSamples, failedItems: 0, cached: true };
-  }
-  const train = await loadDatasetSplit(deps, 'train');
-  if (count > train.count) throw new Error(`real source has ${train.count} training images, ${count} requested`);
-  const order = balancedOrder(train.labels, FASHION_MNIST_CLASSES.length, input.seed);
-  const shards: ShardRecord[] = [];
-  for (let shard = 0, first = 0; first < count; shard++, first += shardSize) {
-    // Shards hold a full shardSize even past `count`, so a later sweep with larger N reuses them.
-    const fullEnd = Math.min(first + shardSize, train.count);
-    const key = `${sourceKey}/${shardName(shard)}`;
-    let head = (await hasValidObject(deps.store, key)) ? await deps.store.head(key) : null;
-    if (!head) {
-      const samples: ShardSample[] = [];
-      for (let index = first; index < fullEnd; index++) {
-        const row = order[index]!;
-        const label = train.labels[row]!;
-        samples.push({
-          key: sampleKey(index),
-          png: encodeGrayPng(train.images.subarray(row * IMAGE_PIXELS, (row + 1) * IMAGE_PIXELS), IMAGE_SIDE, IMAGE_SIDE),
-          meta: { label, className: FASHION_MNIST_CLASSES[label]!, source: input.source, index },
-        });
-      }
-      head = await deps.store.put(key, await packShard(samples));
-      heartbeat({ shardsDone: shard + 1 });
-    }
-    shards.push({ uri: deps.store.uri(key), sha256: head.sha256, bytes: head.size, samples: fullEnd - first, firstIndex: first, failedItems: [] });
-  }
-  const manifest: SourceManifest = {
-    format: MANIFEST_FORMAT,
-    source: input.source,
-    kind: 'real',
-    description: 'real Fashion-MNIST training images (class-balanced order)',
-    classes: [...FASHION_MNIST_CLASSES],
-    totalSamples: shards.reduce((n, s) => n + s.samples, 0),
-    shards,
-  };
-  const manifestUri = await writeManifest(deps.store, manifestKey, manifest);
-  return { manifestUri, totalSamples: manifest.totalSamples, failedItems: 0, cached: false };
+/**
+ * Real images from the real pool as shards under a content-addressed source key, with a manifest
+ * for `count` per draw seed (core/datasets/real-draws.ts): one per seed of `seeds`, else one drawn
+ * with `seed`.
+ */
+async function writeRealShards(deps: ActivityDeps, input: WriteRealShardsInput): Promise<RealShardsOutput> {
+  const out = await writeSeedManifests(input.seeds, input.seed, (seed) =>
+    writeDrawnShards({
+      store: deps.store,
+      sourceKey: `sources/real-${inputHash('real-source', REAL_SHARDS_CODE_VERSION, { dataset: input.datasetFingerprint, seed, shardSize: input.shardSize })}`,
+      count: input.count,
+      shardSize: input.shardSize,
+      manifest: {
+        source: input.source,
+        kind: 'real',
+        description: 'real Fashion-MNIST training images from the real pool (class-balanced order)',
+        classes: [...FASHION_MNIST_CLASSES],
+      },
+      async load() {
+        const train = await loadDatasetSplit(deps, 'train');
+        return { train, order: realOrder(train, input.datasetFingerprint, FASHION_MNIST_CLASSES.length, seed) };
+      },
+      onShard: (shardsDone) => heartbeat({ seed, shardsDone }),
+    }),
+  );
+  return { ...out, failedItems: 0 };
 }
 
 /** A source's manifest over shards written elsewhere; refused when failed items leave too few samples. */
@@ -128,7 +112,7 @@ async function writeSourceManifest(deps: ActivityDeps, input: WriteSourceManifes
 
 export function createShardActivities(deps: ActivityDeps) {
   return {
-    async writeRealShards(input: WriteRealShardsInput): Promise<ManifestOutput> {
+    async writeRealShards(input: WriteRealShardsInput): Promise<RealShardsOutput> {
       return writeRealShards(deps, input);
     },
     async writeSourceManifest(input: WriteSourceManifestInput): Promise<ManifestOutput> {

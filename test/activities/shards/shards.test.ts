@@ -18,7 +18,11 @@ import {
 import { packShard, sampleKey, unpackShard, type ShardSample } from '../../../core/shards/webdataset.js';
 import { MANIFEST_FORMAT, type SourceManifest } from '../../../core/shards/manifest.js';
 import { loadFirstSamples } from '../../../core/shards/stream.js';
-import { balancedOrder } from '../../../activities/shards/activity.js';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { FASHION_MNIST_CLASSES, IMAGE_PIXELS, loadSplit, locateFashionMnist } from '../../../core/datasets/fashion-mnist.js';
+import { realDraw } from '../../../core/datasets/real-draws.js';
+import { readManifest } from '../../../core/shards/manifest.js';
+import { balancedOrder, createShardActivities, type RealShardsOutput } from '../../../activities/shards/activity.js';
 
 function sample(index: number): ShardSample {
   const pixels = new Uint8Array(784).map((_, i) => (i * 7 + index * 13) % 256);
@@ -133,4 +137,33 @@ test('the real-data order is class-interleaved, so every prefix is balanced', ()
   const counts = new Array(10).fill(0);
   for (const i of order.slice(0, 100)) counts[labels[i]!]++;
   assert.deepEqual(counts, new Array(10).fill(10));
+});
+
+test("the real source: one manifest per seed, each that seed's draw from the real pool", async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'synthscale-real-'));
+  try {
+    const dataDir = join(process.cwd(), '.synthscale/data');
+    const train = await loadSplit(await locateFashionMnist(dataDir), 'train');
+    const store = openStore(dir);
+    const shards = createShardActivities({ store, dataDir });
+    const input = { source: 'real', count: 30, shardSize: 16, seed: 0, datasetFingerprint: 'real-shards-test' };
+    const run = (extra: object) => new MockActivityEnvironment({}, { logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} } }).run(shards.writeRealShards, { ...input, ...extra }) as Promise<RealShardsOutput>;
+    const out = await run({ seeds: [2, 3] });
+    assert.deepEqual(Object.keys(out.seedManifests!), ['2', '3']);
+    assert.equal(out.manifestUri, out.seedManifests!['2']);
+    assert.equal(out.totalSamples, 32);
+    for (const seed of [2, 3]) {
+      const first = await loadFirstSamples(store, await readManifest(store, out.seedManifests![String(seed)]!), 30);
+      const rows = realDraw(train, input.datasetFingerprint, FASHION_MNIST_CLASSES.length, seed, 30);
+      assert.deepEqual([...first.labels], rows.map((row) => train.labels[row]!));
+      rows.forEach((row, i) =>
+        assert.deepEqual([...first.images.subarray(i * IMAGE_PIXELS, (i + 1) * IMAGE_PIXELS)], [...train.images.subarray(row * IMAGE_PIXELS, (row + 1) * IMAGE_PIXELS)]),
+      );
+    }
+    const initOnly = await run({ seed: 3 });
+    assert.deepEqual(initOnly, { manifestUri: out.seedManifests!['3'], totalSamples: 32, failedItems: 0, cached: true }, 'no seeds: one draw, by the generation seed');
+    await assert.rejects(run({ count: 30001 }), /real pool has 30000 images, 30001 requested/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });
