@@ -6,12 +6,13 @@ import type { TrainingRecipe } from './spec/sweep.js';
 import type { ClipRecipe } from './spec/clip.js';
 import type { EvalSetSpec } from './types.js';
 import type { RecognizabilityResult } from '../core/stats/recognizability.js';
+import type { DiversityMetrics } from '../core/stats/diversity.js';
 
 /**
  * Part of every cell's hash: bump when training code changes what a cell computes.
  * 2: Adam on the host for native CPU, closed-form cross-entropy, shard-windowed shuffle.
  */
-export const TRAIN_CODE_VERSION = 'classifier-train-2';
+export const TRAIN_CODE_VERSION = 'classifier-train-3';
 
 /** Part of a cell's data: `count` samples of a manifest from `offset` on (a seed's window of a generated pool). */
 export interface DataPart {
@@ -70,7 +71,7 @@ export function cellKey(manifestSha: string, input: TrainCellInput, mixShas: str
   return `cells/${inputHash('train', TRAIN_CODE_VERSION, { manifest: manifestSha, size, ...('offset' in data ? { offset: data.offset } : {}), seed: input.seed, recipe, ...('mix' in data ? { mix: data.mix } : {}) })}`;
 }
 
-export const CLIP_TRAIN_CODE_VERSION = 'clip-train-1';
+export const CLIP_TRAIN_CODE_VERSION = 'clip-train-2';
 
 /** clip-eval-2: clean eval sets also hold a linear probe of the frozen image trunk. */
 export const CLIP_EVAL_CODE_VERSION = 'clip-eval-2';
@@ -197,4 +198,6 @@ export interface RecognizabilityOutput {
 export interface RecognizabilityDocument extends RecognizabilityResult {
   manifestUri: string;
   judgeModelUri: string;
+  /** The source's images against real test images in the judge's penultimate layer (absent before recognizability-2). */
+  diversity?: DiversityMetrics;
 }

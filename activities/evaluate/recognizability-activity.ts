@@ -1,19 +1,22 @@
 // Recognizability stage (train queue: it runs the judge classifier): the judge, trained on real
 // images, labels the first `count` generated images of a synthetic source; the per-class fraction
-// labelled as the prompted class is stored content-addressed beside the judge.
+// labelled as the prompted class is stored content-addressed beside the judge, with the images'
+// diversity and fidelity against real test images in the judge's penultimate layer (diversity.ts).
 import { activityInfo, heartbeat } from '@temporalio/activity';
 import { inputHash } from '../../core/hash.js';
 import { getJson, hasValidObject, putJson } from '../../core/storage.js';
 import { measureRecognizability } from '../../core/stats/recognizability.js';
-import type { ActivityDeps } from '../../core/activity-deps.js';
+import { loadDatasetSplit, type ActivityDeps } from '../../core/activity-deps.js';
 import { readManifest } from '../../core/shards/manifest.js';
 import { loadFirstSamples } from '../../core/shards/stream.js';
 import { deserializeClassifier, NUM_CLASSES } from '../../core/nn/classifier.js';
 import { predictLogits } from '../../core/nn/metrics.js';
+import { DIVERSITY_REFERENCE, judgeDiversity } from './diversity.js';
 export type { RecognizabilityInput, RecognizabilityOutput, RecognizabilityDocument } from '../../contracts/cells.js';
 import type { RecognizabilityInput, RecognizabilityOutput, RecognizabilityDocument } from '../../contracts/cells.js';
 
-export const RECOGNIZABILITY_CODE_VERSION = 'recognizability-1';
+/** 2: the document adds `diversity` (precision/recall/density/coverage, Fréchet distance, Vendi). */
+export const RECOGNIZABILITY_CODE_VERSION = 'recognizability-2';
 
 export function createRecognizabilityActivities(deps: ActivityDeps) {
   return {
@@ -28,6 +31,7 @@ export function createRecognizabilityActivities(deps: ActivityDeps) {
         manifest: manifestHead.sha256,
         count: input.count,
         judgeTestAccuracy: input.judgeTestAccuracy,
+        diversity: DIVERSITY_REFERENCE,
       })}.json`;
       const attempt = activityInfo().attempt;
       if (await hasValidObject(deps.store, key)) {
@@ -48,7 +52,14 @@ export function createRecognizabilityActivities(deps: ActivityDeps) {
         predicted[i] = best;
       }
       const result = measureRecognizability(data.labels, predicted, manifest.classes, input.judgeTestAccuracy);
-      await putJson(deps.store, key, { ...result, manifestUri: input.manifestUri, judgeModelUri: input.judgeModelUri } satisfies RecognizabilityDocument);
+      heartbeat({ phase: 'diversity: features', images: count });
+      const real = await loadDatasetSplit(deps, 'test');
+      const diversity = await judgeDiversity(judge, data, real, async (step) => {
+        heartbeat({ phase: `diversity: ${step}`, images: count });
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      });
+      const doc: RecognizabilityDocument = { ...result, manifestUri: input.manifestUri, judgeModelUri: input.judgeModelUri, ...(diversity ? { diversity } : {}) };
+      await putJson(deps.store, key, doc);
       return { resultUri: deps.store.uri(key), overall: result.overall, cached: false, attempt };
     },
   };
