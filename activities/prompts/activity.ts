@@ -13,7 +13,7 @@ import { parsePromptConfig, PromptConfigError, type PromptConfigInput } from '..
 import { LlmError } from './llm.js';
 import { buildPromptList, promptFingerprint, type PromptProvenance } from './strategies.js';
 
-/** prompts-2: prompt config objects (six strategies), provenance in the output and the list. */
+/** prompts-2: prompt config objects (six strategies), provenance in the output and the list; prompts-3: WordNet text that names another class is not used. */
 export { PROMPTS_CODE_VERSION } from '../../contracts/code-versions.js';
 import { PROMPTS_CODE_VERSION } from '../../contracts/code-versions.js';
 

@@ -3,17 +3,21 @@
 // config's `synsets`, else the dataset's class metadata (core/fashion-mnist-classes.ts); a class
 // with neither is an error that names the fix. Templates, synsets (when a class has several) and
 // lemmas are drawn with the prompt's rng.
+// No gloss, lemma or hypernym that names another class of the dataset is used (the captioner's
+// filter, namesNoOtherClass): T-shirt's gloss "a close-fitting pullover shirt" names Pullover and
+// Shirt, so its description takes the gloss of its nearest hypernym that names none (shirt's).
 import { fashionMnistClassInfo, type SynsetRef } from '../../core/datasets/fashion-mnist-classes.js';
 import { PromptConfigError, type PromptConfigOf } from '../../contracts/spec/prompts.js';
 import type { PromptStrategy } from './types.js';
 import { defaultWordnetDir, openWordNet, wordnetPackageVersion, WORDNET_PACKAGE, type Synset, type WordNetReader } from '../../core/text/wordnet.js';
+import { namesNoOtherClass } from '../../core/text/text-condition.js';
 
 type WordNetConfig = PromptConfigOf<'classname-description'> | PromptConfigOf<'classname-hypernym'>;
 
 export const DESCRIPTION_TEMPLATES: readonly string[] = ['{name}, {gloss}', 'a photo of the {name}, {gloss}', '{name}: {gloss}'];
 export const HYPERNYM_TEMPLATES: readonly string[] = ['{name}, a type of {hypernym}', '{name}, a kind of {hypernym}', 'a photo of the {name}, a type of {hypernym}'];
 
-/** How far up the hypernym tree to look for a lemma that is not the class name itself. */
+/** How far up the hypernym tree to look for a lemma (or a gloss) that names no other class. */
 const MAX_HYPERNYM_LEVELS = 3;
 
 function wordnetLabel(config: WordNetConfig): string {
@@ -74,11 +78,44 @@ const fill = (template: string, values: Record<string, string>) => template.repl
 /** The definition without a leading usage note such as "(usually in the plural)". */
 const cleanDefinition = (definition: string) => definition.replace(/^\([^)]*\)\s*/, '');
 
+/** The synsets one level up from `level` (their hypernyms), read from WordNet. */
+const parentsOf = (wn: WordNetReader, level: Synset[], where: string) => Promise.all(level.flatMap((s) => s.hypernyms).map((h) => readSynset(wn, h.offset, where)));
+
+/** A class's gloss: its synset's definition (whole, else its first clause), else its nearest hypernym's, naming no other class. */
+async function ownGloss(wn: WordNetReader, synset: Synset, cls: number, classes: readonly string[], where: string): Promise<string> {
+  let level = [synset];
+  for (let depth = 0; depth <= MAX_HYPERNYM_LEVELS && level.length > 0; depth++) {
+    for (const s of level) {
+      const definition = cleanDefinition(s.definition);
+      for (const text of [definition, definition.split(';')[0]!.trim()]) if (text && namesNoOtherClass(text, cls, classes)) return text;
+    }
+    level = await parentsOf(wn, level, where);
+  }
+  throw new PromptConfigError(where, `the WordNet 3.0 glosses of "${classes[cls]}" and its hypernyms name other classes of the dataset; choose another synset`);
+}
+
+interface DescribedSynset {
+  gloss: string;
+  /** Its lemmas that name no other class (the class name when none is left). */
+  lemmas: string[];
+}
+
 export const classnameDescription: PromptStrategy<'classname-description'> = {
-  description: 'the class name with the WordNet 3.0 gloss of its synset, e.g. "T-shirt/top, a close-fitting pullover shirt"',
+  description: 'the class name with the WordNet 3.0 gloss of its synset, e.g. "Sandal, a shoe consisting of a sole fastened by straps to the foot"',
   fingerprint: async (config) => ({ wordnet: wordnetLabel(config) }),
   async prepare(config, classes, _plan, ctx) {
-    const { perClass } = await classSynsets(config, classes, ctx.field ?? 'prompts');
+    const field = ctx.field ?? 'prompts';
+    const { wn, perClass: synsetsOf } = await classSynsets(config, classes, field);
+    const perClass: DescribedSynset[][] = [];
+    for (const [c, synsets] of synsetsOf.entries()) {
+      const where = synsetRefs(config, classes[c]!, field).where;
+      const described: DescribedSynset[] = [];
+      for (const synset of synsets) {
+        const lemmas = synset.lemmas.filter((l) => namesNoOtherClass(l, c, classes));
+        described.push({ gloss: await ownGloss(wn, synset, c, classes, where), lemmas: lemmas.length > 0 ? lemmas : [classes[c]!] });
+      }
+      perClass.push(described);
+    }
     const templates = config.templates ?? DESCRIPTION_TEMPLATES;
     return {
       provenance: {
@@ -92,23 +129,24 @@ export const classnameDescription: PromptStrategy<'classname-description'> = {
         const synsets = perClass[classIndex]!;
         const synset = synsets[rng.int(synsets.length)]!;
         const lemma = synset.lemmas[rng.int(synset.lemmas.length)]!;
-        return fill(template, { name: classes[classIndex]!, gloss: cleanDefinition(synset.definition), lemma });
+        return fill(template, { name: classes[classIndex]!, gloss: synset.gloss, lemma });
       },
     };
   },
 };
 
-/** Hypernym lemmas of a class, climbing past hypernyms whose lemmas are all the class name itself. */
-async function hypernymLemmas(wn: WordNetReader, synsets: Synset[], className: string, where: string): Promise<string[]> {
+/** Hypernym lemmas of a class, climbing past hypernyms whose lemmas are the class name itself or name another class. */
+async function hypernymLemmas(wn: WordNetReader, synsets: Synset[], cls: number, classes: readonly string[], where: string): Promise<string[]> {
+  const className = classes[cls]!;
   const self = className.toLowerCase();
   let level = synsets;
   for (let depth = 0; depth < MAX_HYPERNYM_LEVELS && level.length > 0; depth++) {
-    const parents = await Promise.all(level.flatMap((s) => s.hypernyms).map((h) => readSynset(wn, h.offset, where)));
-    const lemmas = [...new Set(parents.flatMap((p) => p.lemmas))].filter((l) => l.toLowerCase() !== self);
+    const parents = await parentsOf(wn, level, where);
+    const lemmas = [...new Set(parents.flatMap((p) => p.lemmas))].filter((l) => l.toLowerCase() !== self && namesNoOtherClass(l, cls, classes));
     if (lemmas.length > 0) return lemmas;
     level = parents;
   }
-  throw new PromptConfigError(where, `the WordNet 3.0 synset of "${className}" has no hypernym to name; choose a more specific synset`);
+  throw new PromptConfigError(where, `the WordNet 3.0 synset of "${className}" has no hypernym to name that names no other class; choose a more specific synset`);
 }
 
 export const classnameHypernym: PromptStrategy<'classname-hypernym'> = {
@@ -119,7 +157,7 @@ export const classnameHypernym: PromptStrategy<'classname-hypernym'> = {
     const { wn, perClass } = await classSynsets(config, classes, field);
     const options: string[][] = [];
     for (const [c, synsets] of perClass.entries()) {
-      options.push(await hypernymLemmas(wn, synsets, classes[c]!, synsetRefs(config, classes[c]!, field).where));
+      options.push(await hypernymLemmas(wn, synsets, c, classes, synsetRefs(config, classes[c]!, field).where));
     }
     const templates = config.templates ?? HYPERNYM_TEMPLATES;
     return {

@@ -10,6 +10,7 @@ import { inputHash } from '../../core/hash.js';
 import { MalformedImageError } from '../../core/png.js';
 import { hasValidObject, NotFoundError, ObjectTooLargeError } from '../../core/storage.js';
 import { prepareCaptioner } from '../../core/text/captioner.js';
+import { IMAGE_ATTRIBUTE_PROVENANCE } from '../../core/text/image-attributes.js';
 import { loadDatasetSplit, type ActivityDeps } from '../../core/activity-deps.js';
 import { balancedOrder, type ManifestOutput } from './activity.js';
 import { importPairs, type PairImportResult } from './import-pairs.js';
@@ -18,7 +19,10 @@ import { captionedPairShard, pairShardCount } from '../../core/shards/captioned-
 import { packShard, ShardFormatError } from '../../core/shards/webdataset.js';
 
 export const PAIRS_CODE_VERSION = 'pairs-import-1';
-export const EMBEDDED_PAIRS_CODE_VERSION = 'fashion-mnist-pairs-1';
+/** 2: captions' attribute words come from each image's measured brightness, size and texture. */
+export const EMBEDDED_PAIRS_CODE_VERSION = 'fashion-mnist-pairs-2';
+/** How the embedded pairs are captioned, one line for the report. */
+export const EMBEDDED_PAIRS_CAPTIONS = `seeded captions (core/text/captioner.ts) of real Fashion-MNIST images; ${IMAGE_ATTRIBUTE_PROVENANCE}`;
 
 export interface EmbeddedPairsInput {
   count: number;
@@ -47,11 +51,19 @@ export interface ImportPairShardsOutput extends ManifestOutput {
   labels: { metadata: number; caption: number; unlabeled: number };
 }
 
+export interface EmbeddedPairsOutput {
+  shardUris: string[];
+  /** Where the captions come from (EMBEDDED_PAIRS_CAPTIONS). */
+  captions: string;
+}
+
 /**
  * The embedded real-pairs data: the real source's images (same class-balanced order) with a
- * seeded caption each, as img2dataset writes shards: {00000..}.tar of {key}.png/.txt/.json.
+ * seeded caption each whose attribute words describe that image (captionForImage, against class
+ * statistics over every image the order holds, so a shard's captions do not depend on the count),
+ * as img2dataset writes shards: {00000..}.tar of {key}.png/.txt/.json.
  */
-async function writeFashionMnistPairs(deps: ActivityDeps, input: EmbeddedPairsInput): Promise<{ shardUris: string[] }> {
+async function writeFashionMnistPairs(deps: ActivityDeps, input: EmbeddedPairsInput): Promise<EmbeddedPairsOutput> {
   const prefix = `pairs/fashion-mnist-${inputHash('fashion-mnist-pairs', EMBEDDED_PAIRS_CODE_VERSION, {
     dataset: input.datasetFingerprint,
     seed: input.seed,
@@ -66,21 +78,26 @@ async function writeFashionMnistPairs(deps: ActivityDeps, input: EmbeddedPairsIn
   if (missing.length > 0) {
     // Shards hold a full shardSize even past `count`, so a later sweep with larger N reuses them.
     const total = Math.min(train.count, shards * input.shardSize);
-    const order = balancedOrder(train.labels, FASHION_MNIST_CLASSES.length, input.seed).slice(0, total);
+    const all = balancedOrder(train.labels, FASHION_MNIST_CLASSES.length, input.seed);
+    const order = all.slice(0, total);
     const images = new Uint8Array(total * IMAGE_PIXELS);
     const labels = new Uint8Array(total);
     order.forEach((row, i) => {
       images.set(train.images.subarray(row * IMAGE_PIXELS, (row + 1) * IMAGE_PIXELS), i * IMAGE_PIXELS);
       labels[i] = train.labels[row]!;
     });
-    const captioner = await prepareCaptioner(FASHION_MNIST_CLASSES, { seed: input.seed });
-    const data = { images, labels, classes: FASHION_MNIST_CLASSES, source: 'fashion-mnist-train', captions: (index: number, label: number) => captioner.captionFor(label, index) };
+    const captioner = await prepareCaptioner(FASHION_MNIST_CLASSES, {
+      seed: input.seed,
+      images: { pixels: train.images, labels: train.labels, pixelsPerImage: IMAGE_PIXELS, rows: all },
+    });
+    const captions = (index: number, label: number) => captioner.captionForImage(label, index, images.subarray(index * IMAGE_PIXELS, (index + 1) * IMAGE_PIXELS));
+    const data = { images, labels, classes: FASHION_MNIST_CLASSES, source: 'fashion-mnist-train', captions };
     for (const s of missing) {
       await deps.store.put(keyOf(s), (await captionedPairShard(data, s, input.shardSize)).bytes);
       heartbeat({ pairShardsWritten: s + 1, of: shards });
     }
   }
-  return { shardUris: Array.from({ length: shards }, (_, s) => deps.store.uri(keyOf(s))) };
+  return { shardUris: Array.from({ length: shards }, (_, s) => deps.store.uri(keyOf(s))), captions: EMBEDDED_PAIRS_CAPTIONS };
 }
 
 /** Import img2dataset-layout shards in order until `count` pairs; see import-pairs.ts. */
@@ -167,7 +184,7 @@ async function writePairsManifest(deps: ActivityDeps, input: ImportPairShardsInp
 
 export function createPairActivities(deps: ActivityDeps) {
   return {
-    async writeFashionMnistPairs(input: EmbeddedPairsInput): Promise<{ shardUris: string[] }> {
+    async writeFashionMnistPairs(input: EmbeddedPairsInput): Promise<EmbeddedPairsOutput> {
       return writeFashionMnistPairs(deps, input);
     },
     async importPairShards(input: ImportPairShardsInput): Promise<ImportPairShardsOutput> {

@@ -121,6 +121,19 @@ export function matchClasses(
 }
 
 /**
+ * Whether `text` names no class but `cls` (naming `cls` itself, or nothing, is fine): the filter
+ * that keeps captions and WordNet prompts on their own label, as the text encoder reads them.
+ */
+export function namesNoOtherClass(
+  text: string,
+  cls: number,
+  classes: readonly string[],
+  synonyms: Readonly<Record<string, readonly string[]>> = DEFAULT_CLASS_SYNONYMS,
+): boolean {
+  return matchClasses(text, classes, synonyms).every((m) => m.cls === cls);
+}
+
+/**
  * Soft class weights for a prompt: equal mass on each distinct class the prompt names (so
  * "a shirt or a dress" is 0.5/0.5), summing to 1; null when it names none (=> unconditional).
  * Matching is case-insensitive on whole tokens; `synonyms` (keyed by class name) defaults to

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { test } from 'node:test';
-import { promptToClassWeights } from '../../../core/text/text-condition.js';
+import { matchClasses, promptToClassWeights } from '../../../core/text/text-condition.js';
 import { PROMPT_STRATEGY_NAMES, PromptConfigError } from '../../../contracts/spec/prompts.js';
 import { buildPromptList, PROMPT_STRATEGY_REGISTRY, synthesizePromptList, type Prompt } from '../../../activities/prompts/strategies.js';
 import { FASHION_MNIST_CLASSES } from '../../../core/datasets/fashion-mnist.js';
@@ -73,22 +73,28 @@ test("classnames and clip-templates stay byte-identical to the previous implemen
 test('classname-description carries the WordNet 3.0 gloss of each class synset', async () => {
   const { prompts } = await buildPromptList({ strategy: 'classname-description' }, CLASSES, 200, 3);
   const of = (name: string) => prompts.filter((p) => CLASSES[p.classIndex] === name).map((p) => p.text);
-  for (const text of of('T-shirt/top')) assert.match(text, /T-shirt\/top(,|:) a close-fitting pullover shirt$/);
+  // T-shirt's own gloss, "a close-fitting pullover shirt", names Pullover and Shirt: its hypernym shirt's gloss is used.
+  for (const text of of('T-shirt/top')) assert.match(text, /T-shirt\/top(,|:) a garment worn on the upper half of the body$/);
   for (const text of of('Sneaker')) assert.match(text, /Sneaker(,|:) a canvas shoe with a pliable rubber sole$/);
   for (const text of of('Bag')) assert.match(text, /a container used for carrying money and small personal items or accessories \(especially by women\)$/);
   // The usage note "(usually in the plural)" is dropped, and quoted examples are never included.
   for (const text of of('Trouser')) assert.match(text, /Trouser(,|:) a garment extending from the waist to the knee or ankle, covering each leg separately$/);
   assert.equal(new Set(of('Coat').map((t) => t.replace(/an outer garment.*/, ''))).size, 3, 'all three templates are drawn');
   // Templates with the synset's lemmas.
-  const custom = await buildPromptList({ strategy: 'classname-description', templates: ['{name} ({lemma}): {gloss}'] }, ['T-shirt/top'], 30, 1);
-  assert.deepEqual(new Set(texts(custom.prompts)), new Set(['jersey', 'T-shirt', 'tee shirt'].map((l) => `T-shirt/top (${l}): a close-fitting pullover shirt`)));
+  const custom = await buildPromptList({ strategy: 'classname-description', templates: ['{name} ({lemma}): {gloss}'] }, CLASSES, 300, 1);
+  const tee = custom.prompts.filter((p) => p.classIndex === 0);
+  assert.deepEqual(new Set(texts(tee)), new Set(['jersey', 'T-shirt', 'tee shirt'].map((l) => `T-shirt/top (${l}): a garment worn on the upper half of the body`)));
+  // With only T-shirt in the dataset, its own gloss names no other class and is used.
+  const alone = await buildPromptList({ strategy: 'classname-description', templates: ['{name}: {gloss}'] }, ['T-shirt/top'], 3, 1);
+  assert.deepEqual(new Set(texts(alone.prompts)), new Set(['T-shirt/top: a close-fitting pullover shirt']));
 });
 
 test('classname-hypernym names a WordNet 3.0 hypernym lemma of each class synset', async () => {
   const { prompts } = await buildPromptList({ strategy: 'classname-hypernym' }, CLASSES, 300, 5);
   const hypernyms = (name: string) =>
     new Set(prompts.filter((p) => CLASSES[p.classIndex] === name).map((p) => /a (?:type|kind) of (.+)$/.exec(p.text)?.[1]));
-  assert.deepEqual(hypernyms('T-shirt/top'), new Set(['shirt']));
+  // T-shirt's hypernym "shirt" names the Shirt class: the next one up is used.
+  assert.deepEqual(hypernyms('T-shirt/top'), new Set(['garment']));
   assert.deepEqual(hypernyms('Pullover'), new Set(['sweater', 'jumper']));
   assert.deepEqual(hypernyms('Sandal'), new Set(['shoe']));
   assert.deepEqual(hypernyms('Sneaker'), new Set(['shoe']));
@@ -142,16 +148,30 @@ function meanWeights(prompts: Prompt[]): number[][] {
   return sums.map((row, c) => row.map((v) => v / n[c]!));
 }
 
-test("each strategy's prompts condition the generator on their class; the known shifts are pinned", async () => {
-  // Where WordNet text names another class, weight really moves: pinned here so a change shows.
-  const shifts: Record<string, Record<string, Record<string, number>>> = {
-    'classname-description': { 'T-shirt/top': { 'T-shirt/top': 1 / 3, Pullover: 1 / 3, Shirt: 1 / 3 } },
-    'classname-hypernym': { 'T-shirt/top': { 'T-shirt/top': 0.5, Shirt: 0.5 } },
-  };
+test('WordNet prompts never name another class: every prompt of every Fashion-MNIST class, real WordNet 3.0 data', async () => {
+  const configs = [
+    { strategy: 'classname-description' },
+    { strategy: 'classname-description', templates: ['{name} ({lemma}): {gloss}', '{lemma} {name}, {gloss}'] },
+    { strategy: 'classname-hypernym' },
+    // Shirt given the T-shirt synset: its lemmas "T-shirt" and "tee shirt" and its gloss name other classes.
+    { strategy: 'classname-description', templates: ['{name} ({lemma}): {gloss}'], synsets: { Shirt: { offset: '03595614', lemma: 'jersey' } } },
+  ] as const;
+  // Every template, synset and lemma draw: 100 prompts per class, the lemma templates too.
+  for (const config of configs) {
+    const { prompts } = await buildPromptList(config, CLASSES, 1000, 11);
+    for (const p of prompts) {
+      const named = matchClasses(p.text, CLASSES).map((m) => CLASSES[m.cls]);
+      assert.deepEqual(named, [CLASSES[p.classIndex]], `${config.strategy}: "${p.text}" (class ${CLASSES[p.classIndex]}) names ${named.join(', ')}`);
+    }
+    if ('synsets' in config) assert.equal(prompts[6]!.text, 'Shirt (jersey): a garment worn on the upper half of the body');
+  }
+});
+
+test("each strategy's prompts condition the generator on their class alone", async () => {
   for (const strategy of PROMPT_STRATEGY_NAMES) {
     const weights = meanWeights((await buildPromptList({ strategy }, CLASSES, 500, 2)).prompts);
     CLASSES.forEach((name, c) => {
-      const expected = shifts[strategy]?.[name] ?? { [name]: 1 };
+      const expected = { [name]: 1 };
       const actual = Object.fromEntries(weights[c]!.map((v, i) => [CLASSES[i]!, v] as const).filter(([, v]) => v > 0));
       assert.deepEqual(Object.keys(actual).sort(), Object.keys(expected).sort(), `${strategy}, ${name}: ${JSON.stringify(actual)}`);
       for (const [k, v] of Object.entries(expected)) assert.ok(Math.abs(actual[k]! - v) < 1e-9, `${strategy}, ${name} -> ${k}: ${actual[k]}`);

@@ -1,14 +1,17 @@
 // The real-pairs import: img2dataset-layout shards (external, unlabelled JPEGs, or the embedded
 // Fashion-MNIST pairs) become the sweep's own shards, content-addressed over the inputs' bytes;
 // a rerun decodes nothing; a changed input renames what follows it; labels come from metadata,
-// else from a caption that names one class, else none. Also brace expansion and file:// reads.
-// Run: node --import tsx --test test/pairs-import.test.ts
+// else from a caption that names one class, else none. The embedded pairs' captions describe their
+// images' measured attributes. Also brace expansion and file:// reads.
+// Run: node --import tsx --test test/activities/shards/pairs-import.test.ts
 import assert from 'node:assert/strict';
-import { mkdtemp, symlink, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { test } from 'node:test';
+import type { Logger } from '@temporalio/common';
+import { MockActivityEnvironment } from '@temporalio/testing';
 import sharp from 'sharp';
 import { ExternalUriError, expandBraces, readExternalObject } from '../../../core/external-object.js';
 import { FASHION_MNIST_CLASSES } from '../../../core/datasets/fashion-mnist.js';
@@ -18,6 +21,12 @@ import { importPairs, labelOfPair, type ImportedShard } from '../../../activitie
 import { captionedPairShards } from '../../../core/shards/captioned-pairs.js';
 import { packPairShard, type PairSampleInput } from '../../../core/shards/pairs.js';
 import { ShardFormatError, UNLABELED } from '../../../core/shards/webdataset.js';
+import { createPairActivities, EMBEDDED_PAIRS_CAPTIONS, type EmbeddedPairsOutput } from '../../../activities/shards/pairs-activity.js';
+import { balancedOrder } from '../../../activities/shards/activity.js';
+import { loadDatasetSplit, projectDataDir } from '../../../core/activity-deps.js';
+import { openStore } from '../../../core/storage.js';
+import { prepareCaptioner } from '../../../core/text/captioner.js';
+import { promptAttributes } from '../../../core/text/text-condition.js';
 
 const classes = [...FASHION_MNIST_CLASSES];
 
@@ -121,6 +130,36 @@ test('the embedded Fashion-MNIST pairs import with their metadata labels and cap
   assert.equal(samples[11]!.meta.caption, 'photo 11 of a Trouser');
   // Grey PNGs survive the round trip bit for bit.
   assert.deepEqual(decodeGrayPng(samples[7]!.png, 28, 28, 'x'), images.subarray(7 * 784, 8 * 784));
+});
+
+test("the embedded pairs' captions state each image's measured brightness, size and texture", async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'synthscale-pairs-'));
+  const deps = { store: openStore(join(dir, 'store')), dataDir: projectDataDir() };
+  const silent: Logger = { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} };
+  const env = new MockActivityEnvironment({ heartbeatTimeoutMs: 120_000 }, { logger: silent });
+  const input = { count: 30, shardSize: 20, seed: 3, datasetFingerprint: 'test' };
+  const out = (await env.run(createPairActivities(deps).writeFashionMnistPairs, input)) as EmbeddedPairsOutput;
+  assert.equal(out.shardUris.length, 2);
+  assert.equal(out.captions, EMBEDDED_PAIRS_CAPTIONS);
+  assert.match(out.captions, /attribute words from measured image features/);
+  const files = new Map(await Promise.all(out.shardUris.map(async (uri) => [uri, await deps.store.get(deps.store.keyOf(uri))] as const)));
+  const imported = memoryImport(files, { count: 40, shardSize: 40 });
+  const result = await imported.run();
+  const samples = imported.written.get(result.shards[0]!.name)!.samples!;
+  // The captioner the activity uses: class statistics over every image the source's order holds.
+  const train = await loadDatasetSplit(deps, 'train');
+  const rows = balancedOrder(train.labels, classes.length, input.seed);
+  const captioner = await prepareCaptioner(classes, { seed: input.seed, images: { pixels: train.images, labels: train.labels, pixelsPerImage: 784, rows } });
+  assert.equal(samples.length, 40);
+  for (const [i, s] of samples.entries()) {
+    const pixels = decodeGrayPng(s.png, 28, 28, 'x');
+    assert.deepEqual(pixels, new Uint8Array(train.images.subarray(rows[i]! * 784, (rows[i]! + 1) * 784)));
+    assert.equal(s.meta.caption, captioner.captionForImage(s.meta.label!, i, pixels));
+    const { signs } = captioner.imageAttributes(s.meta.label!, pixels);
+    const said = promptAttributes(s.meta.caption!, classes) ?? { brightness: 0, size: 0, texture: 0 };
+    assert.deepEqual(said, { ...signs }, `"${s.meta.caption}"`);
+  }
+  await rm(dir, { recursive: true, force: true });
 });
 
 test('a malformed input shard or image fails naming the shard and key', async () => {

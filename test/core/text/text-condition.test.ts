@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { FASHION_MNIST_CLASSES } from '../../../core/datasets/fashion-mnist.js';
-import { DEFAULT_CLASS_SYNONYMS, promptAttributes, promptToClassWeights } from '../../../core/text/text-condition.js';
+import { DEFAULT_CLASS_SYNONYMS, namesNoOtherClass, promptAttributes, promptToClassWeights } from '../../../core/text/text-condition.js';
 
 const CLASSES = FASHION_MNIST_CLASSES;
 const cls = (name: string) => CLASSES.indexOf(name as (typeof CLASSES)[number]);
@@ -66,4 +66,13 @@ describe('text condition', () => {
     assert.deepEqual(Array.from(w!), [1, 0]);
     assert.deepEqual(Array.from(promptToClassWeights('Dogs!', ['cat', 'dog'])!), [0, 1]);
   });
+});
+
+test('namesNoOtherClass: a text may name its own class, or none, but no other', () => {
+  assert.equal(namesNoOtherClass('a close-fitting pullover shirt', cls('T-shirt/top'), CLASSES), false);
+  assert.equal(namesNoOtherClass('a sweater that is put on by pulling it over the head', cls('Pullover'), CLASSES), true);
+  assert.equal(namesNoOtherClass('a garment worn on the upper half of the body', cls('T-shirt/top'), CLASSES), true);
+  assert.equal(namesNoOtherClass('tee shirt', cls('T-shirt/top'), CLASSES), true, '"tee shirt" is one T-shirt phrase, not tee + shirt');
+  assert.equal(namesNoOtherClass('a kitten', 0, ['cat', 'dog'], { cat: ['kitten'], dog: [] }), true);
+  assert.equal(namesNoOtherClass('a kitten', 1, ['cat', 'dog'], { cat: ['kitten'], dog: [] }), false);
 });
