@@ -4,8 +4,9 @@
 // Pairs: a synthetic sample's text is the prompt it was generated from; a real sample's text is
 // its seeded caption (captioner.ts, seed = the sweep's generation seed), so a `real-captions`
 // synthetic source pairs its images with exactly the real images' captions (the paper's setup).
-// Like classifier cells, outputs are content-addressed (cells/clip-<hash>/...), training
-// checkpoints and resumes, and a finished cell is a cache hit.
+// Like classifier cells, outputs are content-addressed (cells/clip-<hash>/...), a cell reads its
+// window of each manifest and records it in items.json, training checkpoints and resumes, and a
+// finished cell is a cache hit.
 import { FAILURE_TYPES } from '../../contracts/failures.js';
 import { activityInfo, ApplicationFailure, cancellationSignal, heartbeat, log } from '@temporalio/activity';
 import { MalformedImageError } from '../../core/png.js';
@@ -18,8 +19,9 @@ import { balancedOrder } from '../../core/datasets/balanced-order.js';
 import { linearProbe } from './probe.js';
 import { loadEvalImages } from '../../core/datasets/eval-images.js';
 import { readManifest } from '../../core/shards/manifest.js';
-import { concatStreams, openFirstSamples, type SampleStream } from '../../core/shards/stream.js';
+import { concatStreams, openSamples, type SampleStream } from '../../core/shards/stream.js';
 import { ShardFormatError } from '../../core/shards/webdataset.js';
+import { CELL_ITEMS_FILE, cellItems, cellParts, trainingSummary, type TrainingSummary } from '../../core/nn/cell-record.js';
 import { storedCheckpoint, trainResumable } from '../../core/nn/resumable.js';
 import { prepareCaptioner } from '../../core/text/captioner.js';
 import { clipCheckpointFromBytes, deserializeClip, serializeClip } from './checkpoint.js';
@@ -34,7 +36,7 @@ import { clipCellKey, clipEvalKey } from '../../contracts/cells.js';
 /** The probe's fixed real subset: the first 1000 training images in class-balanced order (seed 0): 100 per class. */
 export const PROBE_TRAIN_IMAGES = 1000;
 
-export interface ClipTrainRecord {
+export interface ClipTrainRecord extends TrainingSummary {
   steps: number;
   seconds: number;
   backend: string;
@@ -113,8 +115,9 @@ async function trainClipCell(deps: ActivityDeps, input: ClipCellInput): Promise<
     return { cellPrefix: prefix, modelUri: deps.store.uri(modelKey), ...record, stepsRun: 0, attempt, cached: true };
   }
   const manifest = await readManifest(deps.store, input.manifestUri);
-  const parts = [openFirstSamples(deps.store, manifest, input.size)];
-  for (const m of input.mix ?? []) parts.push(openFirstSamples(deps.store, await readManifest(deps.store, m.manifestUri), m.count));
+  const [main, ...mix] = cellParts(input);
+  const parts = [openSamples(deps.store, manifest, main!)];
+  for (const m of mix) parts.push(openSamples(deps.store, await readManifest(deps.store, m.manifestUri), m));
   const malformed = (err: unknown) => {
     if (err instanceof ShardFormatError || err instanceof MalformedImageError) {
       throw ApplicationFailure.nonRetryable((err as Error).message, FAILURE_TYPES.malformedImage);
@@ -124,6 +127,7 @@ async function trainClipCell(deps: ActivityDeps, input: ClipCellInput): Promise<
   const data = await pairStream(concatStreams(parts), manifest.classes, input.captionSeed, input.recipe).catch(malformed);
   const { result, lastLogitScale } = await trainClipResumable(deps, input, data, prefix).catch(malformed);
   const put = await deps.store.put(modelKey, serializeClip(result.model));
+  await putJson(deps.store, `${prefix}/${CELL_ITEMS_FILE}`, cellItems(input, result.validationIndices));
   const record: ClipTrainRecord = {
     steps: result.steps,
     seconds: (Date.now() - started) / 1000,
@@ -132,6 +136,7 @@ async function trainClipCell(deps: ActivityDeps, input: ClipCellInput): Promise<
     attempt,
     vocabularySize: data.vocabulary.tokens.length,
     ...(lastLogitScale === undefined ? {} : { finalLogitScale: lastLogitScale }),
+    ...trainingSummary(result),
   };
   await putJson(deps.store, recordKey, record);
   return { cellPrefix: prefix, modelUri: put.uri, ...record, stepsRun: result.steps - result.resumedFromStep, attempt, cached: false };

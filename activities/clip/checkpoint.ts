@@ -1,5 +1,5 @@
 // Binary formats of the CLIP model and its training checkpoints, the same container as the
-// classifier's (activities/train/classifier.ts): 4-byte magic, uint32 LE header length, UTF-8
+// classifier's (core/nn/container.ts): 4-byte magic, uint32 LE header length, UTF-8
 // JSON header, zero padding to a multiple of 4, then float32 LE sections whose sizes the header
 // determines exactly. The header carries the config and the whole vocabulary (a model is useless
 // without the token ids it was trained on). Decoders treat the bytes as untrusted: every size is
@@ -17,6 +17,7 @@ import {
   type CheckpointFormat,
 } from '../../core/nn/container.js';
 import { sizeOf } from '../../core/nn/models/definition.js';
+import { isSchedule, type LearningRateSchedule } from '../../core/nn/schedule.js';
 import type { Checkpoint } from '../../core/nn/trainer.js';
 import { CLIP_FORMAT_VERSION, checkClip, checkClipConfig, clipShapes, type ClipConfig, type SerializedClip } from './model.js';
 import { checkVocabulary, VocabularyError, type Vocabulary } from './tokenizer.js';
@@ -25,7 +26,8 @@ export type { Checkpoint } from '../../core/nn/trainer.js';
 
 export const CLIP_MODEL_MAGIC = 'SSCL';
 export const CLIP_CHECKPOINT_MAGIC = 'SSCC';
-export const CLIP_CHECKPOINT_FORMAT_VERSION = 1;
+/** 2: the fair recipe's fields in the run, early stopping's state and best weights. */
+export const CLIP_CHECKPOINT_FORMAT_VERSION = 2;
 /** A 65536-token vocabulary of 64-character words fits. */
 const MAX_HEADER_BYTES = 1 << 23;
 const CHECKPOINT: CheckpointFormat = { magic: CLIP_CHECKPOINT_MAGIC, version: CLIP_CHECKPOINT_FORMAT_VERSION, what: 'clip checkpoint', maxHeaderBytes: MAX_HEADER_BYTES };
@@ -45,6 +47,10 @@ export interface ClipRunFingerprint {
   minSteps: number;
   batchSize: number;
   learningRate: number;
+  schedule: LearningRateSchedule;
+  weightDecay: number;
+  validationFraction: number;
+  patience: number;
   shuffleWindow: number;
 }
 
@@ -115,7 +121,7 @@ export function encodeClipCheckpoint(state: ClipCheckpointState): Uint8Array {
 
 function readRun(r: unknown, what: string): ClipRunFingerprint {
   const run = r as Record<string, unknown> | null;
-  const counts = ['count', 'embedDim', 'tokenWidth', 'maxTokens', 'epochs', 'minSteps', 'batchSize', 'shuffleWindow'] as const;
+  const counts = ['count', 'embedDim', 'tokenWidth', 'maxTokens', 'epochs', 'minSteps', 'batchSize', 'patience', 'shuffleWindow'] as const;
   if (
     !run ||
     typeof run !== 'object' ||
@@ -125,6 +131,9 @@ function readRun(r: unknown, what: string): ClipRunFingerprint {
     !Array.isArray(run.hidden) ||
     !run.hidden.every(isCount) ||
     typeof run.learningRate !== 'number' ||
+    !isSchedule(run.schedule) ||
+    typeof run.weightDecay !== 'number' ||
+    typeof run.validationFraction !== 'number' ||
     !counts.every((k) => isCount(run[k]))
   ) {
     throw new CorruptModelError(`${what}: run fingerprint is malformed`);
@@ -143,6 +152,10 @@ function readRun(r: unknown, what: string): ClipRunFingerprint {
     minSteps: run.minSteps as number,
     batchSize: run.batchSize as number,
     learningRate: run.learningRate,
+    schedule: run.schedule,
+    weightDecay: run.weightDecay,
+    validationFraction: run.validationFraction,
+    patience: run.patience as number,
     shuffleWindow: run.shuffleWindow as number,
   };
 }
@@ -152,7 +165,7 @@ export function decodeClipCheckpoint(bytes: Uint8Array): ClipCheckpointState {
   const c = readCheckpoint(bytes, CHECKPOINT, readRunAndModel);
   const model: SerializedClip = { format: CLIP_FORMAT_VERSION, config: c.read.config, vocabulary: c.read.vocabulary, weights: c.weights };
   checkClip(model);
-  return { step: c.step, totalSteps: c.totalSteps, lastLoss: c.lastLoss, run: c.read.run, model, adam: c.adam };
+  return { step: c.step, totalSteps: c.totalSteps, lastLoss: c.lastLoss, run: c.read.run, model, adam: c.adam, early: c.early };
 }
 
 function readRunAndModel(header: Record<string, unknown>) {

@@ -16,10 +16,10 @@ export interface ClipOptimizer extends AdamOptimizer {
  * Adam has no handle on its weights, so the scalar gets its own host step (adamStep, the very
  * function the host Adam runs, same hyperparameters and step) and is clipped in JS.
  */
-export function createClipAdam(placement: AdamPlacement, shapes: number[][], initial: AdamState, learningRate: number): ClipOptimizer {
+export function createClipAdam(placement: AdamPlacement, shapes: number[][], initial: AdamState, learningRate: number, weightDecay = 0): ClipOptimizer {
   const k = shapes.length - 1;
   if (placement === 'device') {
-    const inner = createAdam('device', shapes, initial, learningRate);
+    const inner = createAdam('device', shapes, initial, learningRate, weightDecay);
     const scale = inner.weightTensors()[k];
     if (!(scale instanceof tf.Variable)) {
       inner.dispose();
@@ -28,8 +28,8 @@ export function createClipAdam(placement: AdamPlacement, shapes: number[][], ini
     return {
       placement: inner.placement,
       weightTensors: () => inner.weightTensors(),
-      apply(grads, t) {
-        inner.apply(grads, t);
+      apply(grads, t, rate = learningRate) {
+        inner.apply(grads, t, rate);
         scale.assign(tf.clipByValue(scale, LOGIT_SCALE_MIN, LOGIT_SCALE_MAX));
       },
       state: () => inner.state(),
@@ -38,7 +38,7 @@ export function createClipAdam(placement: AdamPlacement, shapes: number[][], ini
     };
   }
   const head = (list: Float32Array[]) => list.slice(0, k);
-  const inner = createAdam('host', shapes.slice(0, k), { weights: head(initial.weights), m: head(initial.m), v: head(initial.v) }, learningRate);
+  const inner = createAdam('host', shapes.slice(0, k), { weights: head(initial.weights), m: head(initial.m), v: head(initial.v) }, learningRate, weightDecay);
   const last = (list: Float32Array[]) => {
     const a = list[k];
     if (!a || a.length !== 1) throw new Error('Adam state: logitScale must be one value');
@@ -50,9 +50,9 @@ export function createClipAdam(placement: AdamPlacement, shapes: number[][], ini
   return {
     placement: inner.placement,
     weightTensors: () => [...inner.weightTensors(), tf.tensor(w, shapes[k])],
-    apply(grads, t) {
-      inner.apply(grads.slice(0, k), t);
-      adamStep([w], [grads[k]!.dataSync() as Float32Array], [m], [v], t, learningRate);
+    apply(grads, t, rate = learningRate) {
+      inner.apply(grads.slice(0, k), t, rate);
+      adamStep([w], [grads[k]!.dataSync() as Float32Array], [m], [v], t, rate, weightDecay);
       w[0] = Math.min(Math.max(w[0]!, LOGIT_SCALE_MIN), LOGIT_SCALE_MAX);
     },
     state() {

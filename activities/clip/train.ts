@@ -1,6 +1,6 @@
 // CLIP training: the dual encoder (model.ts) trained on (image, caption) pairs with the symmetric
-// InfoNCE loss (loss.ts), by core/nn/trainer.ts's loop, the classifier's, with its
-// reproducibility contract:
+// InfoNCE loss (loss.ts), by core/nn/trainer.ts's loop, the classifier's, with its fair recipe
+// (the validation loss is the InfoNCE of the held-out pairs) and its reproducibility contract:
 //  - initial weights from createRng(`${seed}|clip-init`) (model.ts);
 //  - epoch e visits the pairs in shuffle.ts's order (a full permutation, or the shard-windowed
 //    shuffle beyond `shuffleWindow`), so the batch at step s depends only on (seed, s, layout);
@@ -11,9 +11,19 @@
 import * as tf from '@tensorflow/tfjs';
 import type { z } from 'zod';
 import { ClipTrainingSchema } from '../../contracts/spec/clip.js';
+import { TrainingSchema } from '../../contracts/spec/sweep.js';
 import { INPUT_SIZE, preprocess } from '../../core/nn/input.js';
-import { MODEL_ARCHS, type ModelArch } from '../../core/nn/models/registry.js';
-import { checkExampleCount, runTrainer, type BatchLoss, type LoopRecipe, type TrainerModel, type TrainerOptions } from '../../core/nn/trainer.js';
+import { MODEL_ARCHS } from '../../core/nn/models/registry.js';
+import {
+  checkExampleCount,
+  runTrainer,
+  type BatchLoss,
+  type LoopRecipe,
+  type TrainerModel,
+  type TrainerOptions,
+  type TrainingOutcome,
+  type ValidationSet,
+} from '../../core/nn/trainer.js';
 import { decodeClipCheckpoint, encodeClipCheckpoint, type ClipRunFingerprint } from './checkpoint.js';
 import { clipLoss } from './loss.js';
 import { checkClip, clipLayout, clipShapes, initialClip, type ClipConfig, type SerializedClip } from './model.js';
@@ -24,22 +34,32 @@ import { embedImages, embedTexts, tokenBag, type TokenBag } from './towers.js';
 export { createClipAdam };
 export { ClipTrainingSchema };
 
-export interface ClipRecipe extends LoopRecipe {
-  arch: ModelArch;
-  hidden: number[];
-  embedDim: number;
-  tokenWidth: number;
-  maxTokens: number;
-  /** Used where the vocabulary is built (buildVocabulary's maxSize); trainClip takes it with the data. */
-  maxVocabulary: number;
-  /** buildVocabulary's minCount, likewise. */
-  minTokenCount: number;
-}
+type FairField = 'schedule' | 'weightDecay' | 'validationFraction' | 'patience';
 
-// The interface and the schema's output must stay the same type.
-type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : never) : never;
-const recipeMatchesSchema: Same<ClipRecipe, z.output<typeof ClipTrainingSchema>> = true;
-void recipeMatchesSchema;
+/**
+ * The CLIP spec's recipe. The fair-recipe fields it does not carry (the CLIP spec has none of
+ * them yet) take the classifier recipe's defaults, CLIP_FAIR_DEFAULTS.
+ */
+export type ClipRecipe = z.output<typeof ClipTrainingSchema> & Partial<Pick<LoopRecipe, FairField>>;
+
+export const CLIP_FAIR_DEFAULTS: Pick<LoopRecipe, FairField> = (({ schedule, weightDecay, validationFraction, patience }) => ({
+  schedule,
+  weightDecay,
+  validationFraction,
+  patience,
+}))(TrainingSchema.parse({}));
+
+/** `recipe` with every fair-recipe field: what the loop reads. */
+export function withFairDefaults(recipe: ClipRecipe): ClipRecipe & LoopRecipe {
+  const d = CLIP_FAIR_DEFAULTS;
+  return {
+    ...recipe,
+    schedule: recipe.schedule ?? d.schedule,
+    weightDecay: recipe.weightDecay ?? d.weightDecay,
+    validationFraction: recipe.validationFraction ?? d.validationFraction,
+    patience: recipe.patience ?? d.patience,
+  };
+}
 
 /** (image, caption) pairs in memory; `tokens` holds count rows of maxTokens ids (encodeAll). */
 export interface ClipTrainingData {
@@ -77,7 +97,8 @@ export interface ClipTrainProgress {
 
 export type ClipTrainOptions = TrainerOptions<ClipTrainProgress>;
 
-export interface ClipTrainResult {
+export interface ClipTrainResult extends TrainingOutcome {
+  /** The best epoch's weights when pairs were held out, else the last step's. */
   model: SerializedClip;
   steps: number;
   /** Loss of the final step's batch (symmetric InfoNCE, natural log). */
@@ -113,7 +134,8 @@ function asStream(data: ClipTrainingData | ClipTrainingStream): ClipTrainingStre
   };
 }
 
-export async function trainClip(source: ClipTrainingData | ClipTrainingStream, recipe: ClipRecipe, opts: ClipTrainOptions): Promise<ClipTrainResult> {
+export async function trainClip(source: ClipTrainingData | ClipTrainingStream, clipRecipe: ClipRecipe, opts: ClipTrainOptions): Promise<ClipTrainResult> {
+  const recipe = withFairDefaults(clipRecipe);
   const data = asStream(source);
   checkExampleCount(data.count);
   if (!MODEL_ARCHS.includes(recipe.arch)) throw new Error(`unsupported arch '${String(recipe.arch)}'`);
@@ -132,6 +154,10 @@ export async function trainClip(source: ClipTrainingData | ClipTrainingStream, r
     minSteps: recipe.minSteps,
     batchSize: recipe.batchSize,
     learningRate: recipe.learningRate,
+    schedule: recipe.schedule,
+    weightDecay: recipe.weightDecay,
+    validationFraction: recipe.validationFraction,
+    patience: recipe.patience,
     shuffleWindow: recipe.shuffleWindow,
   };
   const model: TrainerModel<SerializedClip, ClipRunFingerprint, ClipOptimizer, ClipTrainProgress> = {
@@ -144,6 +170,7 @@ export async function trainClip(source: ClipTrainingData | ClipTrainingStream, r
     shapes: (initial) => clipShapes(initial.config),
     createOptimizer: createClipAdam,
     batches: (initial, batchSize) => pairBatches(data, initial.config, batchSize),
+    validation: (initial, indices, batchSize) => pairValidation(data, initial.config, indices, batchSize),
     progress: (base, optimizer) => ({ ...base, logitScale: optimizer.logitScale() }),
   };
   return runTrainer(data, recipe, model, opts);
@@ -170,5 +197,36 @@ function pairBatches(data: ClipTrainingStream, config: ClipConfig, batchSize: nu
       const xs = tf.tensor2d(x, [rows, INPUT_SIZE]);
       return (...w: tf.Tensor[]) => clipLoss(embedImages(config, xs, w), embedTexts(config, bag, w), w[layout.logitScale]!);
     },
+  };
+}
+
+/**
+ * The held-out pairs, loaded once in chunks of the training batch size (InfoNCE depends on the
+ * batch: each pair's negatives are its chunk's); the loss is the pair-weighted mean of the chunks'.
+ */
+async function pairValidation(data: ClipTrainingStream, config: ClipConfig, indices: Uint32Array, batchSize: number): Promise<ValidationSet> {
+  const { maxTokens, vocabSize } = config;
+  const layout = clipLayout(config);
+  const images = new Uint8Array(batchSize * INPUT_SIZE);
+  const tokens = new Int32Array(batchSize * maxTokens);
+  const chunks: { xs: tf.Tensor2D; bag: TokenBag; rows: number }[] = [];
+  try {
+    for (let start = 0; start < indices.length; start += batchSize) {
+      const part = indices.subarray(start, start + batchSize);
+      tokens.fill(0);
+      await data.gather(part, images, tokens);
+      const rows = part.length;
+      chunks.push({ xs: tf.tensor2d(preprocess(images, rows), [rows, INPUT_SIZE]), bag: tokenBag(tokens, rows, maxTokens, vocabSize), rows });
+    }
+  } catch (err) {
+    tf.dispose(chunks.map((c) => c.xs));
+    throw err;
+  }
+  return {
+    loss(w) {
+      const sums = chunks.map((c) => tf.mul(clipLoss(embedImages(config, c.xs, w), embedTexts(config, c.bag, w), w[layout.logitScale]!), c.rows));
+      return tf.div(tf.addN(sums), indices.length) as tf.Scalar;
+    },
+    dispose: () => tf.dispose(chunks.map((c) => c.xs)),
   };
 }

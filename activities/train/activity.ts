@@ -1,5 +1,6 @@
 // Training stage: one classifier per (source, N, seed) cell, checkpointed to storage so a
-// retried activity resumes from its last checkpoint instead of step 0.
+// retried activity resumes from its last checkpoint instead of step 0. The cell reads its window
+// of each manifest (offset, size) and records what it read in items.json.
 import { FAILURE_TYPES } from '../../contracts/failures.js';
 import { activityInfo, cancellationSignal, heartbeat, log } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
@@ -9,17 +10,18 @@ import { getJson, hasValidObject, putJson } from '../../core/storage.js';
 import { recordWork } from '../../core/work-ledger.js';
 import type { ActivityDeps } from '../../core/activity-deps.js';
 import { readManifest } from '../../core/shards/manifest.js';
-import { concatStreams, openFirstSamples, type SampleStream } from '../../core/shards/stream.js';
+import { concatStreams, openSamples, type SampleStream } from '../../core/shards/stream.js';
 import { initTfBackend } from '../../core/nn/backend.js';
 import { decodeCheckpoint, serializeClassifier, trainClassifier, type TrainOptions } from '../../core/nn/classifier.js';
+import { CELL_ITEMS_FILE, cellItems, cellParts, trainingSummary, type TrainingSummary } from '../../core/nn/cell-record.js';
 import { storedCheckpoint, trainResumable } from '../../core/nn/resumable.js';
 export type { TrainCellInput, TrainCellOutput } from '../../contracts/cells.js';
 export { TRAIN_CODE_VERSION, cellKey } from '../../contracts/cells.js';
 import type { TrainCellInput, TrainCellOutput } from '../../contracts/cells.js';
 import { cellKey } from '../../contracts/cells.js';
 
-/** Written beside model.bin when training finishes: what the cell cost, kept for cache hits. */
-export interface TrainRecord {
+/** Written beside model.bin when training finishes: what the cell cost and how its training ended, kept for cache hits. */
+export interface TrainRecord extends TrainingSummary {
   steps: number;
   seconds: number;
   backend: string;
@@ -73,19 +75,21 @@ async function trainCell(deps: ActivityDeps, input: TrainCellInput): Promise<Tra
     throw err;
   });
   const put = await deps.store.put(modelKey, serializeClassifier(result.model));
+  await putJson(deps.store, `${prefix}/${CELL_ITEMS_FILE}`, cellItems(input, result.validationIndices));
   const record: TrainRecord = {
     steps: result.steps,
     seconds: (Date.now() - started) / 1000,
     backend,
     resumedFromStep: result.resumedFromStep,
     attempt,
+    ...trainingSummary(result),
   };
   // The record is the cell's commit marker: written after the model.
   await putJson(deps.store, recordKey, record);
   return { cellPrefix: prefix, modelUri: put.uri, ...record, stepsRun: result.steps - result.resumedFromStep, attempt, cached: false };
 }
 
-/** The cell's examples: the first `size` of its source, then any mixed-in sources' (read batch by batch). */
+/** The cell's examples: its window of its source, then any mixed-in sources' windows (read batch by batch). */
 async function openTrainingData(deps: ActivityDeps, input: TrainCellInput): Promise<SampleStream> {
   const manifest = await readManifest(deps.store, input.manifestUri);
   if ((manifest.labels?.unlabeled ?? 0) > 0) {
@@ -95,13 +99,14 @@ async function openTrainingData(deps: ActivityDeps, input: TrainCellInput): Prom
     );
   }
   // Shards are read batch by batch (bounded memory); see core/shards/stream.ts.
-  const parts = [openFirstSamples(deps.store, manifest, input.size)];
-  for (const m of input.mix ?? []) {
+  const [main, ...mix] = cellParts(input);
+  const parts = [openSamples(deps.store, manifest, main!)];
+  for (const m of mix) {
     const mixed = await readManifest(deps.store, m.manifestUri);
     if (mixed.classes.join('\n') !== manifest.classes.join('\n')) {
       throw ApplicationFailure.nonRetryable(`${m.manifestUri} has other classes than ${input.manifestUri}; they cannot be mixed`, FAILURE_TYPES.invalidInput);
     }
-    parts.push(openFirstSamples(deps.store, mixed, m.count));
+    parts.push(openSamples(deps.store, mixed, m));
   }
   return concatStreams(parts);
 }

@@ -4,9 +4,10 @@ import { CorruptModelError, isCount, readCheckpoint, writeCheckpoint, type Check
 import { checkClassifier, classifierWith, MAX_HEADER_BYTES, modelHeader, validateArch, type SerializedClassifier } from './classifier-model.js';
 import { sizeOf } from './models/definition.js';
 import type { ModelArch } from './models/registry.js';
+import { isSchedule, type LearningRateSchedule } from './schedule.js';
 
-/** 2: the run fingerprint holds shuffleWindow. */
-export const CHECKPOINT_FORMAT_VERSION = 2;
+/** 2: the run fingerprint holds shuffleWindow. 3: the fair recipe's fields, early stopping's state and best weights. */
+export const CHECKPOINT_FORMAT_VERSION = 3;
 const FORMAT: CheckpointFormat = { magic: 'SSCK', version: CHECKPOINT_FORMAT_VERSION, what: 'checkpoint', maxHeaderBytes: MAX_HEADER_BYTES };
 
 export interface RunFingerprint {
@@ -17,6 +18,10 @@ export interface RunFingerprint {
   minSteps: number;
   batchSize: number;
   learningRate: number;
+  schedule: LearningRateSchedule;
+  weightDecay: number;
+  validationFraction: number;
+  patience: number;
   shuffleWindow: number;
 }
 
@@ -35,7 +40,7 @@ export function encodeCheckpoint(state: CheckpointState): Uint8Array {
 export function decodeCheckpoint(bytes: Uint8Array): CheckpointState {
   const c = readCheckpoint(bytes, FORMAT, readRunAndModel);
   const model = classifierWith(c.read.arch, c.read.run.hidden, c.weights);
-  return { step: c.step, totalSteps: c.totalSteps, lastLoss: c.lastLoss, run: c.read.run, model, adam: c.adam };
+  return { step: c.step, totalSteps: c.totalSteps, lastLoss: c.lastLoss, run: c.read.run, model, adam: c.adam, early: c.early };
 }
 
 function readRunAndModel(header: Record<string, unknown>) {
@@ -52,6 +57,10 @@ function readRunAndModel(header: Record<string, unknown>) {
     !isCount(r.minSteps) ||
     !isCount(r.batchSize) ||
     typeof r.learningRate !== 'number' ||
+    !isSchedule(r.schedule) ||
+    typeof r.weightDecay !== 'number' ||
+    typeof r.validationFraction !== 'number' ||
+    !isCount(r.patience) ||
     !isCount(r.shuffleWindow)
   ) {
     throw new CorruptModelError(`${what}: run fingerprint is malformed`);
@@ -73,6 +82,10 @@ function readRunAndModel(header: Record<string, unknown>) {
     minSteps: r.minSteps,
     batchSize: r.batchSize,
     learningRate: r.learningRate,
+    schedule: r.schedule,
+    weightDecay: r.weightDecay,
+    validationFraction: r.validationFraction,
+    patience: r.patience,
     shuffleWindow: r.shuffleWindow,
   };
   return { arch, run: fingerprint, sizes: shapes.map(sizeOf) };

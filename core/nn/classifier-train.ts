@@ -1,5 +1,6 @@
 // Training the sweep's classifier: Adam on mean softmax cross-entropy, by trainer.ts's loop (and
-// its reproducibility contract), from createRng(`${seed}|init`) initial weights (never TF.js's RNG).
+// its reproducibility contract and fair recipe: the validation loss is the same cross-entropy on
+// the held-out examples), from createRng(`${seed}|init`) initial weights (never TF.js's RNG).
 import * as tf from '@tensorflow/tfjs';
 import { createAdam, type AdamOptimizer } from './adam.js';
 import { decodeCheckpoint, encodeCheckpoint, type RunFingerprint } from './classifier-checkpoint.js';
@@ -16,6 +17,8 @@ import {
   type LoopRecipe,
   type TrainerModel,
   type TrainerOptions,
+  type TrainingOutcome,
+  type ValidationSet,
 } from './trainer.js';
 
 /** What training reads of a sweep's recipe (contracts' TrainingRecipe has this shape; core cannot import it). */
@@ -47,7 +50,8 @@ export interface TrainingStream {
 export type TrainProgress = LoopProgress;
 export type TrainOptions = TrainerOptions<TrainProgress>;
 
-export interface TrainResult {
+export interface TrainResult extends TrainingOutcome {
+  /** The best epoch's weights when examples were held out, else the last step's. */
   model: SerializedClassifier;
   steps: number;
   /** Loss of the final step's batch (mean softmax cross-entropy, natural log). */
@@ -69,6 +73,10 @@ export async function trainClassifier(source: TrainingData | TrainingStream, rec
     minSteps: recipe.minSteps,
     batchSize: recipe.batchSize,
     learningRate: recipe.learningRate,
+    schedule: recipe.schedule,
+    weightDecay: recipe.weightDecay,
+    validationFraction: recipe.validationFraction,
+    patience: recipe.patience,
     shuffleWindow: recipe.shuffleWindow,
   };
   const model: TrainerModel<SerializedClassifier, RunFingerprint, AdamOptimizer, TrainProgress> = {
@@ -86,6 +94,7 @@ export async function trainClassifier(source: TrainingData | TrainingStream, rec
     shapes: () => modelShapes(arch, recipe.hidden),
     createOptimizer: createAdam,
     batches: (_, batchSize) => classifierBatches(data, arch, batchSize),
+    validation: (_, indices) => classifierValidation(data, arch, indices),
     progress: (base) => base,
   };
   const { backend: _, ...result } = await runTrainer(data, recipe, model, opts);
@@ -104,12 +113,7 @@ function classifierBatches(data: TrainingStream, arch: ModelArch, batchSize: num
       rows = indices.length;
       await data.gather(indices, batchImages, batchLabels);
       x = preprocess(batchImages, rows);
-      oneHot.fill(0);
-      for (let i = 0; i < rows; i++) {
-        const label = batchLabels[i]!;
-        if (label >= NUM_CLASSES) throw new Error(`label ${label} of example ${indices[i]} is out of range [0, ${NUM_CLASSES})`);
-        oneHot[i * NUM_CLASSES + label] = 1;
-      }
+      oneHotLabels(batchLabels, indices, oneHot);
     },
     lossFunction() {
       const xs = tf.tensor2d(x, [rows, INPUT_SIZE]);
@@ -117,6 +121,47 @@ function classifierBatches(data: TrainingStream, arch: ModelArch, batchSize: num
       return (...w: tf.Tensor[]) => meanSoftmaxCrossEntropy(classifierLogits(arch, xs, w), ys);
     },
   };
+}
+
+/** Rows of the validation pass: the whole set at once up to this (bounds a CNN's activations). */
+const VALIDATION_ROWS = 2048;
+
+/** The held-out examples' images and labels on the device, in chunks of VALIDATION_ROWS; the loss is their mean cross-entropy. */
+async function classifierValidation(data: TrainingStream, arch: ModelArch, indices: Uint32Array): Promise<ValidationSet> {
+  const chunks: { xs: tf.Tensor2D; ys: tf.Tensor2D; rows: number }[] = [];
+  const images = new Uint8Array(VALIDATION_ROWS * INPUT_SIZE);
+  const labels = new Uint8Array(VALIDATION_ROWS);
+  try {
+    for (let start = 0; start < indices.length; start += VALIDATION_ROWS) {
+      const part = indices.subarray(start, start + VALIDATION_ROWS);
+      const rows = part.length;
+      await data.gather(part, images, labels);
+      // Fresh arrays per chunk: a backend may keep the array it was given rather than a copy.
+      const oneHot = new Float32Array(rows * NUM_CLASSES);
+      oneHotLabels(labels, part, oneHot);
+      chunks.push({ xs: tf.tensor2d(preprocess(images, rows), [rows, INPUT_SIZE]), ys: tf.tensor2d(oneHot, [rows, NUM_CLASSES]), rows });
+    }
+  } catch (err) {
+    tf.dispose(chunks.flatMap((c) => [c.xs, c.ys]));
+    throw err;
+  }
+  return {
+    loss(w) {
+      const sums = chunks.map((c) => tf.mul(meanSoftmaxCrossEntropy(classifierLogits(arch, c.xs, w), c.ys), c.rows));
+      return tf.div(tf.addN(sums), indices.length) as tf.Scalar;
+    },
+    dispose: () => tf.dispose(chunks.flatMap((c) => [c.xs, c.ys])),
+  };
+}
+
+/** One-hot rows of `labels` (one per index) into `out`; a label out of range names its example. */
+function oneHotLabels(labels: Uint8Array, indices: ArrayLike<number>, out: Float32Array): void {
+  out.fill(0);
+  for (let i = 0; i < indices.length; i++) {
+    const label = labels[i]!;
+    if (label >= NUM_CLASSES) throw new Error(`label ${label} of example ${indices[i]} is out of range [0, ${NUM_CLASSES})`);
+    out[i * NUM_CLASSES + label] = 1;
+  }
 }
 
 function asStream(data: TrainingData | TrainingStream): TrainingStream {

@@ -63,9 +63,11 @@ export function readFloatSections(view: DataView, offset: number, sizes: number[
 // --- training checkpoints ---------------------------------------------------------------------
 //
 // Both models' checkpoints (classifier 'SSCK', CLIP 'SSCC') are one layout: header {format, step,
-// totalSteps, lastLoss, run, adam: {beta1, beta2, epsilon, iteration}, model: <model header>},
-// then the weights, Adam's m and Adam's v as float32 sections of the same sizes. What differs is
-// the model header and the run fingerprint, which each model writes and validates itself.
+// totalSteps, lastLoss, run, adam: {beta1, beta2, epsilon, iteration}, early: {bestEpoch, bestLoss,
+// epochsSinceBest, stoppedEpoch}, model: <model header>}, then the weights, Adam's m, Adam's v and
+// (once an epoch was validated) the best epoch's weights as float32 sections of the same sizes.
+// What differs is the model header and the run fingerprint, which each model writes and validates
+// itself.
 
 /** One checkpoint format: its magic, version, name in error messages and header size bound. */
 export interface CheckpointFormat {
@@ -85,13 +87,33 @@ export interface CheckpointFields<Run> {
   run: Run;
   /** Adam slots, one per weight tensor, same order and sizes as the weights. */
   adam: { iteration: number; m: Float32Array[]; v: Float32Array[] };
+  early: EarlyStoppingState;
 }
+
+/** Early stopping's state (trainer.ts): what a resumed run needs to continue it exactly. */
+export interface EarlyStoppingState {
+  /** Epochs completed when the validation loss was lowest; 0: none validated yet (or no validation set). */
+  bestEpoch: number;
+  /** That validation loss (NaN while bestEpoch is 0). */
+  bestLoss: number;
+  /** Validated epochs since the best one. */
+  epochsSinceBest: number;
+  /** The epoch early stopping ended training at; 0 while training goes on. */
+  stoppedEpoch: number;
+  /** The best epoch's weights: null exactly when bestEpoch is 0. */
+  bestWeights: Float32Array[] | null;
+}
+
+/** Before the first validation. */
+export const NO_EARLY_STOPPING: EarlyStoppingState = { bestEpoch: 0, bestLoss: Number.NaN, epochsSinceBest: 0, stoppedEpoch: 0, bestWeights: null };
 
 export function writeCheckpoint<Run>(format: CheckpointFormat, state: CheckpointFields<Run>, weights: Float32Array[], modelHeader: unknown): Uint8Array {
   const sizes = weights.map((w) => w.length);
-  for (const [name, slots] of [['m', state.adam.m], ['v', state.adam.v]] as const) {
+  const { bestWeights, ...early } = state.early;
+  if ((bestWeights === null) !== (early.bestEpoch === 0)) throw new Error(`${format.what}: best weights are kept exactly when a best epoch is`);
+  for (const [name, slots] of [['m', state.adam.m], ['v', state.adam.v], ['best weights', bestWeights ?? weights]] as const) {
     if (slots.length !== sizes.length || slots.some((s, i) => !(s instanceof Float32Array) || s.length !== sizes[i])) {
-      throw new Error(`${format.what}: Adam slot ${name} does not match the model's weight sizes`);
+      throw new Error(`${format.what}: ${name} do not match the model's weight sizes`);
     }
   }
   const header = {
@@ -101,9 +123,10 @@ export function writeCheckpoint<Run>(format: CheckpointFormat, state: Checkpoint
     lastLoss: Number.isFinite(state.lastLoss) ? state.lastLoss : null,
     run: state.run,
     adam: { ...ADAM, iteration: state.adam.iteration },
+    early: { ...early, bestLoss: Number.isFinite(early.bestLoss) ? early.bestLoss : null },
     model: modelHeader,
   };
-  return writeContainer(format.magic, header, [...weights, ...state.adam.m, ...state.adam.v], format.maxHeaderBytes);
+  return writeContainer(format.magic, header, [...weights, ...state.adam.m, ...state.adam.v, ...(bestWeights ?? [])], format.maxHeaderBytes);
 }
 
 export const isCount = (x: unknown): x is number => Number.isSafeInteger(x) && (x as number) >= 0;
@@ -130,11 +153,13 @@ export function readCheckpoint<T>(
     throw new CorruptModelError(`${what}: adam state ${JSON.stringify(adam)?.slice(0, 200)} is missing fields or uses other hyperparameters`);
   }
   if (a.iteration !== step) throw new CorruptModelError(`${what}: adam iteration ${a.iteration} differs from step ${step}`);
+  const early = readEarlyStopping(header.early, what);
   const read = readModel(header);
   const sizes = read.sizes;
-  const expected = payloadOffset + 3 * 4 * sizes.reduce((x, y) => x + y, 0);
+  const sets = early.bestEpoch > 0 ? 4 : 3;
+  const expected = payloadOffset + sets * 4 * sizes.reduce((x, y) => x + y, 0);
   if (bytes.length !== expected) throw new CorruptModelError(`${what}: ${bytes.length} bytes, expected ${expected}`);
-  const sections = readFloatSections(view, payloadOffset, [...sizes, ...sizes, ...sizes]);
+  const sections = readFloatSections(view, payloadOffset, Array.from({ length: sets }, () => sizes).flat());
   const k = sizes.length;
   return {
     step,
@@ -142,6 +167,21 @@ export function readCheckpoint<T>(
     lastLoss: lastLoss === null ? Number.NaN : (lastLoss as number),
     read,
     weights: sections.slice(0, k),
-    adam: { iteration: a.iteration, m: sections.slice(k, 2 * k), v: sections.slice(2 * k) },
+    adam: { iteration: a.iteration, m: sections.slice(k, 2 * k), v: sections.slice(2 * k, 3 * k) },
+    early: { ...early, bestWeights: sets === 4 ? sections.slice(3 * k) : null },
   };
+}
+
+function readEarlyStopping(e: unknown, what: string): Omit<EarlyStoppingState, 'bestWeights'> {
+  const h = e as Record<string, unknown> | null;
+  const valid =
+    !!h &&
+    typeof h === 'object' &&
+    isCount(h.bestEpoch) &&
+    isCount(h.epochsSinceBest) &&
+    isCount(h.stoppedEpoch) &&
+    (h.bestEpoch === 0 ? h.bestLoss === null : typeof h.bestLoss === 'number');
+  if (!valid) throw new CorruptModelError(`${what}: early stopping state ${JSON.stringify(e)?.slice(0, 200)} is malformed`);
+  const bestLoss = h.bestLoss === null ? Number.NaN : (h.bestLoss as number);
+  return { bestEpoch: h.bestEpoch as number, bestLoss, epochsSinceBest: h.epochsSinceBest as number, stoppedEpoch: h.stoppedEpoch as number };
 }

@@ -1,22 +1,31 @@
 // The hand-written, checkpointable training loop of every model here (the classifier,
 // classifier-train.ts; CLIP, activities/clip/train.ts). The model brings its forward pass and
-// loss, initial weights, optimizer and checkpoint codec (`TrainerModel`); the loop owns the rest,
-// with one reproducibility contract:
-//  - epoch e visits the examples in shuffle.ts's order: permutation(count, createRng(`${seed}|epoch|${e}`))
+// loss, initial weights, optimizer, validation loss and checkpoint codec (`TrainerModel`); the
+// loop (trainer-loop.ts) owns the rest, the fair recipe included:
+//  - a seeded validation subset of the examples is held out (validation.ts) and the loop trains
+//    on the rest; after every epoch one batched pass measures the held-out loss, training stops
+//    `patience` epochs after the lowest, and the model returned holds the best epoch's weights;
+//  - each step's learning rate follows the schedule over the planned steps (schedule.ts), with
+//    decoupled weight decay (adam.ts).
+// One reproducibility contract:
+//  - epoch e visits the training examples in shuffle.ts's order: permutation(count, createRng(`${seed}|epoch|${e}`))
 //    when count <= shuffleWindow, else a shard-windowed shuffle; either way the batch at step s
 //    depends only on (seed, s, data layout) and a resume needs just the step counter;
 //  - Adam is our own (adam.ts, not tf.train.adam) so its whole state is {m, v, step}: the bias
 //    corrections are recomputed in float64 from the step, instead of tf.train.adam's running
 //    float32 products, which setWeights() re-derives with pow() and so would NOT restore
 //    bit-exactly. Where it runs (host or device) follows the backend (adamPlacementFor);
-//  - a checkpoint every `checkpointEvery` steps and after the last one, holding everything above.
+//  - a checkpoint every `checkpointEvery` steps and after the last one, holding everything above
+//    and early stopping's state (best weights and loss, epochs since the best, whether it stopped).
 // Given a deterministic backend (wasm single-threaded, cpu, native CPU), a run resumed from a
 // checkpoint ends with weights bit-identical to an uninterrupted run's.
-import * as tf from '@tensorflow/tfjs';
+import type * as tf from '@tensorflow/tfjs';
 import { adamPlacementFor, type AdamOptimizer, type AdamPlacement, type AdamState } from './adam.js';
 import { initTfBackend, type BackendPreference } from './backend.js';
-import type { CheckpointFields } from './container.js';
-import { epochOrder } from './shuffle.js';
+import { NO_EARLY_STOPPING, type CheckpointFields, type EarlyStoppingState } from './container.js';
+import type { LearningRateSchedule } from './schedule.js';
+import { lossReader, trainSteps, type Loop } from './trainer-loop.js';
+import { holdOut, type HoldOut } from './validation.js';
 
 /** What `onCheckpoint` receives and `resume` accepts: `bytes` is the model's checkpoint encoding. */
 export interface Checkpoint {
@@ -36,6 +45,14 @@ export interface LoopRecipe {
   minSteps: number;
   batchSize: number;
   learningRate: number;
+  /** The learning rate over the planned steps (schedule.ts). */
+  schedule: LearningRateSchedule;
+  /** Decoupled (AdamW) weight decay per step, times the step's learning rate. */
+  weightDecay: number;
+  /** Held out from the examples for early stopping (validation.ts); 0: none. */
+  validationFraction: number;
+  /** Stop after this many epochs without a lower validation loss (0: never). */
+  patience: number;
   checkpointEvery: number;
   shuffleWindow: number;
   backend: BackendPreference;
@@ -65,8 +82,26 @@ export interface TrainerOptions<P> {
   yieldEveryMs?: number;
 }
 
-export interface TrainerResult<M> {
+/** How a run went: its plan, its validation split and where early stopping ended it. */
+export interface TrainingOutcome {
+  /** Epochs x steps per epoch on the training examples, at least minSteps. */
+  plannedSteps: number;
+  /** Examples trained on (the rest were held out). */
+  trainCount: number;
+  /** The held-out examples, ascending (indices into the data). */
+  validationIndices: Uint32Array;
+  /** The epoch (counted from 1) training ended at: early stopping's, or the plan's last. */
+  stoppedEpoch: number;
+  stoppedEarly: boolean;
+  /** The epoch whose weights the model holds (0 without a validation set: the last step's). */
+  bestEpoch: number;
+  /** Its validation loss (null without one). */
+  bestValidationLoss: number | null;
+}
+
+export interface TrainerResult<M> extends TrainingOutcome {
   model: M;
+  /** Optimizer steps taken (fewer than planned when early stopping ended the run). */
   steps: number;
   /** Loss of the final step's batch. */
   finalLoss: number;
@@ -87,6 +122,13 @@ export interface BatchLoss {
   lossFunction(): (...weights: tf.Tensor[]) => tf.Scalar;
 }
 
+/** The held-out examples, loaded once: their mean loss under given weights in one batched forward pass. */
+export interface ValidationSet {
+  /** Call inside tf.tidy. */
+  loss(weights: tf.Tensor[]): tf.Scalar;
+  dispose(): void;
+}
+
 /** The model-specific parts of a training run. */
 export interface TrainerModel<M extends { weights: Float32Array[] }, Run, O extends AdamOptimizer, P> {
   /** What a resumed run must match (compared as JSON). */
@@ -100,9 +142,11 @@ export interface TrainerModel<M extends { weights: Float32Array[] }, Run, O exte
   /** The model with trained weights in place of `initial`'s. */
   withWeights(initial: M, weights: Float32Array[]): M;
   shapes(initial: M): number[][];
-  createOptimizer(placement: AdamPlacement, shapes: number[][], initial: AdamState, learningRate: number): O;
+  createOptimizer(placement: AdamPlacement, shapes: number[][], initial: AdamState, learningRate: number, weightDecay: number): O;
   /** Batch buffers for `initial`'s inputs, `batchSize` rows. */
   batches(initial: M, batchSize: number): BatchLoss;
+  /** The examples `indices` as a validation set (`batchSize`: the training batch, for losses that depend on it). */
+  validation(initial: M, indices: Uint32Array, batchSize: number): Promise<ValidationSet>;
   /** The progress report from the loop's and the optimizer's state. */
   progress(base: LoopProgress, optimizer: O): P;
 }
@@ -112,10 +156,24 @@ export function checkExampleCount(count: number): void {
   if (!Number.isInteger(count) || count < 1) throw new Error(`training data count must be a positive integer, got ${count}`);
 }
 
-/** Steps per epoch and total optimizer steps for a recipe on `count` examples. */
+/** Steps per epoch and total optimizer steps (the planned steps) for a recipe on `count` training examples. */
 export function trainingSteps(count: number, recipe: Pick<LoopRecipe, 'epochs' | 'minSteps' | 'batchSize'>) {
   const stepsPerEpoch = Math.ceil(count / recipe.batchSize);
   return { stepsPerEpoch, totalSteps: Math.max(recipe.epochs * stepsPerEpoch, recipe.minSteps) };
+}
+
+/** A run's split and step counts. */
+export interface TrainingPlan {
+  split: HoldOut;
+  stepsPerEpoch: number;
+  totalSteps: number;
+}
+
+/** The held-out split of `data` and the planned steps on the rest. */
+export function trainingPlan(data: IndexedExamples, recipe: LoopRecipe, seed: number | string): TrainingPlan {
+  checkExampleCount(data.count);
+  const split = holdOut(data.count, recipe.validationFraction, seed, data.segments);
+  return { split, ...trainingSteps(split.train.length, recipe) };
 }
 
 function resumeState<M extends { weights: Float32Array[] }, Run, O extends AdamOptimizer, P>(
@@ -141,11 +199,12 @@ export async function runTrainer<M extends { weights: Float32Array[] }, Run, O e
   model: TrainerModel<M, Run, O, P>,
   opts: TrainerOptions<P>,
 ): Promise<TrainerResult<M>> {
-  const { stepsPerEpoch, totalSteps } = trainingSteps(data.count, recipe);
+  const plan = trainingPlan(data, recipe, opts.seed);
   const start = resumeState(model, opts.resume);
   opts.signal?.throwIfAborted();
-  if (start && start.step >= totalSteps) {
-    return { model: start.model, steps: start.step, finalLoss: start.lastLoss, resumedFromStep: start.step, backend: '' };
+  if (start && (start.step >= plan.totalSteps || start.early.stoppedEpoch > 0)) {
+    const ended = { step: start.step, early: start.early, lastLoss: start.lastLoss };
+    return { ...outcome(plan, ended), model: model.withWeights(start.model, start.early.bestWeights ?? start.model.weights), resumedFromStep: start.step, backend: '' };
   }
 
   const backend = await initTfBackend(recipe.backend);
@@ -157,100 +216,38 @@ export async function runTrainer<M extends { weights: Float32Array[] }, Run, O e
     model.shapes(initial),
     { weights: initial.weights, m: start ? start.adam.m : zeros(), v: start ? start.adam.v : zeros() },
     recipe.learningRate,
+    recipe.weightDecay,
   );
   const losses = lossReader(start ? start.lastLoss : Number.NaN);
-  const loop: Loop<M, Run, O, P> = { data, recipe, model, opts, optimizer, initial, losses, stepsPerEpoch, totalSteps, step: start ? start.step : 0 };
+  let validation: ValidationSet | null = null;
   try {
+    const held = plan.split.validation;
+    validation = held.length > 0 ? await model.validation(initial, held, recipe.batchSize) : null;
+    const early = start ? start.early : NO_EARLY_STOPPING;
+    const loop: Loop<M, Run, O, P> = { ...plan, recipe, model, opts, optimizer, initial, losses, validation, early, step: start ? start.step : 0 };
     await trainSteps(loop);
-    const finalLoss = losses.read();
-    const trained = model.withWeights(initial, optimizer.state().weights);
-    return { model: trained, steps: loop.step, finalLoss, resumedFromStep: start ? start.step : 0, backend: backend.backend };
+    const ended = { step: loop.step, early: loop.early, lastLoss: losses.read() };
+    const trained = model.withWeights(initial, loop.early.bestWeights ?? optimizer.state().weights);
+    return { ...outcome(plan, ended), model: trained, resumedFromStep: start ? start.step : 0, backend: backend.backend };
   } finally {
+    validation?.dispose();
     losses.dispose();
     optimizer.dispose();
   }
 }
 
-interface Loop<M extends { weights: Float32Array[] }, Run, O extends AdamOptimizer, P> {
-  data: IndexedExamples;
-  recipe: LoopRecipe;
-  model: TrainerModel<M, Run, O, P>;
-  opts: TrainerOptions<P>;
-  optimizer: O;
-  initial: M;
-  losses: LossReader;
-  stepsPerEpoch: number;
-  totalSteps: number;
-  /** Optimizer steps completed so far. */
-  step: number;
-}
-
-/** The loop's state as a checkpoint. */
-function snapshot<M extends { weights: Float32Array[] }, Run, O extends AdamOptimizer, P>(loop: Loop<M, Run, O, P>): Checkpoint {
-  const { model, optimizer, totalSteps, step } = loop;
-  const lastLoss = loop.losses.read();
-  const { weights, m, v } = optimizer.state();
-  const state = { step, totalSteps, lastLoss, run: model.run, model: model.withWeights(loop.initial, weights), adam: { iteration: step, m, v } };
-  return { step, totalSteps, bytes: model.encode(state) };
-}
-
-async function trainSteps<M extends { weights: Float32Array[] }, Run, O extends AdamOptimizer, P>(loop: Loop<M, Run, O, P>): Promise<void> {
-  const { data, recipe, model, opts, optimizer, losses, stepsPerEpoch, totalSteps } = loop;
-  const yieldEveryMs = opts.yieldEveryMs ?? 25;
-  let lastYield = performance.now();
-  let order = null as { epoch: number; order: Uint32Array } | null;
-  const batchSize = recipe.batchSize;
-  const batch = model.batches(loop.initial, batchSize);
-  while (loop.step < totalSteps) {
-    opts.signal?.throwIfAborted();
-    const epoch = Math.floor(loop.step / stepsPerEpoch);
-    if (order?.epoch !== epoch) order = { epoch, order: epochOrder(opts.seed, epoch, data.count, data.segments, recipe.shuffleWindow) };
-    const offset = (loop.step % stepsPerEpoch) * batchSize;
-    await batch.load(order.order.subarray(offset, Math.min(offset + batchSize, data.count)));
-    const t = loop.step + 1;
-    losses.set(
-      tf.tidy(() => {
-        const { value, grads } = tf.valueAndGrads(batch.lossFunction())(optimizer.weightTensors());
-        optimizer.apply(grads, t);
-        return value as tf.Scalar;
-      }),
-    );
-    const step = ++loop.step;
-    if (opts.onCheckpoint && (step % recipe.checkpointEvery === 0 || step === totalSteps)) {
-      await opts.onCheckpoint(snapshot(loop));
-      lastYield = performance.now();
-    }
-    if (performance.now() - lastYield >= yieldEveryMs || step === totalSteps) {
-      opts.onProgress?.(model.progress({ step, totalSteps, epoch, loss: losses.read() }, optimizer));
-      await new Promise<void>((resolve) => setImmediate(resolve));
-      lastYield = performance.now();
-    }
-  }
-}
-
-/** The latest step's loss, kept on the device until someone reads it (reading syncs). */
-interface LossReader {
-  set(loss: tf.Scalar): void;
-  read(): number;
-  dispose(): void;
-}
-
-function lossReader(initial: number): LossReader {
-  let pending = null as tf.Scalar | null;
-  let value = initial;
+/** The outcome of a run that ended at `ended.step` with early stopping's state `ended.early`. */
+function outcome(plan: TrainingPlan, ended: { step: number; early: EarlyStoppingState; lastLoss: number }): TrainingOutcome & { steps: number; finalLoss: number } {
+  const { early } = ended;
   return {
-    set(loss) {
-      pending?.dispose();
-      pending = loss;
-    },
-    read() {
-      if (pending) {
-        value = pending.dataSync()[0]!;
-        pending.dispose();
-        pending = null;
-      }
-      return value;
-    },
-    dispose: () => pending?.dispose(),
+    steps: ended.step,
+    finalLoss: ended.lastLoss,
+    plannedSteps: plan.totalSteps,
+    trainCount: plan.split.train.length,
+    validationIndices: plan.split.validation,
+    stoppedEpoch: early.stoppedEpoch || Math.ceil(ended.step / plan.stepsPerEpoch),
+    stoppedEarly: early.stoppedEpoch > 0,
+    bestEpoch: early.bestEpoch,
+    bestValidationLoss: early.bestEpoch > 0 ? early.bestLoss : null,
   };
 }

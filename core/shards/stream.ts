@@ -1,6 +1,7 @@
-// Reading a source's first N samples for training without holding all N in memory: samples are
-// gathered batch by batch from decoded shards kept in a per-process LRU cache bounded in bytes
-// (SYNTHSCALE_SHARD_CACHE_MB, default 256). Together with the windowed shuffle (train/shuffle.ts)
+// Reading a window of a source's samples (its first N, or N from an offset: a seed's window of a
+// generated pool) for training without holding all N in memory: samples are gathered batch by
+// batch from decoded shards kept in a per-process LRU cache bounded in bytes
+// (SYNTHSCALE_SHARD_CACHE_MB, default 256). Together with the windowed shuffle (core/nn/shuffle.ts)
 // a train worker's memory is bounded by the cache and the window, not by N; when a source's
 // first N samples fit in the cache (the usual case: 256 MB holds ~330k 28x28 images) every shard
 // is decoded once per process and shared by all of that source's cells.
@@ -120,27 +121,46 @@ export interface SampleStream {
 }
 
 /** The first `count` samples of a source as a stream over its shards. */
-export function openFirstSamples(
-  store: BlobStore,
-  manifest: SourceManifest,
-  count: number,
-  cache: DecodedShardCache = sharedCache(),
-): SampleStream {
+export function openFirstSamples(store: BlobStore, manifest: SourceManifest, count: number, cache?: DecodedShardCache): SampleStream {
+  return openSamples(store, manifest, { count }, cache);
+}
+
+/** A cell's window of a source: samples [offset, offset + count) in manifest order (a seed's part of a generated pool). */
+export interface SampleWindow {
+  count: number;
+  /** Default 0. */
+  offset?: number;
+}
+
+/** Samples [offset, offset + count) of a source as a stream over its shards (example i is sample offset + i). */
+export function openSamples(store: BlobStore, manifest: SourceManifest, window: SampleWindow, cache: DecodedShardCache = sharedCache()): SampleStream {
+  const { count, offset = 0 } = window;
   if (!Number.isInteger(count) || count < 1) throw new Error(`sample count must be a positive integer, got ${count}`);
-  if (count > manifest.totalSamples) {
-    throw new Error(`source ${manifest.source} has ${manifest.totalSamples} samples, ${count} requested`);
+  if (!Number.isInteger(offset) || offset < 0) throw new Error(`sample offset must be a non-negative integer, got ${offset}`);
+  if (offset + count > manifest.totalSamples) {
+    const asked = offset ? `samples [${offset}, ${offset + count})` : `${count}`;
+    throw new Error(`source ${manifest.source} has ${manifest.totalSamples} samples, ${asked} requested`);
   }
   const records: ShardRecord[] = [];
   const segments: number[] = [];
   const starts: number[] = [];
+  /** The first row of each record the window reads. */
+  const firstRows: number[] = [];
+  let skipped = 0;
   let taken = 0;
   for (const record of manifest.shards) {
     if (taken >= count) break;
-    if (record.samples === 0) continue;
-    const take = Math.min(record.samples, count - taken);
+    if (skipped + record.samples <= offset) {
+      skipped += record.samples;
+      continue;
+    }
+    const first = offset - skipped;
+    skipped += first;
+    const take = Math.min(record.samples - first, count - taken);
     records.push(record);
     segments.push(take);
     starts.push(taken);
+    firstRows.push(first);
     taken += take;
   }
   const classCount = manifest.classes.length;
@@ -172,7 +192,7 @@ export function openFirstSamples(
     }
     const shards = new Map<number, DecodedShard>();
     await Promise.all([...needed].map(async ([s, p]) => shards.set(s, await p)));
-    return Array.from(shardIndex, (s, i) => ({ shard: shards.get(s)!, local: indices[i]! - starts[s]! }));
+    return Array.from(shardIndex, (s, i) => ({ shard: shards.get(s)!, local: indices[i]! - starts[s]! + firstRows[s]! }));
   };
   return {
     count,
@@ -197,9 +217,9 @@ export interface LabeledImages {
   count: number;
 }
 
-/** The first `count` samples of a source, decoded into one array (training streams instead). */
-export async function loadFirstSamples(store: BlobStore, manifest: SourceManifest, count: number): Promise<LabeledImages> {
-  const stream = openFirstSamples(store, manifest, count);
+/** Samples [offset, offset + count) of a source, decoded into one array (training streams instead). */
+export async function loadFirstSamples(store: BlobStore, manifest: SourceManifest, count: number, offset = 0): Promise<LabeledImages> {
+  const stream = openSamples(store, manifest, { count, offset });
   const images = new Uint8Array(count * IMAGE_PIXELS);
   const labels = new Uint8Array(count);
   await stream.gather(Uint32Array.from({ length: count }, (_, i) => i), images, labels);

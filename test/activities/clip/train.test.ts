@@ -1,6 +1,7 @@
 // CLIP training: the learned, clipped temperature, bit-exact resume from checkpoints (both Adam
-// placements, windowed shuffle), run-fingerprint checks, and that it learns: zero-shot accuracy
-// and a linear probe on real Fashion-MNIST after a short run on captioned real images.
+// placements, windowed shuffle), run-fingerprint checks, that it learns (zero-shot accuracy and a
+// linear probe on real Fashion-MNIST after a short run on captioned real images), and the fair
+// recipe's validation loss (InfoNCE of the held-out pairs) with resume under early stopping.
 // Run: node --import tsx --test test/clip-train.test.ts
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -24,6 +25,8 @@ import {
 } from '../../../activities/clip/train.js';
 import { evaluateZeroShot } from '../../../activities/clip/zero-shot.js';
 import { linearProbe } from '../../../activities/clip/probe.js';
+import { encodeImages, encodeTexts } from '../../../activities/clip/inference.js';
+import { clipLossReference } from '../../../activities/clip/loss.js';
 
 let tf: Tf;
 let train: ImageSet;
@@ -54,8 +57,13 @@ function pairs(count: number, maxTokens: number): ClipTrainingData {
   return clipDataFromCaptions(train.images, captions, buildVocabulary(captions), maxTokens);
 }
 
+/** The plain loop (no schedule, decay or validation) unless a test asks for the fair recipe. */
+const PLAIN = { schedule: 'constant', weightDecay: 0, validationFraction: 0, patience: 0 } as const;
+
 function recipe(overrides: Partial<ClipRecipe>): ClipRecipe {
-  return ClipTrainingSchema.parse({ hidden: [16], embedDim: 8, tokenWidth: 8, maxTokens: 8, epochs: 1, minSteps: 0, batchSize: 32, backend: 'wasm', ...overrides });
+  const { schedule, weightDecay, validationFraction, patience, ...spec } = { ...PLAIN, ...overrides };
+  const base = ClipTrainingSchema.parse({ hidden: [16], embedDim: 8, tokenWidth: 8, maxTokens: 8, epochs: 1, minSteps: 0, batchSize: 32, backend: 'wasm', ...spec });
+  return { ...base, schedule, weightDecay, validationFraction, patience };
 }
 
 function assertSameBits(a: SerializedClip, b: SerializedClip, message: string) {
@@ -219,5 +227,45 @@ describe('learning', () => {
     const probe = await linearProbe(model, train, test1000, { backend: 'wasm', trainCount: 1000 });
     t.diagnostic(`linear probe (first 1000 train images, ${probe.features} features): test top-1 ${probe.accuracy.toFixed(3)} loss ${probe.loss.toFixed(3)}, train top-1 ${probe.trainAccuracy.toFixed(3)}`);
     assert.ok(probe.accuracy > 0.7, `linear probe accuracy ${probe.accuracy}`);
+  });
+});
+
+describe('fair recipe', () => {
+  test('the validation loss is the InfoNCE of the held-out pairs (in chunks of the batch); a resumed run ends bit for bit the same', async () => {
+    const count = 300;
+    const captions = captionsFor(train.labels, count, 'train');
+    const data = pairs(count, 8);
+    const r = recipe({ epochs: 20, batchSize: 32, learningRate: 0.02, schedule: 'cosine', weightDecay: 0.001, validationFraction: 0.2, patience: 2, checkpointEvery: 5 });
+    const full: Checkpoint[] = [];
+    const result = await trainClip(data, r, { seed: 5, onCheckpoint: async (c) => void full.push(c) });
+    assert.equal(result.trainCount, 240);
+    assert.equal(result.plannedSteps, 20 * Math.ceil(240 / 32));
+    assert.ok(result.stoppedEarly && result.stoppedEpoch === result.bestEpoch + 2, `stopped at ${result.stoppedEpoch}, best ${result.bestEpoch}`);
+
+    // The held-out pairs through the returned model's towers, InfoNCE in float64 per chunk of 32.
+    const held = Array.from(result.validationIndices);
+    const images = new Uint8Array(held.length * 784);
+    held.forEach((row, i) => images.set(train.images.subarray(row * 784, (row + 1) * 784), i * 784));
+    const E = result.model.config.embedDim;
+    const imageEmb = await encodeImages(result.model, images, held.length, { backend: 'wasm' });
+    const textEmb = await encodeTexts(result.model, held.map((row) => captions[row]!), { backend: 'wasm' });
+    const rowsOf = (emb: Float32Array, from: number, to: number) => Array.from({ length: to - from }, (_, i) => Array.from(emb.subarray((from + i) * E, (from + i + 1) * E)));
+    let sum = 0;
+    for (let start = 0; start < held.length; start += 32) {
+      const end = Math.min(start + 32, held.length);
+      sum += (end - start) * clipLossReference(rowsOf(imageEmb, start, end), rowsOf(textEmb, start, end), result.model.weights.at(-1)![0]!);
+    }
+    assert.ok(Math.abs(sum / held.length - result.bestValidationLoss!) < 1e-4, `reference ${sum / held.length} vs the loop's ${result.bestValidationLoss}`);
+
+    // A checkpoint after the best epoch, before the stop: early stopping's state mid-count.
+    const from = full.find((c) => {
+      const early = decodeClipCheckpoint(c.bytes).early;
+      return early.bestEpoch > 0 && early.epochsSinceBest > 0 && early.stoppedEpoch === 0;
+    });
+    assert.ok(from);
+    const resumed = await trainClip(data, r, { seed: 5, resume: from });
+    assertSameBits(resumed.model, result.model, `resumed at ${from.step}`);
+    assert.equal(resumed.bestValidationLoss, result.bestValidationLoss);
+    assert.equal(resumed.stoppedEpoch, result.stoppedEpoch);
   });
 });

@@ -1,5 +1,5 @@
 // Adam in both placements (adam.ts): the host step against the textbook formula, host vs device
-// agreement, placement choice, and the training loss against tf.losses.softmaxCrossEntropy.
+// agreement, decoupled weight decay, placement choice, and the training loss against tf.losses.softmaxCrossEntropy.
 // Run: node --import tsx --test test/adam.test.ts
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
@@ -104,6 +104,38 @@ describe('placements', () => {
     assert.equal(adamPlacementFor('cpu', false, {}), 'host');
     assert.equal(adamPlacementFor('wasm', false, { SYNTHSCALE_ADAM: 'host' }), 'host');
     assert.throws(() => adamPlacementFor('wasm', false, { SYNTHSCALE_ADAM: 'gpu' }), /SYNTHSCALE_ADAM must be 'host' or 'device'/);
+  });
+});
+
+describe('weight decay', () => {
+  test('weight decay shrinks weights with zero gradient: w x (1 - lr wd) per step, at each step\'s learning rate, on both placements', () => {
+    const w0 = Float32Array.from([1, -2, 0.5]);
+    const zeros = () => [new Float32Array(3)];
+    for (const placement of ['host', 'device'] as const) {
+      const decayed = createAdam(placement, [[3]], { weights: [w0], m: zeros(), v: zeros() }, 0.1, 0.5);
+      const plain = createAdam(placement, [[3]], { weights: [w0], m: zeros(), v: zeros() }, 0.1);
+      try {
+        const rates = [undefined, undefined, 0.2, 0.05]; // undefined: the optimizer's own 0.1
+        rates.forEach((rate, k) => {
+          for (const opt of [decayed, plain]) tf.tidy(() => opt.apply([tf.zeros([3])], k + 1, rate));
+        });
+        const factor = rates.reduce((f: number, rate) => f * (1 - (rate ?? 0.1) * 0.5), 1);
+        decayed.state().weights[0]!.forEach((w, i) => {
+          const expected = w0[i]! * factor;
+          assert.ok(Math.abs(w - expected) <= 1e-6 * Math.abs(expected), `${placement} w[${i}]: ${w} vs ${expected}`);
+          assert.ok(Math.abs(w) < Math.abs(w0[i]!), 'shrinks');
+        });
+        assert.deepEqual(decayed.state().m[0], new Float32Array(3), 'zero gradient leaves the moments at 0');
+        assert.deepEqual(plain.state().weights[0], w0, 'without decay a zero gradient moves nothing');
+      } finally {
+        decayed.dispose();
+        plain.dispose();
+      }
+    }
+    // The host step itself: one step at lr 0.1, wd 0.5.
+    const w = [new Float32Array(w0)];
+    adamStep(w, zeros(), zeros(), zeros(), 1, 0.1, 0.5);
+    assert.deepEqual(w[0], w0.map((x) => x * 0.95));
   });
 });
 

@@ -26,8 +26,10 @@ import {
   trainClassifier,
   weightShapes,
   type Checkpoint,
+  type RunFingerprint,
   type SerializedClassifier,
 } from '../../../core/nn/classifier.js';
+import { NO_EARLY_STOPPING, type EarlyStoppingState } from '../../../core/nn/container.js';
 import { evaluateClassifier } from '../../../core/nn/metrics.js';
 
 let tf: Tf;
@@ -52,6 +54,11 @@ function recipe(overrides: Partial<TrainingRecipe>): TrainingRecipe {
     minSteps: 0,
     batchSize: 50,
     learningRate: 0.001,
+    // The plain loop (no schedule, decay or validation) unless a test asks for the fair recipe.
+    schedule: 'constant',
+    weightDecay: 0,
+    validationFraction: 0,
+    patience: 0,
     checkpointEvery: 1000,
     shuffleWindow: 16384,
     backend: 'wasm',
@@ -257,6 +264,34 @@ describe('trainClassifier', () => {
   });
 });
 
+/** A checkpoint's run fingerprint (the tests' own). */
+const RUN: RunFingerprint = {
+  seed: 's',
+  count: 100,
+  hidden: [5, 3],
+  epochs: 1,
+  minSteps: 10,
+  batchSize: 10,
+  learningRate: 0.001,
+  schedule: 'cosine',
+  weightDecay: 0.0001,
+  validationFraction: 0.1,
+  patience: 5,
+  shuffleWindow: 16384,
+};
+
+function encodeCheckpointFor(m: SerializedClassifier, early: EarlyStoppingState = NO_EARLY_STOPPING): Uint8Array {
+  return encodeCheckpoint({
+    step: 4,
+    totalSteps: 10,
+    lastLoss: 1.5,
+    run: { ...RUN, hidden: m.hidden },
+    model: m,
+    adam: { iteration: 4, m: m.weights.map((w) => w.map((x) => x / 2)), v: m.weights.map((w) => w.map((x) => x * x)) },
+    early,
+  });
+}
+
 describe('serialization', () => {
   const model = initialClassifier([5, 3], 'ser');
 
@@ -312,17 +347,6 @@ describe('serialization', () => {
     assert.throws(() => serializeClassifier({ ...model, weights: model.weights.slice(1) }), CorruptModelError);
   });
 
-  function encodeCheckpointFor(m: SerializedClassifier): Uint8Array {
-    return encodeCheckpoint({
-      step: 4,
-      totalSteps: 10,
-      lastLoss: 1.5,
-      run: { seed: 's', count: 100, hidden: m.hidden, epochs: 1, minSteps: 10, batchSize: 10, learningRate: 0.001, shuffleWindow: 16384 },
-      model: m,
-      adam: { iteration: 4, m: m.weights.map((w) => w.map((x) => x / 2)), v: m.weights.map((w) => w.map((x) => x * x)) },
-    });
-  }
-
   test('checkpoint bytes round-trip and reject corruption', () => {
     const bytes = encodeCheckpointFor(model);
     const state = decodeCheckpoint(bytes);
@@ -344,6 +368,10 @@ describe('serialization', () => {
       ['hidden mismatch', craft('SSCK', { ...header, run: { ...header.run, hidden: [5] } }, floats)],
       ['run missing', craft('SSCK', { ...header, run: null }, floats)],
       ['slots missing', craft('SSCK', header, floats / 3)],
+      ['early stopping state missing', craft('SSCK', { ...header, early: undefined }, floats)],
+      ['best epoch without its loss', craft('SSCK', { ...header, early: { ...header.early, bestEpoch: 2 } }, floats)],
+      ['best weights absent', craft('SSCK', { ...header, early: { ...header.early, bestEpoch: 2, bestLoss: 0.5 } }, floats)],
+      ['unknown schedule', craft('SSCK', { ...header, run: { ...header.run, schedule: 'step' } }, floats)],
     ];
     for (const [name, b] of bad) assert.throws(() => decodeCheckpoint(b), CorruptModelError, name);
   });
@@ -360,5 +388,20 @@ describe('serialization', () => {
     assert.equal(gathered[1], Math.fround(0.2));
     assert.equal(gathered[2 * 784], 1);
     assert.throws(() => preprocess(images, 2, [2]), RangeError);
+  });
+});
+
+describe('checkpoint early stopping state', () => {
+  const model = initialClassifier([5, 3], 'ser');
+
+  test("early stopping's state and the best weights round-trip", () => {
+    const best = model.weights.map((w) => w.map((x) => x + 1));
+    const early: EarlyStoppingState = { bestEpoch: 3, bestLoss: 0.4321, epochsSinceBest: 2, stoppedEpoch: 0, bestWeights: best };
+    const bytes = encodeCheckpointFor(model, early);
+    const state = decodeCheckpoint(bytes);
+    assert.deepEqual(state.early, early);
+    assert.deepEqual(state.run, { ...RUN, hidden: model.hidden });
+    assert.ok(Buffer.from(encodeCheckpoint(state)).equals(Buffer.from(bytes)));
+    assert.throws(() => encodeCheckpointFor(model, { ...early, bestWeights: null }), /best weights are kept exactly when a best epoch is/);
   });
 });

@@ -8,6 +8,7 @@ import { before, describe, test } from 'node:test';
 import type { Tensor, Tensor4D } from '@tensorflow/tfjs';
 import { loadSplit, locateFashionMnist, type ImageSet } from '../../../core/datasets/fashion-mnist.js';
 import { TrainingSchema, type TrainingRecipe } from '../../../contracts/spec/sweep.js';
+import { NO_EARLY_STOPPING } from '../../../core/nn/container.js';
 import {
   conv2dFilterGradIm2col,
   initTfBackend,
@@ -48,7 +49,11 @@ before(async () => {
 const subset = (set: ImageSet, count: number): ImageSet => ({ images: set.images.subarray(0, count * 784), labels: set.labels.subarray(0, count), count });
 
 function recipe(overrides: Partial<TrainingRecipe>): TrainingRecipe {
-  return { model: 'cnn', hidden: [16], epochs: 1, minSteps: 0, batchSize: 20, learningRate: 0.001, checkpointEvery: 1000, shuffleWindow: 16384, backend: 'wasm', ...overrides };
+  return {
+    ...{ model: 'cnn', hidden: [16], epochs: 1, minSteps: 0, batchSize: 20, learningRate: 0.001, checkpointEvery: 1000, shuffleWindow: 16384, backend: 'wasm' },
+    ...{ schedule: 'constant', weightDecay: 0, validationFraction: 0, patience: 0 },
+    ...overrides,
+  };
 }
 
 function assertSameWeights(a: SerializedClassifier, b: SerializedClassifier, message: string) {
@@ -231,9 +236,10 @@ describe('cnn serialization', () => {
       step: 1,
       totalSteps: 2,
       lastLoss: 1,
-      run: { seed: 's', count: 10, hidden: [6], epochs: 1, minSteps: 0, batchSize: 5, learningRate: 0.001, shuffleWindow: 16384 },
+      run: { seed: 's', count: 10, hidden: [6], epochs: 1, minSteps: 0, batchSize: 5, learningRate: 0.001, schedule: 'cosine' as const, weightDecay: 0, validationFraction: 0.1, patience: 5, shuffleWindow: 16384 },
       model,
       adam: { iteration: 1, m: model.weights.map((w) => w.slice()), v: model.weights.map((w) => w.slice()) },
+      early: NO_EARLY_STOPPING,
     };
     const bytes = encodeCheckpoint(state);
     assert.deepEqual(decodeCheckpoint(bytes).model, model);

@@ -1,6 +1,6 @@
-// Training from shards with bounded memory: the windowed epoch order (train/shuffle.ts), the
-// shard stream with its byte-bounded decoded-shard cache (shards/stream.ts), and training on a
-// stream against training on the same examples in memory.
+// Training from shards with bounded memory: the windowed epoch order (core/nn/shuffle.ts), the
+// shard stream (a cell's window of samples, from an offset) with its byte-bounded decoded-shard
+// cache (core/shards/stream.ts), and training on a stream against the same examples in memory.
 // Run: node --import tsx --test test/stream.test.ts
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -12,7 +12,7 @@ import { createRng, permutation } from '../../../core/rng.js';
 import { openStore, type BlobStore } from '../../../core/storage.js';
 import { packShard, sampleKey } from '../../../core/shards/webdataset.js';
 import { MANIFEST_FORMAT, type SourceManifest } from '../../../core/shards/manifest.js';
-import { DecodedShardCache, loadFirstSamples, openFirstSamples, shardCacheBudgetBytes } from '../../../core/shards/stream.js';
+import { DecodedShardCache, loadFirstSamples, openFirstSamples, openSamples, shardCacheBudgetBytes } from '../../../core/shards/stream.js';
 import { epochOrder } from '../../../core/nn/shuffle.js';
 import { trainClassifier } from '../../../core/nn/classifier.js';
 import type { TrainingRecipe } from '../../../contracts/spec/sweep.js';
@@ -114,6 +114,28 @@ describe('openFirstSamples', () => {
     assert.throws(() => openFirstSamples(store, manifest, 201), /has 200 samples, 201 requested/);
   });
 
+  test('a window from an offset: example i is sample offset + i, its texts too; segments start mid-shard', async () => {
+    const stream = openSamples(store, manifest, { offset: 55, count: 100 }, new DecodedShardCache(1 << 20));
+    assert.deepEqual(stream.segments, [25, 40, 35]);
+    const indices = [0, 99, 24, 25, 64, 65];
+    const images = new Uint8Array(indices.length * 784);
+    const labels = new Uint8Array(indices.length);
+    await stream.gather(indices, images, labels);
+    const all = await loadFirstSamples(store, manifest, 200);
+    indices.forEach((index, i) => {
+      assert.equal(labels[i], (55 + index) % 10);
+      assert.deepEqual(images.subarray(i * 784, (i + 1) * 784), all.images.subarray((55 + index) * 784, (56 + index) * 784), `example ${index}`);
+    });
+    assert.deepEqual(await stream.gatherTexts(indices, (x) => `${x.prompt}@${x.index}`), indices.map((i) => `p${55 + i}@${55 + i}`));
+    const loaded = await loadFirstSamples(store, manifest, 100, 55);
+    assert.deepEqual(loaded.images, all.images.subarray(55 * 784, 155 * 784));
+    // A window on a shard boundary, and one that ends exactly at the last sample.
+    assert.deepEqual(openSamples(store, manifest, { offset: 80, count: 40 }).segments, [40]);
+    assert.deepEqual(openSamples(store, manifest, { offset: 150, count: 50 }).segments, [10, 40]);
+    assert.throws(() => openSamples(store, manifest, { offset: 150, count: 51 }), /has 200 samples, samples \[150, 201\) requested/);
+    assert.throws(() => openSamples(store, manifest, { offset: -1, count: 5 }), /offset must be a non-negative integer/);
+  });
+
   test('the decoded-shard cache stays within its byte budget and reloads what it evicted', async () => {
     const shardBytes = SHARD * 785;
     const cache = new DecodedShardCache(2 * shardBytes);
@@ -159,6 +181,10 @@ describe('training on a stream', () => {
     minSteps: 0,
     batchSize: 32,
     learningRate: 0.01,
+    schedule: 'constant',
+    weightDecay: 0,
+    validationFraction: 0,
+    patience: 0,
     checkpointEvery: 1000,
     shuffleWindow: 16384,
     backend: 'wasm',
