@@ -30,7 +30,8 @@ const dir = await locateFashionMnist(projectDataDir());
 const train = await loadSplit(dir, 'train');
 // Spec defaults (hidden [256], batch 128, lr 1e-3, Adam); epochs 1 and minSteps 0 so that
 // `count` images are exactly count/128 optimizer steps.
-const recipe = { ...TrainingSchema.parse({}), backend, model, epochs: 1, minSteps: 0 };
+// Plain step throughput: no validation pass, no schedule or decay.
+const recipe = { ...TrainingSchema.parse({}), backend, model, epochs: 1, minSteps: 0, schedule: 'constant' as const, weightDecay: 0, validationFraction: 0, patience: 0 };
 
 const slice = (start: number, count: number) => ({
   images: train.images.subarray(start * 784, (start + count) * 784),

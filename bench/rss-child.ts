@@ -27,7 +27,7 @@ if (sizeArg === 'baseline') {
 } else {
   const size = Number(sizeArg);
   const activities = createTrainActivities({ store, dataDir: projectDataDir() });
-  const recipe = { ...TrainingSchema.parse({}), backend, epochs: 1, minSteps: 0, checkpointEvery: 100_000 };
+  const recipe = { ...TrainingSchema.parse({}), backend, epochs: 1, minSteps: 0, checkpointEvery: 100_000, validationFraction: 0, patience: 0 };
   const t = performance.now();
   const env = new MockActivityEnvironment({ attempt: 1, heartbeatTimeoutMs: 30_000 });
   // The first heartbeat comes ~25 ms into training, right after loadFirstSamples: memory with the data loaded.

@@ -7,10 +7,10 @@ import { keySegment } from '../../core/keys.js';
 import { getJson, hasValidObject, putJson } from '../../core/storage.js';
 import type { ActivityDeps } from '../../core/activity-deps.js';
 import type { EvalMetrics } from '../../core/nn/metrics.js';
-import type { MixedSourceSpec, SweepSpec } from '../../contracts/spec/sweep.js';
-import { cellsOf, cellsPerTask, mixCount, tasksOf, type Cell, type Task } from '../../contracts/grid.js';
+import type { SweepSpec } from '../../contracts/spec/sweep.js';
+import { cellData, cellsOf, cellsPerTask, tasksOf, type Cell, type Task } from '../../contracts/grid.js';
 import { TASKS } from '../../contracts/tasks.js';
-import { clipCurveName, type AnalysisDocument } from '../../contracts/analysis.js';
+import { clipCurveName, DEFAULT_ANALYSIS_SETTINGS, type AnalysisDocument, type AnalyzeOptions } from '../../contracts/analysis.js';
 import {
   cellKey,
   clipCellKey,
@@ -24,7 +24,9 @@ import type { CellMetrics, EvalSetSpec, SourceSummary } from '../../contracts/ty
 import { analyzeSweep } from './analyze-sweep.js';
 export type { AnalysisDocument } from '../../contracts/analysis.js';
 
-export const ANALYZE_CODE_VERSION = 'analyze-4';
+// analyze-5: fits on per-N means, seed bootstrap intervals, quality gates, held-out checks, least-squares
+// offset fits, findings, diversity; cells read from their seed's manifest and window.
+export const ANALYZE_CODE_VERSION = 'analyze-5';
 
 export interface AnalyzeInput {
   sweepId: string;
@@ -50,8 +52,8 @@ interface TaskReader {
   evalKey: (modelKey: string, modelSha: string, evalSet: string, split: string, shift?: EvalSetSpec['shift']) => string;
 }
 
-/** What a cell trains on: the source's first N samples, plus a mixed source's synthetic part. */
-type CellData = Pick<TrainCellInput, 'manifestUri' | 'size' | 'seed' | 'mix'>;
+/** What a cell trains on: its seed's manifest of the source from its offset, plus a mixed source's synthetic part. */
+type CellData = Pick<TrainCellInput, 'manifestUri' | 'size' | 'offset' | 'seed' | 'mix'>;
 
 const TASK_READERS: Record<Task, TaskReader> = {
   clip: {
@@ -73,27 +75,21 @@ function cellsInReadOrder(spec: SweepSpec, name: string): Cell[] {
   return cellsOf(spec, name).sort((p, q) => (p.index % perTask) - (q.index % perTask) || rank(p) - rank(q));
 }
 
-/** What a source's cells are keyed by besides (N, seed): its manifest, and a mixed source's synthetic part. */
-interface SourceReading {
-  source: SourceSummary;
-  manifestSha: string;
-  mix?: { spec: MixedSourceSpec; manifestUri: string; manifestSha: string };
-}
-
-async function headOf(deps: ActivityDeps, uri: string): Promise<{ sha256: string; size: number }> {
-  const head = await deps.store.head(deps.store.keyOf(uri));
-  if (!head) throw new Error(`${uri} is missing`);
-  return head;
-}
-
-/** A mixed source's cells also hash the synthetic manifest they mix in (contracts/cells.ts cellKey). */
-async function sourceReading(deps: ActivityDeps, spec: SweepSpec, source: SourceSummary, sources: SourceSummary[]): Promise<SourceReading> {
-  const manifestSha = (await headOf(deps, source.manifestUri)).sha256;
-  const mixSpec = source.kind === 'mixed' ? spec.sources.find((s): s is MixedSourceSpec => s.name === source.name && s.kind === 'mixed') : undefined;
-  if (!mixSpec) return { source, manifestSha };
-  const mixedIn = sources.find((s) => s.name === mixSpec.synthetic);
-  if (!mixedIn) throw new Error(`mixed source ${source.name}: its synthetic source ${mixSpec.synthetic} has no summary`);
-  return { source, manifestSha, mix: { spec: mixSpec, manifestUri: mixedIn.manifestUri, manifestSha: (await headOf(deps, mixedIn.manifestUri)).sha256 } };
+/** A manifest's checksum (part of every cell key that reads it), fetched once per manifest. */
+function manifestShas(deps: ActivityDeps): (uri: string) => Promise<string> {
+  const shas = new Map<string, Promise<string>>();
+  return (uri) => {
+    if (!shas.has(uri)) {
+      shas.set(
+        uri,
+        deps.store.head(deps.store.keyOf(uri)).then((head) => {
+          if (!head) throw new Error(`${uri} is missing`);
+          return head.sha256;
+        }),
+      );
+    }
+    return shas.get(uri)!;
+  };
 }
 
 /** Read each (source, N, seed, eval set) result written by the train and evaluate stages. */
@@ -104,11 +100,16 @@ export async function collectCells(
   evalSets: EvalSetSpec[] = spec.eval,
 ): Promise<CellMetrics[]> {
   const cells: CellMetrics[] = [];
+  const shaOf = manifestShas(deps);
+  const summaryOf = (name: string) => sources.find((s) => s.name === name);
   for (const source of sources) {
-    const reading = await sourceReading(deps, spec, source, sources);
     const order = cellsInReadOrder(spec, source.name);
     for (const [i, cell] of order.entries()) {
-      cells.push(...(await readCell(deps, spec, reading, cell, evalSets)));
+      // Which images the cell trained on: its seed's manifest from its seed's window on (contracts/grid.ts), as the sweep ran it.
+      const where = cellData(spec, summaryOf, cell);
+      const data: CellData = { ...where, size: cell.size, seed: cell.seed };
+      const shas = { manifest: await shaOf(data.manifestUri), mix: await Promise.all((data.mix ?? []).map((m) => shaOf(m.manifestUri))) };
+      cells.push(...(await readCell(deps, spec, source.name, data, shas, cell, evalSets)));
       if (order[i + 1]?.size !== cell.size) heartbeat({ source: source.name, cellsRead: cells.length });
     }
   }
@@ -116,14 +117,19 @@ export async function collectCells(
 }
 
 /** One cell's metrics on every eval set, from its train record and stored evaluations (either task). */
-async function readCell(deps: ActivityDeps, spec: SweepSpec, reading: SourceReading, cell: Cell, evalSets: EvalSetSpec[]): Promise<CellMetrics[]> {
-  const { source, mix } = reading;
+async function readCell(
+  deps: ActivityDeps,
+  spec: SweepSpec,
+  name: string,
+  data: CellData,
+  shas: { manifest: string; mix: string[] },
+  cell: Cell,
+  evalSets: EvalSetSpec[],
+): Promise<CellMetrics[]> {
   const { size, seed } = cell;
-  const mixes = mix ? [{ manifestUri: mix.manifestUri, count: mixCount(mix.spec, size) }] : undefined;
-  const data: CellData = { manifestUri: source.manifestUri, size, seed, ...(mixes ? { mix: mixes } : {}) };
   const reader = TASK_READERS[cell.task];
-  const prefix = reader.prefix(spec, reading.manifestSha, data, mix ? [mix.manifestSha] : []);
-  const sourceName = TASKS[cell.task].curveName(source.name);
+  const prefix = reader.prefix(spec, shas.manifest, data, shas.mix);
+  const sourceName = TASKS[cell.task].curveName(name);
   const record = await getJson<{ steps: number; seconds: number }>(deps.store, `${prefix}/train.json`);
   const model = await deps.store.head(`${prefix}/model.bin`);
   if (!model) throw new Error(`cell ${sourceName} N=${size} seed=${seed}: ${prefix}/model.bin is missing`);
@@ -161,27 +167,39 @@ export function analysedSources(spec: SweepSpec, sources: SourceSummary[]): Sour
   ];
 }
 
+/** Each synthetic source's recognizability result, with its diversity measures where the stage measured them. */
+async function readRecognizability(deps: ActivityDeps, refs: { source: string; resultUri: string }[]): Promise<NonNullable<AnalyzeOptions['recognizability']>> {
+  return Promise.all(
+    refs.map(async (ref) => {
+      const doc = await getJson<RecognizabilityDocument>(deps.store, deps.store.keyOf(ref.resultUri));
+      return {
+        source: ref.source,
+        overall: doc.overall,
+        judgeTestAccuracy: doc.judgeTestAccuracy,
+        classes: doc.perClass.map((c) => c.className),
+        perClass: doc.perClass.map((c) => c.fraction),
+        ...(doc.diversity ? { diversity: doc.diversity } : {}),
+      };
+    }),
+  );
+}
+
 export function createAnalyzeActivities(deps: ActivityDeps) {
   return {
     async analyzeSweepResults(input: AnalyzeInput): Promise<AnalyzeOutput> {
       const cells = await collectCells(deps, input.spec, input.sources, input.evalSets);
-      const recognizability = await Promise.all(
-        (input.recognizability ?? []).map(async (ref) => {
-          const doc = await getJson<RecognizabilityDocument>(deps.store, deps.store.keyOf(ref.resultUri));
-          return {
-            source: ref.source,
-            overall: doc.overall,
-            judgeTestAccuracy: doc.judgeTestAccuracy,
-            classes: doc.perClass.map((c) => c.className),
-            perClass: doc.perClass.map((c) => c.fraction),
-          };
-        }),
-      );
-      const key = `analyses/${keySegment(input.sweepId, 'sweepId')}-${inputHash('analyze', ANALYZE_CODE_VERSION, { cells, sources: input.sources, recognizability })}.json`;
+      const recognizability = await readRecognizability(deps, input.recognizability ?? []);
+      const options: AnalyzeOptions = {
+        recognizability,
+        analysis: { ...DEFAULT_ANALYSIS_SETTINGS, ...input.spec.analysis },
+        seedDraws: input.spec.seedDraws ?? 'init',
+      };
+      const settings = { analysis: options.analysis, seedDraws: options.seedDraws };
+      const key = `analyses/${keySegment(input.sweepId, 'sweepId')}-${inputHash('analyze', ANALYZE_CODE_VERSION, { cells, sources: input.sources, recognizability, settings })}.json`;
       const cached = await hasValidObject(deps.store, key);
       const analysis = cached
         ? (await getJson<AnalysisDocument>(deps.store, key, 256 * 1024 * 1024)).analysis
-        : analyzeSweep(cells, analysedSources(input.spec, input.sources), { recognizability });
+        : analyzeSweep(cells, analysedSources(input.spec, input.sources), options);
       if (!cached) await putJson(deps.store, key, { sweepId: input.sweepId, cells, sources: input.sources, analysis } satisfies AnalysisDocument);
       return {
         analysisUri: deps.store.uri(key),

@@ -1,10 +1,11 @@
 // From cells to curves: the usable cells, the curves to draw (one per source and eval set), and
-// each curve's per-N aggregates over seeds, fits and warnings.
+// each curve's per-N aggregates over seeds, fits, bootstrap draws and warnings.
 import type { CurveAnalysis, PerNAggregate } from '../../contracts/analysis.js';
 import type { CellMetrics, SourceSummary } from '../../contracts/types.js';
 import type { MonotoneOptions } from '../../core/stats/monotone.js';
 import { meanCI95 } from '../../core/stats/student-t.js';
-import { analyzeMetric, fmt } from './metric-scaling.js';
+import { curveDraws, type CurveDraws, type SeedResampling } from './draws.js';
+import { analyzeMetric, spanOf, type QualityGates } from './metric-scaling.js';
 
 /** Drops cells with unusable numbers and de-duplicates (source, evalSet, size, seed), keeping the last one. */
 export function usableCells(cells: readonly CellMetrics[], warnings: string[]): CellMetrics[] {
@@ -58,14 +59,21 @@ function aggregatePerN(group: CellMetrics[]): PerNAggregate[] {
     }));
 }
 
-/** One source's curve on one eval set, or null when it has no cells there. */
+/** How one curve is analysed: the monotonicity tolerance, the quality gates, and its source's seed resampling. */
+export interface CurveSettings {
+  monotone: MonotoneOptions;
+  gates: QualityGates;
+  resampling: SeedResampling;
+}
+
+/** One source's curve on one eval set with its bootstrap draws, or null when it has no cells there. */
 export function analyzeCurve(
   source: string,
   summary: SourceSummary | undefined,
   evalSet: string,
   kept: CellMetrics[],
-  monotoneOpts: MonotoneOptions,
-): CurveAnalysis | null {
+  settings: CurveSettings,
+): { curve: CurveAnalysis; draws: CurveDraws } | null {
   const group = kept.filter((c) => c.source === source && c.evalSet === evalSet).sort((p, q) => p.size - q.size || p.seed - q.seed);
   if (group.length === 0) return null;
   const curveWarnings: string[] = [];
@@ -74,25 +82,27 @@ export function analyzeCurve(
   if (single.length > 0) curveWarnings.push(`only one seed at N = ${single.join(', ')}: no confidence interval there`);
   if (perN.length < 3) curveWarnings.push(`only ${perN.length} distinct N: no slope confidence interval`);
 
-  const ns = group.map((c) => c.size);
-  const loss = analyzeMetric('loss', ns, group.map((c) => c.loss), monotoneOpts);
-  const error = analyzeMetric('error', ns, group.map((c) => 1 - c.accuracy), monotoneOpts);
-  for (const m of [loss, error]) {
-    if (m.fit && !m.unreliable && m.fit.r2 < 0.8)
-      curveWarnings.push(`${m.metric} fit is poor (log-space R² = ${fmt(m.fit.r2)}); read its slope with care`);
-  }
+  const ns = perN.map((p) => p.n);
+  const draws = curveDraws(group, ns, settings.resampling);
+  const seedNs = group.map((c) => c.size);
+  const metric = (name: 'loss' | 'error', seedYs: number[]) =>
+    analyzeMetric(name, { seedNs, seedYs, ns, means: perN.map((p) => p[name].mean) }, settings.monotone, settings.gates, draws);
+  const loss = metric('loss', group.map((c) => c.loss));
+  const error = metric('error', group.map((c) => 1 - c.accuracy));
   if (!loss.monotone && error.monotone)
     curveWarnings.push('loss is not monotone while error is: the model becomes over-confident on real test data as N grows (see ECE)');
-  return {
+  const curve: CurveAnalysis = {
     source,
     kind: summary?.kind ?? 'unknown',
     description: summary?.description ?? '',
     evalSet,
     perN,
+    span: spanOf(ns),
     loss,
     error,
     lossMonotone: loss.monotone,
     errorMonotone: error.monotone,
     warnings: curveWarnings,
   };
+  return { curve, draws };
 }

@@ -3,6 +3,7 @@
 import type { AnalyzeOptions, RecognizabilityAnalysis } from '../../contracts/analysis.js';
 import type { CellMetrics } from '../../contracts/types.js';
 import { correlate } from '../../core/stats/recognizability.js';
+import { cleanEvalSet } from './verdicts.js';
 
 type Recognizability = NonNullable<AnalyzeOptions['recognizability']>[number];
 
@@ -19,7 +20,7 @@ export function recognizabilityVsGap(
   realSource: string | null,
   warnings: string[],
 ): RecognizabilityAnalysis {
-  const cleanEval = evalSets.find((e) => !e.startsWith('ood-')) ?? null;
+  const cleanEval = cleanEvalSet(evalSets);
   const mine = kept.filter((c) => c.source === r.source && c.evalSet === cleanEval);
   const theirs = kept.filter((c) => c.source === realSource && c.evalSet === cleanEval);
   const shared = [...new Set(mine.map((c) => c.size))].filter((n) => theirs.some((c) => c.size === n));
@@ -44,5 +45,6 @@ export function recognizabilityVsGap(
     evalSet: cleanEval,
     perClass,
     correlation: correlate(perClass.map((p) => p.recognizability), perClass.map((p) => p.gap)),
+    ...(r.diversity ? { diversity: { ...r.diversity } } : {}),
   };
 }

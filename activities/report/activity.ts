@@ -6,7 +6,7 @@ import { joinKey, keySegment } from '../../core/keys.js';
 import { getJson } from '../../core/storage.js';
 import type { ActivityDeps } from '../../core/activity-deps.js';
 import type { AnalysisDocument } from '../../contracts/analysis.js';
-import { RECOGNIZABILITY_FIGURE, renderReport, SCALING_FIGURE } from './render.js';
+import { DIVERSITY_FIGURE, RECOGNIZABILITY_FIGURE, renderReport, SCALING_FIGURE } from './render.js';
 import { buildSampleSheets } from './samples.js';
 import type { SweepStats } from '../../contracts/sweep.js';
 
@@ -27,7 +27,9 @@ export function describeRun(stats: SweepStats): string[] {
 }
 
 // report-3: report.html, PNG copies of the charts, sample sheets, CI bands in scaling.svg.
-export const REPORT_CODE_VERSION = 'report-4';
+// report-5: Findings first, the interval method, bootstrap intervals, quality gates, held-out checks,
+// generators' real images, accuracy against CFG, diversity and the CFG trade-off figure.
+export const REPORT_CODE_VERSION = 'report-5';
 
 export interface RenderReportInput {
   sweepId: string;
@@ -50,6 +52,8 @@ export interface RenderReportOutput {
   plotPngUri?: string;
   /** recognizability.png, when the sweep measured recognizability. */
   recognizabilityPngUri?: string;
+  /** cfg-tradeoff.png, when the sweep has sources that differ only in CFG. */
+  diversityPngUri?: string;
   /** samples-<source>.png by source name. */
   sampleSheetUris?: Record<string, string>;
 }
@@ -85,6 +89,11 @@ export function createReportActivities(deps: ActivityDeps) {
         await put(RECOGNIZABILITY_FIGURE.file, rendered.recognizabilitySvg);
         recognizabilityPngUri = await put(RECOGNIZABILITY_FIGURE.raster, rendered.recognizabilityPng.png);
       }
+      let diversityPngUri: string | undefined;
+      if (rendered.diversitySvg !== null && rendered.diversityPng !== null) {
+        await put(DIVERSITY_FIGURE.file, rendered.diversitySvg);
+        diversityPngUri = await put(DIVERSITY_FIGURE.raster, rendered.diversityPng.png);
+      }
       const sampleSheetUris: Record<string, string> = {};
       for (const sheet of sheets) sampleSheetUris[sheet.source] = await put(sheet.file, sheet.image.png);
       const reportHtmlUri = await put('report.html', rendered.html);
@@ -97,6 +106,7 @@ export function createReportActivities(deps: ActivityDeps) {
         reportHtmlUri,
         plotPngUri,
         ...(recognizabilityPngUri ? { recognizabilityPngUri } : {}),
+        ...(diversityPngUri ? { diversityPngUri } : {}),
         sampleSheetUris,
       };
     },

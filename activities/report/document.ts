@@ -6,10 +6,12 @@
 // notes), so markup is never parsed out of data: only the literal parts of an `md` template may
 // carry `code`, **strong** and *em* markers; interpolated values are plain text.
 
-/** One piece of inline text: a markup literal written in this code, or plain text from data. */
+/** One piece of inline text: a markup literal written in this code, or plain text from data; with `href`, a link to a section of the page. */
 export interface Segment {
   text: string;
   markup: boolean;
+  /** A section id of this report (lower-case letters, digits and dashes): the segment links there. */
+  href?: string;
 }
 
 /** Inline text with markup only where the code put it (build with the `md` template tag). */
@@ -33,6 +35,12 @@ export function md(literals: TemplateStringsArray, ...values: (Text | number)[])
 function segmentsOf(value: Text | number): readonly Segment[] {
   if (value instanceof Rich) return value.segments;
   return [{ text: String(value), markup: false }];
+}
+
+/** Plain text linking to a section of the report (`anchor`: its id, see html.ts sectionId). */
+export function link(text: string, anchor: string): Rich {
+  if (!/^[a-z0-9-]+$/.test(anchor)) throw new Error(`link: '${anchor}' is not a section id`);
+  return new Rich([{ text, markup: false, href: anchor }]);
 }
 
 /** Texts joined by a plain separator, keeping each one's markup. */
@@ -62,7 +70,7 @@ export const table = (header: string[], rows: Text[][]): Block => ({ kind: 'tabl
 
 /** Markdown of inline text: markup and data alike are written as they are (report.md has always trusted its data). */
 export function markdownOf(text: Text): string {
-  return typeof text === 'string' ? text : text.segments.map((s) => s.text).join('');
+  return typeof text === 'string' ? text : text.segments.map((s) => (s.href ? `[${s.text.replace(/[[\]]/g, '\\$&')}](#${s.href})` : s.text)).join('');
 }
 
 function tableCell(s: string): string {

@@ -1,6 +1,6 @@
 // Formatting shared by the report's sections: numbers, intervals, durations, slopes, and one
 // part per eval set.
-import type { MetricScaling, SweepAnalysis } from '../../contracts/analysis.js';
+import type { MetricScaling, PercentileInterval, SweepAnalysis, WithholdReason } from '../../contracts/analysis.js';
 import type { MeanCI } from '../../core/stats/student-t.js';
 import { heading, md, type Block } from './document.js';
 
@@ -36,6 +36,33 @@ export function duration(seconds: number): string {
   return h > 0 ? `${h} h ${m} min ${s} s` : `${m} min ${s} s`;
 }
 
+/** A bootstrap interval as [lo, hi], "open" for an unbounded end; a dash when there is none. */
+export function interval(ci: PercentileInterval | null | undefined, digits = 3): string {
+  if (!ci) return '—';
+  const end = (x: number | null) => (x === null ? 'open' : num(x, digits));
+  return `[${end(ci.lo)}, ${end(ci.hi)}]`;
+}
+
+/** A value with its bootstrap interval: "0.512 [0.43, 0.60]"; a dash when the value is missing. */
+export function withInterval(value: number | null | undefined, ci: PercentileInterval | null | undefined, format: (x: number) => string = (x) => num(x)): string {
+  if (value === null || value === undefined || !Number.isFinite(value)) return '—';
+  return ci ? `${format(value)} ${interval(ci)}` : format(value);
+}
+
+const WITHHELD: Record<WithholdReason, string> = {
+  'not-monotone': 'not monotone',
+  'no-decay': 'does not decay',
+  'no-fit': 'no fit',
+  'few-sizes': 'too few N',
+  'narrow-span': 'N span too narrow',
+  'poor-fit': 'poor fit',
+};
+
+/** Why a slope is withheld, in a few words ("not monotone, too few N"). */
+export function withheldText(m: MetricScaling): string {
+  return m.withheldBy.map((w) => WITHHELD[w]).join(', ') || 'unreliable';
+}
+
 /** The headline slope with its CI, or a dash saying why it is withheld. */
 export function slopeText(m: MetricScaling): string {
   if (m.scalingSlope !== null) {
@@ -43,7 +70,7 @@ export function slopeText(m: MetricScaling): string {
     return c ? `${num(m.scalingSlope)} [${num(c[0])}, ${num(c[1])}]` : num(m.scalingSlope);
   }
   if (!m.fit) return '— (no fit)';
-  return `— (unreliable${m.monotone ? '' : ': not monotone'})`;
+  return `— (withheld: ${withheldText(m)})`;
 }
 
 /** The spec's dataset name, when the spec has one. */

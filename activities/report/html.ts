@@ -31,10 +31,19 @@ export function inlineHtml(text: Text): string {
   if (typeof text === 'string') return escapeHtml(text);
   const chars: string[] = [];
   const markup: boolean[] = [];
+  // A link is one finished piece of HTML: its text is data, escaped, and never carries markup.
+  const raw: boolean[] = [];
   for (const segment of text.segments) {
+    if (segment.href) {
+      chars.push(`<a href="#${segment.href}">${escapeHtml(segment.text)}</a>`);
+      markup.push(false);
+      raw.push(true);
+      continue;
+    }
     for (const ch of segment.text) {
       chars.push(ch);
       markup.push(segment.markup);
+      raw.push(false);
     }
   }
   const spaceAt = (i: number) => i < 0 || i >= chars.length || /\s/.test(chars[i]!);
@@ -42,6 +51,10 @@ export function inlineHtml(text: Text): string {
   let out = '';
   for (let i = 0; i < chars.length; i++) {
     const ch = chars[i]!;
+    if (raw[i]) {
+      out += ch;
+      continue;
+    }
     const top = open[open.length - 1];
     if (markup[i] && ch === '`') {
       if (top === 'code') {
@@ -76,13 +89,18 @@ export function inlineHtml(text: Text): string {
   return out;
 }
 
-/** The h2 sections with ids for the contents list (lower-case words joined by dashes, numbered when repeated), by block index. */
+/** A section's id: lower-case words joined by dashes (for simple titles, also the anchor Markdown viewers give the heading). */
+export function sectionId(title: string): string {
+  return title.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '') || 'section';
+}
+
+/** The h2 sections with ids for the contents list (sectionId, numbered when repeated), by block index. */
 function sections(blocks: readonly Block[]): ({ id: string; title: string } | null)[] {
   const seen = new Map<string, number>();
   return blocks.map((block) => {
     if (block.kind !== 'heading' || block.level !== 2) return null;
     const title = plainText(block.text);
-    const base = title.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '') || 'section';
+    const base = sectionId(title);
     const count = seen.get(base) ?? 0;
     seen.set(base, count + 1);
     return { id: count === 0 ? base : `${base}-${count + 1}`, title };

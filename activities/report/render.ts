@@ -1,8 +1,10 @@
 // Renders a SweepAnalysis as a JSON document, one report document (document.ts) written as
 // Markdown and as a self-contained HTML page, and the charts (charts.ts) as SVG and PNG.
 //
-// The sections: sections-results.ts (what was measured), sections-paper.ts (the paper's analyses),
-// sections-context.ts (samples, the paper's slopes, the run); format.ts formats their numbers.
+// The sections: sections-findings.ts (the paper's claims as tested, first), sections-results.ts and
+// sections-fits.ts (what was measured), sections-paper.ts, sections-cfg.ts and sections-diversity.ts
+// (the paper's analyses), sections-context.ts (samples, the paper's slopes, the run); format.ts
+// formats their numbers.
 import type { SweepAnalysis } from '../../contracts/analysis.js';
 import { renderChartSvg, renderRecognizabilitySvg } from './charts.js';
 import { toMarkdown, type Block } from './document.js';
@@ -10,12 +12,18 @@ import { toHtml, type HtmlFigure } from './html.js';
 import { rasterizeSvg, type RasterImage } from './raster.js';
 import type { SampleSheet } from './samples.js';
 import { RECOGNIZABILITY_FIGURE, SCALING_FIGURE } from './figures.js';
-import { comparisonSection, figureSection, fitsSection, headlineSection, introSection, resultsSection, sourcesSection } from './sections-results.js';
+import { figureSection, headlineSection, methodSection, resultsSection, sourcesSection, titleSection } from './sections-results.js';
+import { comparisonSection, fitsSection } from './sections-fits.js';
+import { findingsSection } from './sections-findings.js';
 import { paperSections } from './sections-paper.js';
+import { cfgSection } from './sections-cfg.js';
+import { diversitySections } from './sections-diversity.js';
+import { DIVERSITY_FIGURE, renderDiversitySvg } from './diversity-chart.js';
 import { paperContextSection, runSections, samplesSection, specSection } from './sections-context.js';
 import { specDataset } from './format.js';
 
 export { RECOGNIZABILITY_FIGURE, SCALING_FIGURE } from './figures.js';
+export { DIVERSITY_FIGURE } from './diversity-chart.js';
 export { PAPER_FIGURE1_SLOPES } from './sections-context.js';
 
 export interface ReportMeta {
@@ -52,12 +60,15 @@ export interface RenderedReport {
   /** Per-class recognizability bars (recognizability.svg), when the sweep measured it. */
   recognizabilitySvg: string | null;
   recognizabilityPng: RasterImage | null;
+  /** The CFG trade-off figure (cfg-tradeoff.svg), when the sweep has sources that differ only in CFG. */
+  diversitySvg: string | null;
+  diversityPng: RasterImage | null;
 }
 
-/** The whole report as one document, in reading order. */
+/** The whole report as one document, in reading order: the findings first, linking to the sections after them. */
 export function reportDocument(a: SweepAnalysis, meta: ReportMeta, extras: ReportExtras = {}): Block[] {
-  return [
-    ...introSection(a, meta),
+  const body = [
+    ...methodSection(a),
     ...headlineSection(a),
     // The chart right after the headline numbers: the first thing a reader of the page looks for.
     ...figureSection(),
@@ -66,11 +77,15 @@ export function reportDocument(a: SweepAnalysis, meta: ReportMeta, extras: Repor
     ...fitsSection(a),
     ...comparisonSection(a),
     ...paperSections(a),
+    ...cfgSection(a),
+    ...diversitySections(a),
     ...samplesSection(extras),
     ...paperContextSection(a, specDataset(meta.spec)),
     ...runSections(a, meta),
     ...specSection(meta.spec),
   ];
+  const sections = new Set(body.flatMap((b) => (b.kind === 'heading' && b.level === 2 && typeof b.text === 'string' ? [b.text] : [])));
+  return [...titleSection(a, meta), ...findingsSection(a, sections), ...body];
 }
 
 /** Renders the analysis as JSON ({ meta, analysis }), Markdown, HTML, and the charts as SVG and PNG. */
@@ -78,11 +93,14 @@ export async function renderReport(analysis: SweepAnalysis, meta: ReportMeta, ex
   const json = JSON.stringify({ meta, analysis }, null, 2);
   const svg = await renderChartSvg(analysis, meta.sweepId);
   const recognizabilitySvg = await renderRecognizabilitySvg(analysis);
-  const [png, recognizabilityPng] = await Promise.all([rasterizeSvg(svg), recognizabilitySvg === null ? null : rasterizeSvg(recognizabilitySvg)]);
+  const diversitySvg = await renderDiversitySvg(analysis);
+  const raster = (s: string | null) => (s === null ? null : rasterizeSvg(s));
+  const [png, recognizabilityPng, diversityPng] = await Promise.all([rasterizeSvg(svg), raster(recognizabilitySvg), raster(diversitySvg)]);
   const blocks = reportDocument(analysis, meta, extras);
   const figures = new Map<string, HtmlFigure>([[SCALING_FIGURE.file, { svg }]]);
   if (recognizabilitySvg !== null) figures.set(RECOGNIZABILITY_FIGURE.file, { svg: recognizabilitySvg });
+  if (diversitySvg !== null) figures.set(DIVERSITY_FIGURE.file, { svg: diversitySvg });
   for (const sheet of extras.sampleSheets ?? []) figures.set(sheet.file, sheet.image);
   const html = toHtml(blocks, { title: `Scaling report: ${meta.sweepId}`, figures });
-  return { json, markdown: toMarkdown(blocks), html, svg, png, recognizabilitySvg, recognizabilityPng };
+  return { json, markdown: toMarkdown(blocks), html, svg, png, recognizabilitySvg, recognizabilityPng, diversitySvg, diversityPng };
 }

@@ -2,6 +2,7 @@
 // set, each source's means with their 95% CI as band and bars, and its fitted power law.
 import type { CurveAnalysis } from '../../contracts/analysis.js';
 import { predictPowerLaw } from '../../core/stats/powerlaw.js';
+import { withheldText } from './format.js';
 
 type Metric = 'loss' | 'error';
 
@@ -61,7 +62,7 @@ function panelRows(curves: CurveAnalysis[], metric: Metric, sourceOrder: string[
         fits.push({ source: c.source, x: n, y: predictPowerLaw(ms.fit, n), series: SERIES_FIT });
       }
     } else {
-      noFit.push(`${c.source} (${!ms.monotone ? 'not monotone' : !ms.fit ? 'no fit' : 'unreliable'})`);
+      noFit.push(`${c.source} (${withheldText(ms)})`);
     }
   }
   return { means, fits, noFit };

@@ -2,8 +2,8 @@
 // synthetic data, recognizability.
 import { clipCurveName, clipCurveSource, isClipCurve, type SweepAnalysis } from '../../contracts/analysis.js';
 import { heading, joinText, md, paragraph, table, type Block } from './document.js';
-import { num, perEvalSet, signed, sortedUnique } from './format.js';
-import { RECOGNIZABILITY_FIGURE } from './figures.js';
+import { num, perEvalSet, signed, sortedUnique, withInterval } from './format.js';
+import { EVIDENCE_SECTIONS, RECOGNIZABILITY_FIGURE } from './figures.js';
 
 /** The paper's analyses: OOD evaluation, classifiers vs CLIP, mixing real with synthetic, recognizability. */
 export function paperSections(a: SweepAnalysis): Block[] {
@@ -20,15 +20,17 @@ function oodSection(a: SweepAnalysis, clean: string): Block[] {
     const c = a.curves.find((x) => x.source === source && x.evalSet === evalSet);
     if (!c) return '—';
     const last = c.perN[c.perN.length - 1];
-    const ratio = a.comparisons.find((x) => x.source === source && x.evalSet === evalSet)?.errorSlopeRatio ?? null;
-    return `${num(c.error.scalingSlope)} / ${last ? num(last.accuracy.mean) : '—'}${ratio !== null ? ` (×${num(ratio, 2)})` : ''}`;
+    const comparison = a.comparisons.find((x) => x.source === source && x.evalSet === evalSet);
+    const ratio = comparison?.errorSlopeRatio ?? null;
+    const ratioText = ratio !== null ? ` (×${withInterval(ratio, comparison?.errorSlopeRatioCI95, (x) => num(x, 2))})` : '';
+    return `${num(c.error.scalingSlope)} / ${last ? num(last.accuracy.mean) : '—'}${ratioText}`;
   };
   return [
-    heading(2, 'Out-of-distribution evaluation'),
+    heading(2, EVIDENCE_SECTIONS.ood),
     paragraph(
       `Each OOD set is the real test split under one deterministic corruption (activities/evaluate/ood.ts). The paper finds ` +
         'synthetic data helps more under shift: there the synthetic/real slope ratio approaches or passes 1. Per source: ' +
-        'error slope b, and accuracy at the largest N; ratio = b(source) / b(real) on the same set (— where a slope is withheld).',
+        'error slope b, and accuracy at the largest N; ratio = b(source) / b(real) on the same set with its bootstrap 95% interval (— where a slope is withheld).',
     ),
     paragraph('Cells: error slope b / accuracy at the largest N (×ratio to real).'),
     table(
@@ -51,17 +53,25 @@ function clipSection(a: SweepAnalysis, clean: string): Block[] {
     .map((s) => {
       const cls = a.comparisons.find((c) => c.source === s.name && c.evalSet === clean);
       const clip = a.comparisons.find((c) => c.source === clipCurveName(s.name) && c.evalSet === clean);
-      return [s.name, num(cls?.errorSlopeRatio), num(clip?.errorSlopeRatio), num(cls?.lossSlopeRatio), num(clip?.lossSlopeRatio), accuracyAtLargestN(s.name), accuracyAtLargestN(clipCurveName(s.name))];
+      return [
+        s.name,
+        withInterval(cls?.errorSlopeRatio, cls?.errorSlopeRatioCI95),
+        withInterval(clip?.errorSlopeRatio, clip?.errorSlopeRatioCI95),
+        withInterval(cls?.lossSlopeRatio, cls?.lossSlopeRatioCI95),
+        withInterval(clip?.lossSlopeRatio, clip?.lossSlopeRatioCI95),
+        accuracyAtLargestN(s.name),
+        accuracyAtLargestN(clipCurveName(s.name)),
+      ];
     });
   const interval = (m: { mean: number; lo: number; hi: number } | undefined) => (m ? `${num(m.mean)} ± ${num((m.hi - m.lo) / 2)}` : '—');
   return [
-    heading(2, 'Classifiers vs CLIP'),
+    heading(2, EVIDENCE_SECTIONS.clip),
     paragraph(
       joinText(
         [
           'The paper\'s headline: synthetic images scale almost as well as real ones for CLIP (language supervision), and much ',
           md`worse for supervised classifiers. CLIP curves are the \`clip:\` sources: zero-shot top-1 (80-template ensemble) and its `,
-          md`loss on the real test split. Slope ratio = b(source) / b(real) within each task, on \`${clean}\`.`,
+          md`loss on the real test split. Slope ratio = b(source) / b(real) within each task, on \`${clean}\`, with its bootstrap 95% interval.`,
         ],
         '',
       ),
@@ -89,10 +99,10 @@ function clipSection(a: SweepAnalysis, clean: string): Block[] {
 function mixingSection(a: SweepAnalysis): Block[] {
   if (a.mixing.length === 0) return [];
   return [
-    heading(2, 'Mixing real and synthetic data'),
+    heading(2, EVIDENCE_SECTIONS.mixing),
     paragraph(
       'A mixed source trains on the same N real images as the real source plus synthetic ones; gain = accuracy(mixed) − ' +
-        'accuracy(real only) at equal real N (the paper: synthetic data helps most when real data is scarce).',
+        'accuracy(real only) at equal real N, with its bootstrap 95% interval (the paper: synthetic data helps most when real data is scarce).',
     ),
     ...perEvalSet(a, (evalSet) => {
       const mixes = a.mixing.filter((m) => m.evalSet === evalSet);
@@ -105,7 +115,7 @@ function mixingSection(a: SweepAnalysis): Block[] {
             `${m.source} (vs ${m.realSource})`,
             ...ns.map((n) => {
               const g = m.gains.find((x) => x.n === n);
-              return g ? `${signed(g.gain)} (${num(g.accuracy)} vs ${num(g.realAccuracy)})` : '—';
+              return g ? `${withInterval(g.gain, g.ci95, signed)} (${num(g.accuracy)} vs ${num(g.realAccuracy)})` : '—';
             }),
           ]),
         ),

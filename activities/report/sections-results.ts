@@ -1,30 +1,42 @@
-// The report's measured sections: intro, headline slopes, the figure, sources, results per N,
-// fits, and the comparison to real data.
+// The report's measured sections: title, method, headline slopes, the figure, sources and results
+// per N (the fits and the comparison to real data: sections-fits.ts).
 import type { SourceSummary } from '../../contracts/types.js';
 import type { SweepAnalysis } from '../../contracts/analysis.js';
 import { heading, joinText, list, md, paragraph, table, type Block, type Text } from './document.js';
-import { ci, duration, num, perEvalSet, sig, signed, slopeText, sortedUnique, specDataset } from './format.js';
-import { SCALING_FIGURE } from './figures.js';
+import { ci, duration, perEvalSet, slopeText, specDataset } from './format.js';
+import { METHOD_SECTION, SCALING_FIGURE } from './figures.js';
 import type { ReportMeta } from './render.js';
 
-export function introSection(a: SweepAnalysis, meta: ReportMeta): Block[] {
+/** The title and the sweep's facts in one line: what the Findings section comes right after. */
+export function titleSection(a: SweepAnalysis, meta: ReportMeta): Block[] {
   const dataset = specDataset(meta.spec);
   const facts: Text[] = [
     `Generated ${meta.generatedAt}`,
     ...(dataset ? [md`dataset \`${dataset}\``] : []),
     `${a.cellCount} evaluated cells`,
     `N = ${a.sizes.join(', ') || '—'}`,
-    `seeds = ${a.seeds.join(', ') || '—'}`,
+    `seeds = ${a.seeds.join(', ') || '—'} (${a.settings.seedDraws === 'data' ? 'each redraws the data' : 'initialisation only'})`,
     `eval sets: ${a.evalSets.join(', ') || '—'}`,
     ...(meta.cacheHits !== undefined ? [`cache hits: ${meta.cacheHits}`] : []),
   ];
+  return [heading(1, `Scaling report: ${meta.sweepId}`), paragraph(md`${joinText(facts, ' · ')}.`)];
+}
+
+/** What is fitted, and how its intervals are computed. */
+export function methodSection(a: SweepAnalysis): Block[] {
+  const g = a.settings.analysis;
   return [
-    heading(1, `Scaling report: ${meta.sweepId}`),
-    paragraph(md`${joinText(facts, ' · ')}.`),
+    heading(2, METHOD_SECTION),
     paragraph(
       'Each classifier is trained on N images of one source and evaluated on real test data. The scaling exponent b ' +
-        'is fitted as y = a·N^(−b) by least squares in log-log space over all per-seed points; larger b means the ' +
-        'source keeps paying off as it grows. Intervals are 95% Student-t intervals over seeds.',
+        'is fitted as y = a·N^(−b) by least squares in log-log space over the per-N means (one point per N); larger b means the ' +
+        'source keeps paying off as it grows. Per-N intervals are 95% Student-t intervals over seeds.',
+    ),
+    paragraph(`${a.settings.intervals} ${a.settings.variance}`),
+    paragraph(
+      `A headline slope is withheld (as for a curve that is not monotone) when the curve has fewer than ${g.minSizes} distinct N, ` +
+        `spans less than ${g.minDecades} decades of N, or its power law fits the per-N means with log-space R² below ${g.minR2}; ` +
+        'every ratio and real-data equivalent built on it is withheld too.',
     ),
   ];
 }
@@ -48,9 +60,16 @@ export function headlineSection(a: SweepAnalysis): Block[] {
     [c.loss, c.error].filter((m) => m.unreliable).map((m) => md`**${c.source}** (${c.evalSet}), ${m.metric}: ${m.reason ?? 'unreliable'}`),
   );
   if (flagged.length > 0) {
-    out.push(paragraph(md`**Slopes withheld.** A dash means the fit exists (see *Fits*) but is not a scaling law:`), list(flagged));
+    out.push(paragraph(md`**Slopes withheld.** A dash means the fit exists (see *Fits*) but is not a scaling law or fails a quality gate:`), list(flagged));
   }
   return out;
+}
+
+/** Real images the source's generator was fitted on: a count, "unknown" for remote generators, "-" for real data. */
+export function generatorRealImages(s: SourceSummary, sources: readonly SourceSummary[]): string {
+  if (s.kind === 'real' || s.kind === 'real-pairs') return '-';
+  const generated = s.kind === 'mixed' ? sources.find((x) => x.name === s.mix?.synthetic) : s;
+  return generated?.generatorRealImages !== undefined ? String(generated.generatorRealImages) : 'unknown';
 }
 
 export function sourcesSection(a: SweepAnalysis): Block[] {
@@ -58,12 +77,18 @@ export function sourcesSection(a: SweepAnalysis): Block[] {
     `own captions (${p.inputShards} img2dataset shards; class from metadata ${p.labels.metadata}, from caption ${p.labels.caption}, none ${p.labels.unlabeled})`;
   return [
     heading(2, 'Sources'),
+    paragraph(
+      "Real images the generator saw: how many real training images the source's generator was fitted on (a mixed source: its synthetic part's), " +
+        'drawn from a part of the training split disjoint from every real pool of the sweep; unknown for remote generators. A control source is the real ' +
+        "source's images passed through the generator's representation (PCA projection and reconstruction).",
+    ),
     table(
-      ['source', 'kind', 'description', 'CFG', 'prompts', 'images', 'generation time'],
+      ['source', 'kind', 'description', 'real images the generator saw', 'CFG', 'prompts', 'images', 'generation time'],
       a.sources.map((s) => [
         s.name,
         s.kind,
         s.description,
+        generatorRealImages(s, a.sources),
         s.cfgScale !== undefined ? String(s.cfgScale) : '—',
         s.promptProvenance ?? s.promptStrategy ?? (s.pairs ? pairLabels(s.pairs) : '—'),
         String(s.images),
@@ -88,103 +113,6 @@ export function resultsSection(a: SweepAnalysis): Block[] {
       return [table(['N', 'source', 'seeds', 'top-1 accuracy', 'test loss', 'ECE'], rows)];
     }),
   ];
-}
-
-export function fitsSection(a: SweepAnalysis): Block[] {
-  return [
-    heading(2, 'Fits'),
-    paragraph(
-      'Plain fit: y = a·N^(−b), log-log least squares (R² and RMSE in log space; slope CI from the regression\'s ' +
-        'standard error, needs ≥ 3 distinct N). Offset fit: y = c + a·N^(−b) with the floor c in [0, min y), ' +
-        'profiled over c (R² in linear space); "no" means the floor is not identified (c at a boundary, b ≤ 0 or < 4 distinct N).',
-    ),
-    ...perEvalSet(a, (evalSet) => {
-      const curves = a.curves.filter((x) => x.evalSet === evalSet);
-      const rows = curves.flatMap((c) =>
-        [c.error, c.loss].map((m): Text[] => {
-          const f = m.fit;
-          const o = m.offsetFit;
-          return [
-            c.source,
-            m.metric,
-            f ? num(f.b) : '—',
-            f?.slopeCI95 ? `[${num(f.slopeCI95[0])}, ${num(f.slopeCI95[1])}]` : '—',
-            f ? sig(f.a, 4) : '—',
-            f ? num(f.r2) : '—',
-            f ? num(f.rmse) : '—',
-            m.monotone ? 'yes' : md`**no**`,
-            o ? num(o.c) : '—',
-            o ? num(o.b) : '—',
-            o ? (o.converged ? 'yes' : 'no') : '—',
-            m.unreliable ? `⚠ unreliable: ${m.reason ?? ''}` : 'ok',
-          ];
-        }),
-      );
-      const offsetReasons = curves.flatMap((c) =>
-        [c.error, c.loss]
-          .filter((m) => (m.offsetFit && !m.offsetFit.converged) || m.offsetFitError)
-          .map((m) => `${c.source}, ${m.metric}: ${m.offsetFit?.reason ?? m.offsetFitError ?? ''}`),
-      );
-      return [
-        table(['source', 'metric', 'b', 'b 95% CI', 'a', 'R² (log)', 'RMSE (log)', 'monotone', 'offset c', 'offset b', 'offset converged', 'status'], rows),
-        ...(offsetReasons.length > 0 ? [paragraph('Offset fits not converged:'), list(offsetReasons)] : []),
-      ];
-    }),
-  ];
-}
-
-export function comparisonSection(a: SweepAnalysis): Block[] {
-  const out: Block[] = [heading(2, 'Comparison to real data')];
-  if (a.realSource === null || a.comparisons.length === 0) {
-    out.push(paragraph(a.realSource === null ? 'No real source in this sweep: nothing to compare against.' : 'No synthetic source to compare.'));
-    return out;
-  }
-  const realSource = a.realSource;
-  out.push(
-    paragraph(
-      `Slope ratio = b(synthetic) / b(${realSource}); below 1 means the synthetic source scales worse than real data. ` +
-        'Accuracy gap = accuracy(synthetic) − accuracy(real) at the same N (negative: synthetic is behind).',
-    ),
-  );
-  const roundN = (x: number | null) => (x === null ? '—' : x >= 100 ? String(Math.round(x)) : x.toFixed(1));
-  out.push(
-    ...perEvalSet(a, (evalSet) => {
-      const comps = a.comparisons.filter((c) => c.evalSet === evalSet);
-      if (comps.length === 0) return [];
-      const ns = sortedUnique(comps.flatMap((c) => c.accuracyGap.map((g) => g.n)));
-      const notes = comps.flatMap((c) => c.notes.map((n) => `${c.source}: ${n}`));
-      const effectiveNs = sortedUnique(comps.flatMap((c) => c.effectiveRealN.map((e) => e.n)));
-      return [
-        table(
-          ['source', 'error slope ratio', 'loss slope ratio', ...ns.map((n) => `gap @ N=${n}`)],
-          comps.map((c) => [
-            c.source,
-            c.errorSlopeRatio !== null ? num(c.errorSlopeRatio) : '—',
-            c.lossSlopeRatio !== null ? num(c.lossSlopeRatio) : '—',
-            ...ns.map((n) => {
-              const g = c.accuracyGap.find((x) => x.n === n);
-              return g ? signed(g.gap) : '—';
-            }),
-          ]),
-        ),
-        ...(notes.length > 0 ? [list(notes)] : []),
-        paragraph(
-          md`**Effective real-data equivalent**: how many real images reach the same error (loss) as N images of the source, from ${realSource}'s fitted power law (— where that fit is withheld; * = outside the real curve's measured N, extrapolated).`,
-        ),
-        table(
-          ['source', ...effectiveNs.map((n) => `N=${n}: error (loss)`)],
-          comps.map((c) => [
-            c.source,
-            ...effectiveNs.map((n) => {
-              const e = c.effectiveRealN.find((x) => x.n === n);
-              return e ? `${roundN(e.byError)} (${roundN(e.byLoss)})${e.extrapolated ? '*' : ''}` : '—';
-            }),
-          ]),
-        ),
-      ];
-    }),
-  );
-  return out;
 }
 
 export function figureSection(): Block[] {

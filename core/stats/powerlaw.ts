@@ -3,16 +3,19 @@
 // Conventions:
 // - "log" is the natural log throughout.
 // - fitPowerLaw fits y = a * N^(-b) by ordinary least squares on (ln N, ln y); r2, residuals and rmse are in log space.
-// - fitPowerLawWithOffset fits y = c + a * N^(-b) by profiling over the floor c; its sse/r2/rmse are in linear space.
+// - fitPowerLawWithOffset (offset-fit.ts) fits y = c + a * N^(-b) by least squares; its sse/r2/rmse are in linear space.
+// - Fitted to per-N means (one point per distinct N), the slope interval has distinct N - 2 degrees of
+//   freedom and so covers deviations of whole N from the power law, not only seed noise.
 //
 // The t distribution and mean intervals are student-t.ts, the monotonicity check monotone.ts
 // (re-exported here).
 import { inv, lusolve, multiply, transpose } from 'mathjs';
 import { studentTQuantile } from './student-t.js';
-import { assertSameLength } from './monotone.js';
+import { simpleRegression, validatePositive } from './fit-input.js';
 
 export { meanCI95, studentTCdf, studentTQuantile, type MeanCI } from './student-t.js';
 export { checkMonotoneDecreasing, isMonotoneDecreasing, type MonotoneCheck, type MonotoneOptions, type MonotoneViolation } from './monotone.js';
+export { fitPowerLawWithOffset, OFFSET_EXPONENT_BOUNDS, type OffsetFit } from './offset-fit.js';
 
 export interface PowerLawFit {
   /** Prefactor a in y = a * N^(-b). */
@@ -35,57 +38,13 @@ export interface PowerLawFit {
   slopeCI95?: [number, number];
 }
 
-export interface OffsetFit {
-  /** Irreducible floor c in y = c + a * N^(-b); searched in [0, min y). */
-  c: number;
-  a: number;
-  b: number;
-  /** Linear-space coefficient of determination: 1 - SSE / SST of y. */
-  r2: number;
-  /** Linear-space sum of squared residuals at the optimum. */
-  sse: number;
-  /** Linear-space root mean square residual. */
-  rmse: number;
-  points: number;
-  distinctN: number;
-  /** Upper end of the search interval for c (min y, exclusive). */
-  cUpper: number;
-  /** False when the optimum is at a boundary of [0, min y), b <= 0, or there are fewer than 4 distinct N. */
-  converged: boolean;
-  reason?: string;
-}
-
-function validatePositive(ns: readonly number[], ys: readonly number[], fn: string): number {
-  assertSameLength(ns, ys, fn);
-  ns.forEach((n, i) => {
-    if (!Number.isFinite(n) || n <= 0) throw new RangeError(`${fn}: N must be finite and > 0, got ns[${i}] = ${n}`);
-  });
-  ys.forEach((y, i) => {
-    if (!Number.isFinite(y) || y <= 0)
-      throw new RangeError(`${fn}: y must be finite and > 0 to fit in log space, got ys[${i}] = ${y}`);
-  });
-  const distinct = new Set(ns).size;
-  if (distinct < 2) throw new RangeError(`${fn}: need at least 2 distinct N, got ${distinct}`);
-  return distinct;
-}
-
-/** Closed-form simple linear regression y = alpha + beta x; returns coefficients and SSE. */
-function simpleOls(x: readonly number[], y: readonly number[]): { alpha: number; beta: number; sse: number } {
-  const n = x.length;
-  const mx = x.reduce((s, v) => s + v, 0) / n;
-  const my = y.reduce((s, v) => s + v, 0) / n;
-  let sxx = 0;
-  let sxy = 0;
-  for (let i = 0; i < n; i++) {
-    const dx = (x[i] as number) - mx;
-    sxx += dx * dx;
-    sxy += dx * ((y[i] as number) - my);
-  }
-  const beta = sxy / sxx;
-  const alpha = my - beta * mx;
-  let sse = 0;
-  for (let i = 0; i < n; i++) sse += ((y[i] as number) - alpha - beta * (x[i] as number)) ** 2;
-  return { alpha, beta, sse };
+/**
+ * ln a and b of y = a N^(-b) from logged points (lx = ln N, ly = ln y) by closed-form least squares:
+ * the fast path for bootstrap refits. NaN when lx has no spread.
+ */
+export function fitLogLog(lx: ArrayLike<number>, ly: ArrayLike<number>): { lnA: number; b: number } {
+  const { intercept, slope } = simpleRegression(lx, ly);
+  return { lnA: intercept, b: -slope };
 }
 
 /**
@@ -143,109 +102,3 @@ export function predictOffsetPowerLaw(fit: { c: number; a: number; b: number }, 
   return fit.c + fit.a * Math.pow(n, -fit.b);
 }
 
-/**
- * Fits y = c + a * N^(-b) with the floor c in [0, min y). For each candidate c, (a, b) come from the log-log
- * regression of (y - c) on N; the c with the smallest linear-space SSE is chosen by a dense grid followed by
- * golden-section refinement. converged = false (with a reason) when the optimum sits at c ≈ 0 or c ≈ min y, when
- * b <= 0, or with fewer than 4 distinct N (three parameters cannot be identified from three points).
- * Throws only on non-positive/non-finite input or fewer than 2 distinct N.
- */
-export function fitPowerLawWithOffset(ns: readonly number[], ys: readonly number[]): OffsetFit {
-  const distinctN = validatePositive(ns, ys, 'fitPowerLawWithOffset');
-  const m = ns.length;
-  const lx = ns.map((n) => Math.log(n));
-  const minY = Math.min(...ys);
-  const yMean = ys.reduce((s, v) => s + v, 0) / m;
-  const sst = ys.reduce((s, v) => s + (v - yMean) ** 2, 0);
-
-  const evalAt = (c: number): FloorCandidate => {
-    const ly = ys.map((y) => Math.log(y - c));
-    const { alpha, beta } = simpleOls(lx, ly);
-    const a = Math.exp(alpha);
-    const b = -beta;
-    let sse = 0;
-    for (let i = 0; i < m; i++) sse += ((ys[i] as number) - c - a * Math.exp(-b * (lx[i] as number))) ** 2;
-    return { c, a, b, sse: Number.isFinite(sse) ? sse : Infinity };
-  };
-  const { best, lastGrid } = minimizeOverFloor(evalAt, minY);
-  const reasons = offsetFitProblems(best, minY, lastGrid, distinctN);
-
-  const sse = best.sse;
-  const fit: OffsetFit = {
-    c: best.c,
-    a: best.a,
-    b: best.b,
-    r2: sst > 0 && Number.isFinite(sse) ? 1 - sse / sst : sse === 0 ? 1 : 0,
-    sse,
-    rmse: Math.sqrt(sse / m),
-    points: m,
-    distinctN,
-    cUpper: minY,
-    converged: reasons.length === 0,
-  };
-  if (reasons.length > 0) fit.reason = reasons.join('; ');
-  return fit;
-}
-
-/** One candidate floor c with its profiled (a, b) and linear-space SSE. */
-interface FloorCandidate {
-  c: number;
-  a: number;
-  b: number;
-  sse: number;
-}
-
-/** The floor c in [0, minY) with the smallest SSE, and the largest c on the search grid. */
-function minimizeOverFloor(evalAt: (c: number) => FloorCandidate, minY: number): { best: FloorCandidate; lastGrid: number } {
-  // Grid over u = c / min y: uniform on [0, 1) plus points approaching 1 geometrically (down to 1 - 1e-6).
-  const us = new Set<number>();
-  const uniform = 400;
-  for (let k = 0; k < uniform; k++) us.add(k / uniform);
-  for (let k = 4; k <= 24; k++) us.add(1 - Math.pow(10, -k / 4));
-  const grid = [...us].sort((p, q) => p - q).map((u) => u * minY);
-  const evals = grid.map(evalAt);
-  let bestIdx = 0;
-  evals.forEach((e, i) => {
-    if (e.sse < (evals[bestIdx] as { sse: number }).sse) bestIdx = i;
-  });
-
-  // Golden-section refinement between the grid neighbours of the best grid point.
-  let best = evals[bestIdx]!;
-  let lo = grid[Math.max(0, bestIdx - 1)] as number;
-  let hi = grid[Math.min(grid.length - 1, bestIdx + 1)] as number;
-  const invPhi = (Math.sqrt(5) - 1) / 2;
-  let x1 = hi - invPhi * (hi - lo);
-  let x2 = lo + invPhi * (hi - lo);
-  let f1 = evalAt(x1);
-  let f2 = evalAt(x2);
-  for (let i = 0; i < 100 && hi - lo > 1e-12 * minY; i++) {
-    if (f1.sse <= f2.sse) {
-      hi = x2;
-      x2 = x1;
-      f2 = f1;
-      x1 = hi - invPhi * (hi - lo);
-      f1 = evalAt(x1);
-    } else {
-      lo = x1;
-      x1 = x2;
-      f1 = f2;
-      x2 = lo + invPhi * (hi - lo);
-      f2 = evalAt(x2);
-    }
-  }
-  for (const cand of [f1, f2]) if (cand.sse < best.sse) best = cand;
-  return { best, lastGrid: grid[grid.length - 1] as number };
-}
-
-/** Why an offset fit does not count as converged (none: it does). */
-function offsetFitProblems(best: FloorCandidate, minY: number, lastGrid: number, distinctN: number): string[] {
-  const reasons: string[] = [];
-  if (best.c <= 1e-3 * minY)
-    reasons.push('floor c is at the lower boundary (c ≈ 0): no evidence of an irreducible floor, the plain power law suffices');
-  else if (best.c >= Math.min(lastGrid, (1 - 1e-3) * minY))
-    reasons.push('floor c runs into the upper boundary (c → min y): the floor is not identified by the data');
-  if (!(best.b > 0)) reasons.push(`fitted exponent b = ${best.b.toPrecision(3)} is not positive: the curve does not decay`);
-  if (distinctN < 4) reasons.push(`only ${distinctN} distinct N: a 3-parameter fit needs at least 4`);
-  if (!Number.isFinite(best.sse)) reasons.push('no finite fit found');
-  return reasons;
-}

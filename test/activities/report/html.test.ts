@@ -50,10 +50,10 @@ describe('renderReport: HTML and PNGs', () => {
     assert.equal((html.match(/<table>/g) ?? []).length, (markdown.match(/^\|---/gm) ?? []).length, 'one HTML table per Markdown table');
     assert.ok(html.includes('<p><strong>Caveat.</strong> These are') && html.includes('<strong>Measuring pitfall.</strong>'), 'inline markup becomes tags');
     assert.ok(html.includes('<h3>Eval set <code>ood-invert</code></h3>'));
-    // Both charts inline: the scaling plot, then the recognizability bars.
+    // Every chart inline: the scaling plot, the recognizability bars, then the CFG trade-off.
     const svgs = html.match(/<svg\b[\s\S]*?<\/svg>/g) ?? [];
-    assert.equal(svgs.length, 2);
-    assert.ok(svgs[0]!.includes('Top-1 error vs N') && svgs[1]!.includes('Recognizability'));
+    assert.equal(svgs.length, 3);
+    assert.ok(svgs[0]!.includes('Top-1 error vs N') && svgs[1]!.includes('Recognizability') && svgs[2]!.includes('CFG'));
     assert.ok(!html.includes('<?xml'), 'no XML prolog inside the page');
     assert.ok(!/\sid="/.test(svgs.join('')), 'charts carry no ids that could collide in one page');
     // Markdown links the PNG copies next to the SVGs.

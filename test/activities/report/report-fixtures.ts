@@ -58,8 +58,10 @@ export function sweepCells(sources: readonly SourceSummary[]): CellMetrics[] {
   );
 }
 
+/** Four sizes over 1.5 decades: the gates are relaxed to match, so the slopes are reported. */
 export function sweepAnalysis(sources = sweepSources()): SweepAnalysis {
   return analyzeSweep(sweepCells(sources), sources, {
+    analysis: { minSizes: 4, minDecades: 1.4, bootstrapDraws: 400 },
     recognizability: ['synth-cfg1', 'synth-cfg2'].map((source, j) => ({
       source,
       overall: 0.6,

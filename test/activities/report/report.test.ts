@@ -1,82 +1,10 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { CellMetrics, SourceSummary } from '../../../contracts/types.js';
 import { analyzeSweep, type SweepAnalysis } from '../../../activities/analyze/analyze-sweep.js';
 import { renderReport } from '../../../activities/report/render.js';
-
-const SIZES = [100, 300, 1000, 3000, 10000, 30000];
-const SEEDS = [0, 1, 2];
-
-type Curve = (n: number) => { err: number; loss: number; ece: number };
-
-const CURVES: Record<string, Curve> = {
-  // Real data: steepest.
-  real: (n) => ({ err: 2.2 * n ** -0.4, loss: 5 * n ** -0.4, ece: 0.02 + 0.3 * n ** -0.4 }),
-  // Synthetic, well behaved: shallower.
-  'synth-cfg2': (n) => ({ err: 0.9 * n ** -0.12, loss: 1.8 * n ** -0.1, ece: 0.05 + 0.2 * n ** -0.3 }),
-  // Synthetic, the pitfall: error falls with N but the loss on real test data rises (over-confidence).
-  'synth-cfg7': (n) => ({ err: 0.8 * n ** -0.1, loss: 0.85 + 0.07 * Math.log(n / 100), ece: 0.08 + 0.03 * Math.log(n / 100) }),
-};
-
-const SOURCES: SourceSummary[] = [
-  { name: 'real', kind: 'real', description: 'Fashion-MNIST train split', manifestUri: 'mem://real', images: 30000 },
-  {
-    name: 'synth-cfg2',
-    kind: 'synthetic',
-    description: 'embedded-gmm, classnames, CFG 2',
-    cfgScale: 2,
-    promptStrategy: 'classnames',
-    manifestUri: 'mem://s2',
-    images: 30000,
-    generationSeconds: 400,
-  },
-  {
-    name: 'synth-cfg7',
-    kind: 'synthetic',
-    description: 'embedded-gmm, clip-templates, CFG 7.5',
-    cfgScale: 7.5,
-    promptStrategy: 'clip-templates',
-    manifestUri: 'mem://s7',
-    images: 30000,
-  },
-];
-
-function makeCells(curves: Record<string, Curve>, seeds = SEEDS, noise = 0.01): CellMetrics[] {
-  let s = 42;
-  const rnd = (): number => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 2 ** 31 - 1;
-  };
-  const cells: CellMetrics[] = [];
-  for (const [source, f] of Object.entries(curves)) {
-    for (const size of SIZES) {
-      for (const seed of seeds) {
-        const v = f(size);
-        const accuracy = 1 - v.err * (1 + noise * rnd());
-        cells.push({
-          source,
-          size,
-          seed,
-          evalSet: 'test',
-          loss: v.loss * (1 + noise * rnd()),
-          accuracy,
-          ece: v.ece,
-          perClassAccuracy: [accuracy],
-          trainSteps: 200,
-          trainSeconds: 1,
-          resultUri: `mem://${source}/${size}/${seed}`,
-        });
-      }
-    }
-  }
-  return cells;
-}
-
-function curve(a: SweepAnalysis, source: string) {
-  const c = a.curves.find((x) => x.source === source && x.evalSet === 'test');
-  assert.ok(c, `curve for ${source}`);
-  return c;
-}
+import { CURVES, makeCells, SEEDS, SOURCES, synthetic, type Curve } from '../analyze/analyze-fixtures.js';
+import { assertSelfContained } from './report-fixtures.js';
+import type { SourceSummary } from '../../../contracts/types.js';
 
 /** Minimal XML well-formedness check: balanced, properly nested tags, and no stray '<' or bare '&' in text. */
 function assertWellFormedXml(xml: string): string[] {
@@ -101,106 +29,6 @@ function assertWellFormedXml(xml: string): string[] {
   assert.equal(names[0], 'svg', 'root element is <svg>');
   return names;
 }
-
-describe('analyzeSweep', () => {
-  const analysis = analyzeSweep(makeCells(CURVES), SOURCES);
-
-  it('aggregates per N over seeds', () => {
-    const real = curve(analysis, 'real');
-    assert.deepEqual(
-      real.perN.map((p) => p.n),
-      SIZES,
-    );
-    for (const p of real.perN) {
-      assert.equal(p.seeds, 3);
-      assert.ok(p.accuracy.lo < p.accuracy.mean && p.accuracy.mean < p.accuracy.hi);
-      assert.ok(Math.abs(p.error.mean - (1 - p.accuracy.mean)) < 1e-12);
-      assert.ok(Math.abs(p.error.halfWidth - p.accuracy.halfWidth) < 1e-12);
-    }
-    assert.deepEqual(analysis.sizes, SIZES);
-    assert.deepEqual(analysis.seeds, SEEDS);
-    assert.equal(analysis.cellCount, 3 * SIZES.length * SEEDS.length);
-  });
-
-  it('effective real-data equivalent inverts the real fit at the source\'s mean', () => {
-    // A source whose error at N equals real data's error at N/4 is worth N/4 real images.
-    const quarter = analyzeSweep(makeCells({ real: CURVES.real!, quarter: (n) => CURVES.real!(n / 4) }, SEEDS, 0), [
-      SOURCES[0]!,
-      { name: 'quarter', kind: 'synthetic', description: 'q', manifestUri: 'mem://q', images: 30000 },
-    ]);
-    const comparison = quarter.comparisons.find((c) => c.source === 'quarter')!;
-    for (const e of comparison.effectiveRealN) {
-      assert.ok(Math.abs(e.byError! / (e.n / 4) - 1) < 1e-6, `N=${e.n}: ${e.byError}`);
-      assert.ok(Math.abs(e.byLoss! / (e.n / 4) - 1) < 1e-6, `N=${e.n}: ${e.byLoss}`);
-      assert.equal(e.extrapolated, e.n / 4 < SIZES[0]!, `N=${e.n}`);
-    }
-    // A shallower synthetic curve is worth fewer real images than its own N.
-    const cfg7 = analysis.comparisons.find((c) => c.source === 'synth-cfg7')!;
-    assert.ok(cfg7.effectiveRealN.every((e) => e.byError !== null && e.byError < e.n), 'synthetic is worth fewer real images');
-  });
-
-  it('flags a rising-loss curve as unreliable while its error fit is fine', () => {
-    const c = curve(analysis, 'synth-cfg7');
-    assert.equal(c.lossMonotone, false);
-    assert.equal(c.loss.unreliable, true);
-    assert.equal(c.loss.scalingSlope, null);
-    assert.match(c.loss.reason ?? '', /not monotone/);
-    assert.ok(c.loss.fit, 'the loss fit is kept for inspection');
-    assert.equal(c.loss.fit.unreliable, true);
-    assert.ok(c.loss.fit.b < 0, 'a rising loss gives a negative exponent');
-    assert.ok(c.loss.violations.length > 0);
-
-    assert.equal(c.errorMonotone, true);
-    assert.equal(c.error.unreliable, false);
-    assert.ok(c.error.scalingSlope !== null && Math.abs(c.error.scalingSlope - 0.1) < 0.02, `error slope ${c.error.scalingSlope}`);
-    assert.ok(c.error.fit && c.error.fit.r2 > 0.9);
-    assert.ok(c.warnings.some((w) => /over-confident/.test(w)));
-  });
-
-  it('reports headline slopes for monotone curves and compares to real', () => {
-    const real = curve(analysis, 'real');
-    assert.equal(real.loss.unreliable, false);
-    assert.ok(real.error.scalingSlope !== null && Math.abs(real.error.scalingSlope - 0.4) < 0.02);
-    assert.ok(real.loss.scalingSlope !== null && Math.abs(real.loss.scalingSlope - 0.4) < 0.02);
-    assert.equal(analysis.realSource, 'real');
-    assert.equal(analysis.comparisons.length, 2);
-    const s2 = analysis.comparisons.find((c) => c.source === 'synth-cfg2');
-    const s7 = analysis.comparisons.find((c) => c.source === 'synth-cfg7');
-    assert.ok(s2 && s7);
-    assert.ok(s2.errorSlopeRatio !== null && Math.abs(s2.errorSlopeRatio - 0.3) < 0.06, `ratio ${s2.errorSlopeRatio}`);
-    assert.ok(s2.lossSlopeRatio !== null && s2.lossSlopeRatio < 1);
-    assert.ok(s7.errorSlopeRatio !== null && s7.errorSlopeRatio < 1);
-    assert.equal(s7.lossSlopeRatio, null);
-    assert.ok(s7.notes.some((n) => /no reliable loss slope/.test(n)));
-    assert.deepEqual(
-      s2.accuracyGap.map((g) => g.n),
-      SIZES,
-    );
-    for (const g of s2.accuracyGap) {
-      assert.ok(g.gap < 0, 'synthetic is behind real');
-      assert.ok(Math.abs(g.gap - (g.accuracy - g.realAccuracy)) < 1e-12);
-    }
-  });
-
-  it('is plain JSON', () => {
-    assert.deepEqual(JSON.parse(JSON.stringify(analysis)), analysis);
-    assert.ok(JSON.stringify(analysis).length < 200_000);
-  });
-
-  it('handles no real source, single seeds, unknown sources and duplicates', () => {
-    const cells = makeCells({ 'synth-cfg2': CURVES['synth-cfg2']!, mystery: CURVES.real! }, [0]);
-    cells.push({ ...cells[0]! });
-    const a = analyzeSweep(cells, SOURCES.slice(1, 2));
-    assert.equal(a.realSource, null);
-    assert.deepEqual(a.comparisons, []);
-    assert.equal(curve(a, 'mystery').kind, 'unknown');
-    assert.ok(a.warnings.some((w) => /duplicate/.test(w)));
-    assert.ok(a.warnings.some((w) => /no real source/.test(w)));
-    const c = curve(a, 'synth-cfg2');
-    assert.ok(c.perN.every((p) => p.seeds === 1 && p.accuracy.degenerate));
-    assert.ok(c.error.scalingSlope !== null);
-  });
-});
 
 describe('renderReport', () => {
   it('renders JSON, Markdown and a valid log-log SVG', async () => {
@@ -248,7 +76,57 @@ describe('renderReport', () => {
     for (const tick of ['>100<', '>1k<', '>10k<']) assert.ok(svg.includes(tick), `x-axis tick ${tick}`);
     assert.match(svg, /Test loss vs N/);
     assert.match(svg, /Top-1 error vs N/);
-    assert.match(svg, /no fit line: synth-cfg7 \(not monotone\)/);
+    assert.match(svg, /no fit line: synth-cfg7 \(not monotone, does not decay\)/);
     assert.match(svg, /power-law fit/);
+  });
+});
+
+describe('renderReport: findings first', () => {
+  const scaled = (factor: number): Curve => (n) => ({ ...CURVES.real!(n), err: factor * CURVES.real!(n).err });
+  const sources: SourceSummary[] = [
+    SOURCES[0]!,
+    synthetic('cfg1', { cfgScale: 1, generatorRealImages: 10000 }),
+    synthetic('cfg2', { cfgScale: 2, generatorRealImages: 10000 }),
+    synthetic('cfg7', { cfgScale: 7.5, generatorRealImages: 10000 }),
+    { name: 'remote', kind: 'synthetic', description: 'a1111 server, CFG 7', cfgScale: 7, manifestUri: 'mem://r', images: 30000 },
+    { name: 'control', kind: 'control', description: 'real through the generator', manifestUri: 'mem://c', images: 30000, generatorRealImages: 10000 },
+    { name: 'mix', kind: 'mixed', description: 'real + cfg2', manifestUri: 'mem://real', images: 30000, mix: { real: 'real', synthetic: 'cfg2', syntheticPerReal: 1 } },
+  ];
+  const curves = { real: CURVES.real!, cfg1: scaled(1.3), cfg2: scaled(1.1), cfg7: scaled(1.5), remote: CURVES['synth-cfg2']!, control: scaled(1.05), mix: scaled(0.95) };
+  const meta = { sweepId: 'findings-sweep', spec: {}, generatedAt: '2024-06-01T00:00:00.000Z' };
+
+  it('leads with the findings, each linking to its evidence, then names the interval method', async () => {
+    const analysis = analyzeSweep(makeCells(curves, SEEDS, 0.01), sources, { analysis: { bootstrapDraws: 300 }, seedDraws: 'data' });
+    const { markdown, html } = await renderReport(analysis, meta);
+    assert.deepEqual(markdown.match(/^## .+$/gm)!.slice(0, 2), ['## Findings', '## Method'], 'Findings is the first section');
+    for (const f of analysis.findings) assert.ok(markdown.includes(f.statement), f.claim);
+    assert.match(markdown, /\| Classifier-free guidance .* \| \*\*supported\*\*: cfg1, cfg2, cfg7: accuracy peaks at CFG 2/);
+    assert.match(markdown, /\*\*not testable with this sweep\*\*: no CLIP cells in this sweep/);
+    assert.match(markdown, /\[Comparison to real data\]\(#comparison-to-real-data\)/);
+    assert.match(markdown, /\[Accuracy against CFG\]\(#accuracy-against-cfg\)/);
+    assert.match(markdown, /\[Mixing real and synthetic data\]\(#mixing-real-and-synthetic-data\)/);
+    assert.ok(!markdown.includes('(#classifiers-vs-clip)'), 'no link to a section the report lacks');
+    for (const id of ['comparison-to-real-data', 'accuracy-against-cfg', 'mixing-real-and-synthetic-data']) {
+      assert.ok(html.includes(`<a href="#${id}">`) && html.includes(`<h2 id="${id}">`), id);
+    }
+    assertSelfContained(html);
+    assert.ok(markdown.includes(analysis.settings.intervals) && /bootstrap of 300 draws/.test(markdown));
+    assert.match(markdown, /How they are computed: \[Method\]\(#method\)\./);
+    assert.match(markdown, /variance of drawing the data and of initialisation/);
+    assert.match(markdown, /0\.\d{3} \[0\.\d{3}, 0\.\d{3}\]/, 'numbers with their intervals');
+  });
+
+  it('shows the real images each generator saw, and why a slope is withheld', async () => {
+    const cells = makeCells(curves, SEEDS, 0.01, { sizes: [100, 300, 1000, 3000] });
+    const { markdown } = await renderReport(analyzeSweep(cells, sources, { analysis: { bootstrapDraws: 200 } }), meta);
+    const row = (name: string) => markdown.split('\n').find((l) => l.startsWith(`| ${name} | `) && l.includes('mem://') === false && /\| \d+ \|/.test(l))!;
+    assert.match(markdown, /\| source \| kind \| description \| real images the generator saw \|/);
+    assert.match(row('cfg1'), /\| synthetic \| .* \| 10000 \|/);
+    assert.match(row('real'), /\| real \| .* \| - \|/);
+    assert.match(row('remote'), /\| unknown \|/);
+    assert.match(row('control'), /\| control \| .* \| 10000 \|/);
+    assert.match(row('mix'), /\| mixed \| .* \| 10000 \|/, "a mix shows its synthetic part's generator");
+    assert.match(markdown, /— \(withheld: too few N, N span too narrow\)/);
+    assert.match(markdown, /only 4 distinct N \(the gate is 5\)/);
   });
 });

@@ -124,6 +124,25 @@ describe('fitPowerLawWithOffset', () => {
     assert.ok(Number.isFinite(rising.c) && Number.isFinite(rising.b));
   });
 
+  it('is the least-squares fit in linear space: no (c, a, b) nearby has a smaller sum of squares', () => {
+    const rnd = noiseSource(5);
+    const ys = NS.map((n) => (0.15 + 2 * n ** -0.4) * (1 + 0.05 * rnd()));
+    const fit = fitPowerLawWithOffset(NS, ys);
+    const sse = (c: number, a: number, b: number) => NS.reduce((s, n, i) => s + (ys[i]! - c - a * n ** -b) ** 2, 0);
+    close(sse(fit.c, fit.a, fit.b), fit.sse, 1e-15, 'reported sse');
+    for (const [dc, da, db] of [[1e-3, 0, 0], [-1e-3, 0, 0], [0, 1e-2, 0], [0, -1e-2, 0], [0, 0, 1e-3], [0, 0, -1e-3], [1e-3, 1e-2, 1e-3]] as const) {
+      assert.ok(sse(fit.c + dc, fit.a + da, fit.b + db) >= fit.sse, `a step of (${dc}, ${da}, ${db}) lowers the sum of squares`);
+    }
+  });
+
+  it('flags an exponent at its search bound', () => {
+    // A step down to the floor after the first N: any b large enough fits, so the best b runs to the upper bound.
+    const fit = fitPowerLawWithOffset(NS, NS.map((n) => (n === NS[0] ? 1 : 0.2)));
+    assert.equal(fit.bAtBound, 'upper');
+    assert.equal(fit.converged, false);
+    assert.match(fit.reason ?? '', /search interval/);
+  });
+
   it('throws only on non-positive values or < 2 distinct N', () => {
     assert.throws(() => fitPowerLawWithOffset([10, 100], [1, 0]), /> 0/);
     assert.throws(() => fitPowerLawWithOffset([10, 10], [1, 2]), /2 distinct N/);
