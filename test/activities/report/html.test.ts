@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
 import sharp from 'sharp';
-import { md } from '../../../activities/report/document.js';
+import { joinText, link, markdownOf, md } from '../../../activities/report/document.js';
 import { chartSpec } from '../../../activities/report/charts.js';
 import { escapeHtml, inlineHtml } from '../../../activities/report/html.js';
 import { rasterizeSvg } from '../../../activities/report/raster.js';
@@ -19,6 +19,13 @@ describe('inline markup', () => {
     assert.equal(inlineHtml(md`(see *Fits*; * = extrapolated)`), '(see <em>Fits</em>; * = extrapolated)');
     assert.equal(inlineHtml(md`**open ${'end'}`), '<strong>open end</strong>', 'a tag left open is closed');
     assert.equal(escapeHtml(`<a href="x" onclick='y'>&`), '&lt;a href=&quot;x&quot; onclick=&#39;y&#39;&gt;&amp;');
+  });
+
+  test('links to a section of the page, their text escaped and free of markup', () => {
+    const text = joinText([md`**see**`, link(`*${HOSTILE}*`, 'fits')], ' ');
+    assert.equal(inlineHtml(text), `<strong>see</strong> <a href="#fits">*${escapeHtml(HOSTILE)}*</a>`);
+    assert.equal(markdownOf(joinText(['see', link('Fits [b]', 'fits')], ' ')), 'see [Fits \\[b\\]](#fits)');
+    assert.throws(() => link('x', 'https://example.com'), /not a section id/);
   });
 });
 
