@@ -73,3 +73,16 @@ export function sourceKind<S extends SourceSpec>(source: S): SourceKind<S> {
 export function describeSource(source: SourceSpec): string {
   return sourceKind(source).describe(source);
 }
+
+/**
+ * What makes synthetic sources comparable across CFG: everything but the CFG scale (generator,
+ * its real-image budget, prompts). Sources with equal keys differ only in CFG.
+ */
+export function cfgGroupKey(s: { description: string; promptStrategy?: string; promptProvenance?: string; generatorRealImages?: number }): string {
+  return JSON.stringify([cfgFreeDescription(s.description), s.promptStrategy ?? null, s.promptProvenance ?? null, s.generatorRealImages ?? null]);
+}
+
+/** A source's description without its CFG scale. */
+export function cfgFreeDescription(description: string): string {
+  return description.replace(/,?\s*CFG\s*[\d.]+/gi, '').trim();
+}

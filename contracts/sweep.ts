@@ -63,6 +63,8 @@ export interface SweepResult {
   /** The scaling plot as PNG, and one sample sheet per source with images of its own. */
   plotPngUri?: string;
   sampleSheetUris?: Record<string, string>;
+  /** The CFG trade-off figure (recognizability, diversity and accuracy against CFG) as PNG, when the sweep has one. */
+  diversityPngUri?: string;
   cells: number;
   cachedCells: number;
   stats: SweepStats;

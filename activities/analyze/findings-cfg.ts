@@ -3,6 +3,7 @@
 // the CFG range, above both ends beyond their intervals; contradicted when it rises to the highest
 // CFG beyond its interval; inconclusive otherwise (including a peak at the lowest CFG tested, which
 // leaves the optimum unbracketed). Recognizability and diversity per CFG ride along as notes.
+import { cfgGroupKey } from '../../contracts/sources.js';
 import type { Finding, FindingEvidence, RecognizabilityAnalysis, Verdict } from '../../contracts/analysis.js';
 import type { SourceSummary } from '../../contracts/types.js';
 import { percentileInterval } from '../../core/stats/bootstrap.js';
@@ -12,10 +13,7 @@ import type { FindingsInput } from './findings.js';
 import { combineVerdicts, finding, verdictOf } from './verdicts.js';
 
 /** Sources that differ only in CFG share this key: their description without its CFG part, prompts and generator budget. */
-export function cfgGroupKey(s: SourceSummary): string {
-  const description = s.description.replace(/,?\s*CFG\s*[\d.]+/gi, '').trim();
-  return JSON.stringify([description, s.promptStrategy ?? null, s.promptProvenance ?? null, s.generatorRealImages ?? null]);
-}
+export { cfgGroupKey };
 
 interface Member {
   source: SourceSummary;

@@ -7,7 +7,7 @@ import type { SweepAnalysis } from '../../contracts/analysis.js';
 import { panelSpec } from './scaling-panel.js';
 
 /** A Vega-Lite spec as a standalone SVG document. */
-async function toSvg(spec: TopLevelSpec): Promise<string> {
+export async function toSvg(spec: TopLevelSpec): Promise<string> {
   const view = new vega.View(vega.parse(vl.compile(spec).spec), { renderer: 'none' });
   try {
     const svg = await view.toSVG();

@@ -2,8 +2,8 @@
 // generator, prompts and generator real-image budget), recognizability and precision (fidelity),
 // recall, coverage and the Vendi score (diversity), and accuracy at the largest N, each against CFG.
 // A Vega-Lite spec rendered to SVG like charts.ts.
-import * as vega from 'vega';
-import * as vl from 'vega-lite';
+import { toSvg } from './charts.js';
+import { cfgFreeDescription, cfgGroupKey } from '../../contracts/sources.js';
 import type { TopLevelSpec } from 'vega-lite';
 import type { RecognizabilityAnalysis, SweepAnalysis } from '../../contracts/analysis.js';
 import { DIVERSITY_K, type DiversityMetrics } from '../../core/stats/diversity.js';
@@ -43,8 +43,8 @@ export function cfgGroups(a: SweepAnalysis): CfgGroup[] {
   const groups = new Map<string, CfgGroup>();
   for (const s of a.sources) {
     if (s.kind !== 'synthetic' || s.cfgScale === undefined) continue;
-    const base = s.description.replace(/,?\s*CFG\s*[\d.]+/gi, '').trim();
-    const key = JSON.stringify([base, s.promptStrategy ?? null, s.promptProvenance ?? null, s.generatorRealImages ?? null]);
+    const base = cfgFreeDescription(s.description);
+    const key = cfgGroupKey(s);
     const label = s.generatorRealImages !== undefined ? `${base} · generator fitted on ${s.generatorRealImages} real images` : base;
     const group = groups.get(key) ?? { label, sources: [] };
     group.sources.push({ name: s.name, cfg: s.cfgScale });
@@ -149,11 +149,5 @@ export function diversityChartSpec(a: SweepAnalysis): TopLevelSpec | null {
 export async function renderDiversitySvg(a: SweepAnalysis): Promise<string | null> {
   const spec = diversityChartSpec(a);
   if (spec === null) return null;
-  const view = new vega.View(vega.parse(vl.compile(spec).spec), { renderer: 'none' });
-  try {
-    const svg = await view.toSVG();
-    return svg.startsWith('<?xml') ? svg : `<?xml version="1.0" encoding="UTF-8"?>\n${svg}`;
-  } finally {
-    view.finalize();
-  }
+  return toSvg(spec);
 }

@@ -42,6 +42,7 @@ export async function analyzeAndReport(run: SweepRun, plan: SweepPlan): Promise<
     ...(report.reportHtmlUri ? { reportHtmlUri: report.reportHtmlUri } : {}),
     ...(report.plotPngUri ? { plotPngUri: report.plotPngUri } : {}),
     ...(report.sampleSheetUris ? { sampleSheetUris: report.sampleSheetUris } : {}),
+    ...(report.diversityPngUri ? { diversityPngUri: report.diversityPngUri } : {}),
     cells: stats.cellsTotal,
     cachedCells: stats.cellsCached,
     stats,
