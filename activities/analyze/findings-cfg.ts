@@ -31,7 +31,7 @@ function accuracyAt(m: Member, n: number): { value: number; draws: Float64Array 
 function tradeOffNote(r: RecognizabilityAnalysis | undefined): string | undefined {
   if (!r) return undefined;
   const d = r.diversity;
-  const diversity = d ? `, precision ${d.precision.toFixed(3)}, recall ${d.recall.toFixed(3)}, coverage ${d.coverage.toFixed(3)}, Vendi ${d.vendi.toFixed(2)}` : '';
+  const diversity = d ? `, precision ${d.precision.toFixed(3)}, recall ${d.recall.toFixed(3)}, coverage ${d.coverage.toFixed(3)}, Vendi ${d.vendi.toFixed(2)}${d.classVendi !== undefined ? `, within-class Vendi ${d.classVendi.toFixed(2)}` : ''}` : '';
   return `recognizability ${r.overall.toFixed(3)}${diversity}`;
 }
 

@@ -1,7 +1,7 @@
 // Diversity and fidelity of a source's generated images as the recognizability judge sees them:
 // both sides are subsampled (seeded) before their features are computed, so the cost stays bounded,
 // and the real side is always the same fixed subset of the dataset's test split.
-import { DIVERSITY_K, DIVERSITY_MAX_SAMPLES, diversityMetrics, subsampleIndices, type DiversityMetrics, type DiversityOptions } from '../../core/stats/diversity.js';
+import { classVendiScore, DIVERSITY_K, DIVERSITY_MAX_SAMPLES, diversityMetrics, subsampleIndices, type DiversityMetrics, type DiversityOptions } from '../../core/stats/diversity.js';
 import { predictFeatures } from '../../core/nn/features.js';
 import type { SerializedClassifier } from '../../core/nn/classifier.js';
 
@@ -10,6 +10,7 @@ export const DIVERSITY_REFERENCE = { split: 'test', images: DIVERSITY_MAX_SAMPLE
 
 interface Images {
   images: Uint8Array;
+  labels: Uint8Array;
   count: number;
 }
 
@@ -25,5 +26,12 @@ export async function judgeDiversity(
   const generatedIndices = subsampleIndices(generated.count, DIVERSITY_MAX_SAMPLES, 'diversity|generated');
   const realFeatures = await predictFeatures(judge, real.images, realIndices.length, { indices: realIndices });
   const generatedFeatures = await predictFeatures(judge, generated.images, generatedIndices.length, { indices: generatedIndices });
-  return diversityMetrics(realFeatures, generatedFeatures, { k: DIVERSITY_K, maxSamples: DIVERSITY_MAX_SAMPLES, ...(beforeStep ? { beforeStep } : {}) });
+  const metrics = await diversityMetrics(realFeatures, generatedFeatures, { k: DIVERSITY_K, maxSamples: DIVERSITY_MAX_SAMPLES, ...(beforeStep ? { beforeStep } : {}) });
+  // Within-class diversity: generated images by the class they were generated for, real by their label.
+  const labelsAt = (labels: Uint8Array, rows: Uint32Array) => Uint8Array.from(rows, (row) => labels[row]!);
+  return {
+    ...metrics,
+    classVendi: classVendiScore(generatedFeatures, labelsAt(generated.labels, generatedIndices)),
+    realClassVendi: classVendiScore(realFeatures, labelsAt(real.labels, realIndices)),
+  };
 }

@@ -15,8 +15,8 @@ import { DIVERSITY_REFERENCE, judgeDiversity } from './diversity.js';
 export type { RecognizabilityInput, RecognizabilityOutput, RecognizabilityDocument } from '../../contracts/cells.js';
 import type { RecognizabilityInput, RecognizabilityOutput, RecognizabilityDocument } from '../../contracts/cells.js';
 
-/** 2: the document adds `diversity` (precision/recall/density/coverage, Fréchet distance, Vendi). */
-export const RECOGNIZABILITY_CODE_VERSION = 'recognizability-2';
+/** 2: the document adds `diversity` (precision/recall/density/coverage, Fréchet distance, Vendi). 3: within-class Vendi. */
+export const RECOGNIZABILITY_CODE_VERSION = 'recognizability-3';
 
 export function createRecognizabilityActivities(deps: ActivityDeps) {
   return {

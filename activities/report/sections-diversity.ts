@@ -35,10 +35,10 @@ function diversityTable(a: SweepAnalysis): Block[] {
         `of distinct images (exp of the entropy of the cosine-similarity kernel's eigenvalues); the real test images score ${sig(realVendi)}.`,
     ),
     table(
-      ['source', 'CFG', 'precision', 'recall', 'density', 'coverage', 'Fréchet distance', 'Vendi score', 'images'],
+      ['source', 'CFG', 'precision', 'recall', 'density', 'coverage', 'Fréchet distance', 'Vendi score', 'within-class Vendi', 'images'],
       measured.map(({ source, d }) => {
         const cfg = cfgOf(source);
-        return [source, cfg !== undefined ? String(cfg) : '—', num(d.precision), num(d.recall), num(d.density), num(d.coverage), sig(d.frechet, 4), sig(d.vendi), String(d.images)];
+        return [source, cfg !== undefined ? String(cfg) : '—', num(d.precision), num(d.recall), num(d.density), num(d.coverage), sig(d.frechet, 4), sig(d.vendi), d.classVendi !== undefined ? sig(d.classVendi) : '—', String(d.images)];
       }),
     ),
   ];

@@ -32,6 +32,13 @@ export interface DiversityMetrics {
   vendi: number;
   /** Vendi score of the real features: what the generated one is read against. */
   realVendi: number;
+  /**
+   * Mean over classes of the Vendi score within a class (generated images by their intended class).
+   * Pooled Vendi also counts how far apart the classes are, which guidance increases; within a
+   * class it measures the variety CFG trades away.
+   */
+  classVendi?: number;
+  realClassVendi?: number;
   /** Generated points compared (after subsampling). */
   images: number;
   /** Real points compared (after subsampling). */
@@ -272,6 +279,14 @@ function psdSqrt(m: Float64Array, n: number): Float64Array {
  * X̂ᵀX̂/n, so the smaller of the two is decomposed. An all-zero feature vector (a dead ReLU layer)
  * has no direction: it counts as similar to the other zero vectors only (an extra axis of its own).
  */
+/** Mean Vendi score within each class (classes with fewer than 2 points are skipped). */
+export function classVendiScore(set: FeatureSet, labels: ArrayLike<number>): number {
+  const byClass = new Map<number, number[]>();
+  for (let i = 0; i < set.count; i++) byClass.set(labels[i]!, [...(byClass.get(labels[i]!) ?? []), i]);
+  const scores = [...byClass.values()].filter((rows) => rows.length >= 2).map((rows) => vendiScore(selectPoints(set, rows)));
+  return scores.length ? scores.reduce((a, b) => a + b, 0) / scores.length : Number.NaN;
+}
+
 export function vendiScore(set: FeatureSet): number {
   const { count: n, dim } = set;
   const d = dim + 1;

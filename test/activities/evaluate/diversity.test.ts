@@ -8,7 +8,7 @@ import { initialClassifier, INPUT_SIZE } from '../../../core/nn/classifier.js';
 import { createRng } from '../../../core/rng.js';
 import { judgeDiversity } from '../../../activities/evaluate/diversity.js';
 
-function images(count: number, seed: string): { images: Uint8Array; count: number } {
+function images(count: number, seed: string): { images: Uint8Array; labels: Uint8Array; count: number } {
   const rng = createRng(seed);
   // Blobs of random brightness on a dark background: varied, but not noise.
   const out = new Uint8Array(count * INPUT_SIZE);
@@ -18,7 +18,8 @@ function images(count: number, seed: string): { images: Uint8Array; count: numbe
     const level = 80 + rng.int(176);
     for (let p = 0; p < INPUT_SIZE; p++) if (Math.hypot((p % 28) - cx, Math.floor(p / 28) - cy) < 5) out[i * INPUT_SIZE + p] = level;
   }
-  return { images: out, count };
+  // Labels: two classes, by blob position (left or right half).
+  return { images: out, labels: Uint8Array.from({ length: count }, (_, i) => i % 2), count };
 }
 
 describe('judgeDiversity', () => {
@@ -34,12 +35,13 @@ describe('judgeDiversity', () => {
     assert.deepEqual([m.precision, m.recall, m.coverage, m.images, m.realImages], [1, 1, 1, 300, 300]);
     assert.ok(m.frechet < 1e-6, `frechet ${m.frechet}`);
     assert.ok(Math.abs(m.vendi - m.realVendi) < 1e-9);
+    assert.ok(m.classVendi !== undefined && Math.abs(m.classVendi - m.realClassVendi!) < 1e-9, 'within-class Vendi of the same set');
   });
 
   test('one image repeated: low recall, Vendi 1, far from the real set', async () => {
     const real = images(300, 'real');
     const one = images(1, 'one');
-    const repeated = { images: new Uint8Array(200 * INPUT_SIZE).map((_, p) => one.images[p % INPUT_SIZE]!), count: 200 };
+    const repeated = { images: new Uint8Array(200 * INPUT_SIZE).map((_, p) => one.images[p % INPUT_SIZE]!), labels: new Uint8Array(200), count: 200 };
     const m = await judgeDiversity(judge, repeated, real);
     assert.ok(m);
     assert.ok(m.recall < 0.05 && m.coverage < 0.05, `recall ${m.recall}, coverage ${m.coverage}`);

@@ -180,3 +180,11 @@ describe('subsampling', () => {
     await assert.rejects(diversityMetrics(gaussian(50, 2, 'a'), gaussian(50, 3, 'b')), /width/);
   });
 });
+
+test('within-class Vendi sees the variety inside classes that pooled Vendi mixes with class separation', async () => {
+  const { classVendiScore, vendiScore } = await import('../../../core/stats/diversity.js');
+  // Two classes along orthogonal axes: tight within each class (copies), far apart between them.
+  const copies = { values: Float64Array.from([1, 0, 1, 0, 0, 1, 0, 1]), count: 4, dim: 2 };
+  assert.ok(Math.abs(vendiScore(copies) - 2) < 1e-9, 'pooled: two distinct directions');
+  assert.ok(Math.abs(classVendiScore(copies, [0, 0, 1, 1]) - 1) < 1e-9, 'within each class: one image');
+});
