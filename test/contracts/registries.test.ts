@@ -10,7 +10,7 @@ test('every kind the spec accepts has a registry entry, and every entry is accep
   assert.deepEqual(Object.keys(TASKS).sort(), [...TASK_NAMES].sort());
   for (const dataset of Object.keys(DATASETS)) assert.equal(validateSpec({ sweepId: 'x', dataset, sources: [{ name: 'real', kind: 'real' }], sizes: [100], seeds: [0] }).dataset, dataset);
   assert.throws(() => validateSpec({ sweepId: 'x', dataset: 'cifar-10', sources: [{ name: 'real', kind: 'real' }], sizes: [100], seeds: [0] }), /dataset/);
-  assert.deepEqual(Object.keys(SOURCE_KINDS).sort(), ['mixed', 'real', 'real-pairs', 'synthetic']);
+  assert.deepEqual(Object.keys(SOURCE_KINDS).sort(), ['control', 'mixed', 'real', 'real-pairs', 'synthetic']);
   assert.deepEqual(Object.keys(GENERATOR_KINDS).sort(), ['a1111', 'embedded-gmm', 'openai-images']);
 });
 

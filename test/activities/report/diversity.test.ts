@@ -68,7 +68,7 @@ describe('diversitySections', () => {
     const blocks = diversitySections(a);
     const tables = blocks.filter((b) => b.kind === 'table');
     assert.equal(tables.length, 2);
-    assert.deepEqual(tables[0]!.kind === 'table' && tables[0]!.rows[0], ['synth-cfg2', '2', '0.550', '0.800', '0.800', '0.733', '12', '20', '2000']);
+    assert.deepEqual(tables[0]!.kind === 'table' && tables[0]!.rows[0], ['synth-cfg2', '2', '0.550', '0.800', '0.800', '0.733', '12', '20', '—', '2000']);
     const accuracies = [4, 8, 12].map((cfg) => ({ cfg, v: accuracyAt(a, `synth-cfg${cfg}`, 'test', 3000)! }));
     const best = accuracies.reduce((p, q) => (q.v > p.v ? q : p));
     const peaks = tables[1]!.kind === 'table' ? tables[1]!.rows[0]! : [];
