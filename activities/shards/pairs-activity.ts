@@ -12,7 +12,8 @@ import { hasValidObject, NotFoundError, ObjectTooLargeError } from '../../core/s
 import { prepareCaptioner } from '../../core/text/captioner.js';
 import { IMAGE_ATTRIBUTE_PROVENANCE } from '../../core/text/image-attributes.js';
 import { loadDatasetSplit, type ActivityDeps } from '../../core/activity-deps.js';
-import { balancedOrder, type ManifestOutput } from './activity.js';
+import type { ManifestOutput } from './activity.js';
+import { realOrder } from '../../core/datasets/real-draws.js';
 import { importPairs, type PairImportResult } from './import-pairs.js';
 import { MANIFEST_FORMAT, writeManifest, type SourceManifest } from '../../core/shards/manifest.js';
 import { captionedPairShard, pairShardCount } from '../../core/shards/captioned-pairs.js';
@@ -20,7 +21,8 @@ import { packShard, ShardFormatError } from '../../core/shards/webdataset.js';
 
 export const PAIRS_CODE_VERSION = 'pairs-import-1';
 /** 2: captions' attribute words come from each image's measured brightness, size and texture. */
-export const EMBEDDED_PAIRS_CODE_VERSION = 'fashion-mnist-pairs-2';
+/** 3: drawn from the real pool only (disjoint from the generators' split). */
+export const EMBEDDED_PAIRS_CODE_VERSION = 'fashion-mnist-pairs-3';
 /** How the embedded pairs are captioned, one line for the report. */
 export const EMBEDDED_PAIRS_CAPTIONS = `seeded captions (core/text/captioner.ts) of real Fashion-MNIST images; ${IMAGE_ATTRIBUTE_PROVENANCE}`;
 
@@ -70,15 +72,16 @@ async function writeFashionMnistPairs(deps: ActivityDeps, input: EmbeddedPairsIn
     shardSize: input.shardSize,
   })}`;
   const train = await loadDatasetSplit(deps, 'train');
-  if (input.count > train.count) throw ApplicationFailure.nonRetryable(`the embedded real-pairs source has ${train.count} images; ${input.count} requested`, FAILURE_TYPES.invalidInput);
+  // Real pairs are real data: only the real pool, never the generators' split.
+  const all = realOrder(train, input.datasetFingerprint, FASHION_MNIST_CLASSES.length, input.seed);
+  if (input.count > all.length) throw ApplicationFailure.nonRetryable(`the embedded real-pairs source has ${all.length} images (the real pool); ${input.count} requested`, FAILURE_TYPES.invalidInput);
   const shards = pairShardCount(input.count, input.shardSize);
   const keyOf = (s: number) => `${prefix}/${String(s).padStart(5, '0')}.tar`;
   const missing: number[] = [];
   for (let s = 0; s < shards; s++) if (!(await hasValidObject(deps.store, keyOf(s)))) missing.push(s);
   if (missing.length > 0) {
     // Shards hold a full shardSize even past `count`, so a later sweep with larger N reuses them.
-    const total = Math.min(train.count, shards * input.shardSize);
-    const all = balancedOrder(train.labels, FASHION_MNIST_CLASSES.length, input.seed);
+    const total = Math.min(all.length, shards * input.shardSize);
     const order = all.slice(0, total);
     const images = new Uint8Array(total * IMAGE_PIXELS);
     const labels = new Uint8Array(total);

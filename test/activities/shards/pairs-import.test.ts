@@ -4,6 +4,8 @@
 // else from a caption that names one class, else none. The embedded pairs' captions describe their
 // images' measured attributes. Also brace expansion and file:// reads.
 // Run: node --import tsx --test test/activities/shards/pairs-import.test.ts
+import { realOrder } from '../../../core/datasets/real-draws.js';
+import { trainPools } from '../../../core/datasets/splits.js';
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -22,7 +24,6 @@ import { captionedPairShards } from '../../../core/shards/captioned-pairs.js';
 import { packPairShard, type PairSampleInput } from '../../../core/shards/pairs.js';
 import { ShardFormatError, UNLABELED } from '../../../core/shards/webdataset.js';
 import { createPairActivities, EMBEDDED_PAIRS_CAPTIONS, type EmbeddedPairsOutput } from '../../../activities/shards/pairs-activity.js';
-import { balancedOrder } from '../../../activities/shards/activity.js';
 import { loadDatasetSplit, projectDataDir } from '../../../core/activity-deps.js';
 import { openStore } from '../../../core/storage.js';
 import { prepareCaptioner } from '../../../core/text/captioner.js';
@@ -148,7 +149,10 @@ test("the embedded pairs' captions state each image's measured brightness, size 
   const samples = imported.written.get(result.shards[0]!.name)!.samples!;
   // The captioner the activity uses: class statistics over every image the source's order holds.
   const train = await loadDatasetSplit(deps, 'train');
-  const rows = balancedOrder(train.labels, classes.length, input.seed);
+  // Drawn from the real pool only (never the generators' split).
+  const rows = realOrder(train, input.datasetFingerprint, classes.length, input.seed);
+  const { generatorPool } = trainPools(input.datasetFingerprint, train.count);
+  assert.ok(!rows.some((row) => generatorPool.includes(row)), 'no row of the generator pool');
   const captioner = await prepareCaptioner(classes, { seed: input.seed, images: { pixels: train.images, labels: train.labels, pixelsPerImage: 784, rows } });
   assert.equal(samples.length, 40);
   for (const [i, s] of samples.entries()) {
