@@ -90,17 +90,8 @@ export interface ClipCellInput {
   mix?: DataPart[];
 }
 
-export interface ClipCellOutput {
-  cellPrefix: string;
-  modelUri: string;
-  steps: number;
-  stepsRun: number;
-  attempt: number;
-  seconds: number;
-  backend: string;
-  resumedFromStep: number;
-  cached: boolean;
-}
+/** A CLIP cell's training returns what a classifier cell's does. */
+export type ClipCellOutput = TrainCellOutput;
 
 export interface ClipEvalInput {
   modelUri: string;
