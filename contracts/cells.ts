@@ -71,8 +71,7 @@ export function cellKey(manifestSha: string, input: TrainCellInput, mixShas: str
   return `cells/${inputHash('train', TRAIN_CODE_VERSION, { manifest: manifestSha, size, ...('offset' in data ? { offset: data.offset } : {}), seed: input.seed, recipe, ...('mix' in data ? { mix: data.mix } : {}) })}`;
 }
 
-/** 3: a real image's caption states its measured attributes (captionForImage). */
-export const CLIP_TRAIN_CODE_VERSION = 'clip-train-3';
+export const CLIP_TRAIN_CODE_VERSION = 'clip-train-2';
 
 /** clip-eval-2: clean eval sets also hold a linear probe of the frozen image trunk. */
 export const CLIP_EVAL_CODE_VERSION = 'clip-eval-2';

@@ -19,7 +19,7 @@ import { balancedOrder } from '../../core/datasets/balanced-order.js';
 import { linearProbe } from './probe.js';
 import { loadEvalImages } from '../../core/datasets/eval-images.js';
 import { readManifest } from '../../core/shards/manifest.js';
-import { concatStreams, openSamples, type SampleStream, type SampleText } from '../../core/shards/stream.js';
+import { concatStreams, openSamples, type SampleStream } from '../../core/shards/stream.js';
 import { ShardFormatError } from '../../core/shards/webdataset.js';
 import { CELL_ITEMS_FILE, cellItems, cellParts, trainingSummary, type TrainingSummary } from '../../core/nn/cell-record.js';
 import { storedCheckpoint, trainResumable } from '../../core/nn/resumable.js';
@@ -65,13 +65,9 @@ function probeTrainSet(deps: ActivityDeps): Promise<LabelledImages> {
 }
 
 /** Image-caption pairs over a sample stream: tokens from each sample's text. */
-async function pairStream(deps: ActivityDeps, data: SampleStream, classes: readonly string[], captionSeed: number, recipe: ClipRecipe): Promise<ClipTrainingStream> {
-  // A real image's caption states what the image shows (its measured brightness, size and texture
-  // against its class, over the dataset's training split), as a synthetic image follows its prompt:
-  // pairs on equal terms.
-  const train = await loadDatasetSplit(deps, 'train');
-  const captioner = await prepareCaptioner(classes, { seed: captionSeed, images: { pixels: train.images, labels: train.labels, pixelsPerImage: IMAGE_PIXELS } });
-  const textOf: SampleText = (s) => s.prompt ?? captioner.captionForImage(s.label, s.index, s.pixels);
+async function pairStream(data: SampleStream, classes: readonly string[], captionSeed: number, recipe: ClipRecipe): Promise<ClipTrainingStream> {
+  const captioner = await prepareCaptioner(classes, { seed: captionSeed });
+  const textOf = (s: { label: number; index: number; prompt: string | null }) => s.prompt ?? captioner.captionFor(s.label, s.index);
   // The vocabulary comes from this cell's own captions (all N), in chunks to bound memory.
   const corpus: string[] = [];
   const chunk = 4096;
@@ -128,7 +124,7 @@ async function trainClipCell(deps: ActivityDeps, input: ClipCellInput): Promise<
     }
     throw err;
   };
-  const data = await pairStream(deps, concatStreams(parts), manifest.classes, input.captionSeed, input.recipe).catch(malformed);
+  const data = await pairStream(concatStreams(parts), manifest.classes, input.captionSeed, input.recipe).catch(malformed);
   const { result, lastLogitScale } = await trainClipResumable(deps, input, data, prefix).catch(malformed);
   const put = await deps.store.put(modelKey, serializeClip(result.model));
   await putJson(deps.store, `${prefix}/${CELL_ITEMS_FILE}`, cellItems(input, result.validationIndices));

@@ -21,7 +21,7 @@ export interface DecodedShard {
 }
 
 /** The text paired with a sample (CLIP): a synthetic sample's prompt, a real one's caption. */
-export type SampleText = (sample: { label: number; index: number; prompt: string | null; pixels: Uint8Array }) => string;
+export type SampleText = (sample: { label: number; index: number; prompt: string | null }) => string;
 
 const DEFAULT_CACHE_MB = 256;
 /** A shard tar is read whole; refuse anything larger before buffering it. */
@@ -205,12 +205,7 @@ export function openSamples(store: BlobStore, manifest: SourceManifest, window: 
     },
     async gatherTexts(indices, textOf) {
       return (await resolve(indices)).map(({ shard, local }) =>
-        textOf({
-          label: shard.labels[local]!,
-          index: shard.indices[local]!,
-          prompt: shard.prompts[local] ?? null,
-          pixels: shard.images.subarray(local * IMAGE_PIXELS, (local + 1) * IMAGE_PIXELS),
-        }),
+        textOf({ label: shard.labels[local]!, index: shard.indices[local]!, prompt: shard.prompts[local] ?? null }),
       );
     },
   };

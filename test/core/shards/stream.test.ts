@@ -127,9 +127,6 @@ describe('openFirstSamples', () => {
       assert.deepEqual(images.subarray(i * 784, (i + 1) * 784), all.images.subarray((55 + index) * 784, (56 + index) * 784), `example ${index}`);
     });
     assert.deepEqual(await stream.gatherTexts(indices, (x) => `${x.prompt}@${x.index}`), indices.map((i) => `p${55 + i}@${55 + i}`));
-    // A caption can describe its own image (CLIP: a real image's measured attributes): texts see the pixels gather returns.
-    const pixelSums = await stream.gatherTexts(indices, (x) => String(x.pixels.reduce((s, v) => s + v, 0)));
-    assert.deepEqual(pixelSums, indices.map((_, i) => String(images.subarray(i * 784, (i + 1) * 784).reduce((s, v) => s + v, 0))));
     const loaded = await loadFirstSamples(store, manifest, 100, 55);
     assert.deepEqual(loaded.images, all.images.subarray(55 * 784, 155 * 784));
     // A window on a shard boundary, and one that ends exactly at the last sample.
