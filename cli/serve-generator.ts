@@ -33,7 +33,7 @@ async function loadModel(source: string): Promise<GmmGeneratorModel> {
 async function fitModel(count: number, pcaDims: number, componentsPerClass: number, fitSeed: number): Promise<GmmGeneratorModel> {
   // Like the fitGenerator activity: only the dataset's generator split, never a real source's pool.
   const deps = depsFromEnv();
-  const train = await loadDatasetSplit(deps, 'train');
+  const train = await loadDatasetSplit(deps, undefined, 'train');
   const subset = generatorFitSet(train, await datasetFingerprint(deps), Math.min(count, 30000));
   return fitGmmGenerator(subset, { pcaDims, componentsPerClass, fitSeed }, [...FASHION_MNIST_CLASSES], (m) => console.log(`  fit: ${m}`));
 }

@@ -95,7 +95,9 @@ export type ClipCellOutput = TrainCellOutput;
 export interface ClipEvalInput {
   modelUri: string;
   evalSet: string;
-  split: 'test';
+  split: string;
+  /** The eval set's own dataset (fingerprint); absent: the sweep's dataset. */
+  dataset?: string;
   shift?: EvalSetSpec['shift'];
 }
 
@@ -133,10 +135,10 @@ export function clipCellKey(manifestSha: string, input: ClipCellInput, mixShas: 
   })}`;
 }
 
-export function clipEvalKey(modelKey: string, modelSha: string, evalSet: string, split: string, shift?: EvalSetSpec['shift']): string {
+export function clipEvalKey(modelKey: string, modelSha: string, evalSet: string, split: string, shift?: EvalSetSpec['shift'], dataset?: string): string {
   const dir = modelKey.split('/').slice(0, -1).join('/');
   const shifted = shift ? { shift, ood: OOD_CODE_VERSION } : {};
-  return `${dir}/clip-eval-${keySegment(evalSet, 'evalSet')}-${inputHash('clip-eval', CLIP_EVAL_CODE_VERSION, { model: modelSha, split, ...shifted })}.json`;
+  return `${dir}/clip-eval-${keySegment(evalSet, 'evalSet')}-${inputHash('clip-eval', CLIP_EVAL_CODE_VERSION, { model: modelSha, split, ...(dataset ? { dataset } : {}), ...shifted })}.json`;
 }
 
 /** Part of a shifted eval result's key: bump when a suite's images change. */
@@ -145,16 +147,18 @@ export const OOD_CODE_VERSION = 'ood-1';
 export const EVALUATE_CODE_VERSION = 'evaluate-1';
 
 /** Where a model's result on an eval split lives: beside the model, keyed by the model's checksum. */
-export function evalKey(modelKey: string, modelSha: string, evalSet: string, split: string, shift?: EvalSetSpec['shift']): string {
+export function evalKey(modelKey: string, modelSha: string, evalSet: string, split: string, shift?: EvalSetSpec['shift'], dataset?: string): string {
   const dir = modelKey.split('/').slice(0, -1).join('/');
   const shifted = shift ? { shift, ood: OOD_CODE_VERSION } : {};
-  return `${dir}/eval-${keySegment(evalSet, 'evalSet')}-${inputHash('evaluate', EVALUATE_CODE_VERSION, { model: modelSha, split, ...shifted })}.json`;
+  return `${dir}/eval-${keySegment(evalSet, 'evalSet')}-${inputHash('evaluate', EVALUATE_CODE_VERSION, { model: modelSha, split, ...(dataset ? { dataset } : {}), ...shifted })}.json`;
 }
 
 export interface EvaluateInput {
   modelUri: string;
   evalSet: string;
-  split: 'test';
+  split: string;
+  /** The eval set's own dataset (fingerprint); absent: the sweep's dataset. */
+  dataset?: string;
   /** Evaluate on the split under this OOD shift (absent: clean). */
   shift?: EvalSetSpec['shift'];
 }

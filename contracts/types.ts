@@ -50,7 +50,10 @@ export interface SourceSummary {
 /** One evaluation set: the real test split, clean or under a deterministic OOD shift. */
 export interface EvalSetSpec {
   name: string;
-  split: 'test';
+  /** A split of the sweep's dataset, or of `dataset` when given. */
+  split: string;
+  /** Fingerprint of the eval set's own dataset (core/datasets/descriptor.ts); absent: the sweep's dataset. */
+  dataset?: string;
   /** An OOD suite applied to every test image (activities/evaluate/ood.ts). */
   shift?: { suite: string; severity: number; seed: number };
 }

@@ -15,7 +15,7 @@ export interface TrainedCell {
   stepsRun: number;
 }
 
-export type EvaluateCell = (input: { modelUri: string; evalSet: string; split: 'test'; shift?: EvalSetSpec['shift'] }) => Promise<{ cached: boolean; attempt: number }>;
+export type EvaluateCell = (input: { modelUri: string; evalSet: string; split: string; dataset?: string; shift?: EvalSetSpec['shift'] }) => Promise<{ cached: boolean; attempt: number }>;
 
 export interface CellTask {
   /** Fields the task's cells add to their workflow input. */

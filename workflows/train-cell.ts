@@ -23,6 +23,7 @@ export async function trainCellWorkflow(input: CellWorkflowInput): Promise<CellW
       modelUri: trained.modelUri,
       evalSet: evalSet.name,
       split: evalSet.split,
+      ...(evalSet.dataset ? { dataset: evalSet.dataset } : {}),
       ...(evalSet.shift ? { shift: evalSet.shift } : {}),
     });
     cached &&= result.cached;

@@ -49,7 +49,7 @@ export interface AnalyzeOutput {
 /** How a task's cells are found in the store: the trained cell's key prefix and one evaluation's key. */
 interface TaskReader {
   prefix(spec: SweepSpec, manifestSha: string, data: CellData, mixShas: string[]): string;
-  evalKey: (modelKey: string, modelSha: string, evalSet: string, split: string, shift?: EvalSetSpec['shift']) => string;
+  evalKey: (modelKey: string, modelSha: string, evalSet: string, split: string, shift?: EvalSetSpec['shift'], dataset?: string) => string;
 }
 
 /** What a cell trains on: its seed's manifest of the source from its offset, plus a mixed source's synthetic part. */
@@ -135,7 +135,7 @@ async function readCell(
   if (!model) throw new Error(`cell ${sourceName} N=${size} seed=${seed}: ${prefix}/model.bin is missing`);
   const out: CellMetrics[] = [];
   for (const evalSet of evalSets) {
-    const key = reader.evalKey(`${prefix}/model.bin`, model.sha256, evalSet.name, evalSet.split, evalSet.shift);
+    const key = reader.evalKey(`${prefix}/model.bin`, model.sha256, evalSet.name, evalSet.split, evalSet.shift, evalSet.dataset);
     // Classifier and CLIP evaluations share these fields (CLIP's are its 80-template ensemble's).
     const metrics = await getJson<Pick<EvalMetrics, 'loss' | 'accuracy' | 'ece' | 'perClassAccuracy'> & Partial<Pick<ClipEvalResult, 'single' | 'probe'>>>(deps.store, key);
     out.push({

@@ -50,7 +50,7 @@ export interface ClipTrainRecord extends TrainingSummary {
 let probeSet: Promise<LabelledImages> | undefined;
 function probeTrainSet(deps: ActivityDeps): Promise<LabelledImages> {
   probeSet ??= (async () => {
-    const train = await loadDatasetSplit(deps, 'train');
+    const train = await loadDatasetSplit(deps, undefined, 'train');
     const rows = balancedOrder(train.labels, FASHION_MNIST_CLASSES.length, 0).slice(0, PROBE_TRAIN_IMAGES);
     const images = new Uint8Array(rows.length * IMAGE_PIXELS);
     const labels = new Uint8Array(rows.length);
@@ -175,7 +175,7 @@ async function evaluateClip(deps: ActivityDeps, input: ClipEvalInput): Promise<C
   const attempt = activityInfo().attempt;
   if (await hasValidObject(deps.store, key)) return { ...(await getJson<ClipEvalResult>(deps.store, key)), resultUri: deps.store.uri(key), cached: true, attempt };
   const model = deserializeClip(await deps.store.get(modelKey, { maxBytes: 1024 * 1024 * 1024 }));
-  const test = await loadEvalImages(deps, input.split, input.shift);
+  const test = await loadEvalImages(deps, input);
   heartbeat({ phase: 'zero-shot', images: test.count });
   const report = await evaluateZeroShot(model, test, [...FASHION_MNIST_CLASSES]);
   let probe: ClipEvalResult['probe'];

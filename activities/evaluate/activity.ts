@@ -16,7 +16,7 @@ export function createEvaluateActivities(deps: ActivityDeps) {
       const modelKey = deps.store.keyOf(input.modelUri);
       const modelHead = await deps.store.head(modelKey);
       if (!modelHead) throw new Error(`${input.modelUri} does not exist`);
-      const key = evalKey(modelKey, modelHead.sha256, input.evalSet, input.split, input.shift);
+      const key = evalKey(modelKey, modelHead.sha256, input.evalSet, input.split, input.shift, input.dataset);
       const summarize = (m: EvalMetrics, cached: boolean): EvaluateOutput => ({
         resultUri: deps.store.uri(key),
         loss: m.loss,
@@ -28,7 +28,7 @@ export function createEvaluateActivities(deps: ActivityDeps) {
       });
       if (await hasValidObject(deps.store, key)) return summarize(await getJson<EvalMetrics>(deps.store, key), true);
       const model = deserializeClassifier(await deps.store.get(modelKey, { maxBytes: 1024 * 1024 * 1024 }));
-      const test = await loadEvalImages(deps, input.split, input.shift);
+      const test = await loadEvalImages(deps, input);
       const metrics = await evaluateClassifier(model, test);
       await putJson(deps.store, key, metrics);
       return summarize(metrics, false);

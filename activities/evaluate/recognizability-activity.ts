@@ -53,7 +53,7 @@ export function createRecognizabilityActivities(deps: ActivityDeps) {
       }
       const result = measureRecognizability(data.labels, predicted, manifest.classes, input.judgeTestAccuracy);
       heartbeat({ phase: 'diversity: features', images: count });
-      const real = await loadDatasetSplit(deps, 'test');
+      const real = await loadDatasetSplit(deps, undefined, 'test');
       const diversity = await judgeDiversity(judge, data, real, async (step) => {
         heartbeat({ phase: `diversity: ${step}`, images: count });
         await new Promise<void>((resolve) => setImmediate(resolve));

@@ -55,7 +55,7 @@ export async function writeControlShards(
         classes: [...FASHION_MNIST_CLASSES],
       },
       async load() {
-        const train = await loadDatasetSplit(deps, 'train');
+        const train = await loadDatasetSplit(deps, input.datasetFingerprint, 'train');
         return { train, order: realOrder(train, input.datasetFingerprint, FASHION_MNIST_CLASSES.length, seed) };
       },
       pixels: (image) => projectImage(model, image),

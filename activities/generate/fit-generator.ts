@@ -19,7 +19,7 @@ export async function fitGenerator(deps: ActivityDeps, openStore: (what: string)
   if (await hasValidObject(store, key, (m) => log.warn('refitting corrupt generator', { reason: m }))) {
     return { modelUri: store.uri(key), realImages: input.generator.fitImages, cached: true, seconds: (Date.now() - started) / 1000 };
   }
-  const train = await loadDatasetSplit(deps, 'train');
+  const train = await loadDatasetSplit(deps, input.datasetFingerprint, 'train');
   const fitSet = generatorFitSet(train, input.datasetFingerprint, input.generator.fitImages);
   const model = fitGmmGenerator(
     fitSet,

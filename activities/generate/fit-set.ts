@@ -17,5 +17,5 @@ export function generatorFitSet(train: ImageSet, fingerprint: string, fitImages:
   const rows = generatorFitRows(fingerprint, train.count, fitImages);
   const images = new Uint8Array(rows.length * IMAGE_PIXELS);
   rows.forEach((row, i) => images.set(train.images.subarray(row * IMAGE_PIXELS, (row + 1) * IMAGE_PIXELS), i * IMAGE_PIXELS));
-  return { images, labels: Uint8Array.from(rows, (row) => train.labels[row]!), count: rows.length };
+  return { images, labels: Uint8Array.from(rows, (row) => train.labels[row]!), count: rows.length, geometry: train.geometry };
 }

@@ -66,7 +66,7 @@ async function writeRealShards(deps: ActivityDeps, input: WriteRealShardsInput):
         classes: [...FASHION_MNIST_CLASSES],
       },
       async load() {
-        const train = await loadDatasetSplit(deps, 'train');
+        const train = await loadDatasetSplit(deps, input.datasetFingerprint, 'train');
         return { train, order: realOrder(train, input.datasetFingerprint, FASHION_MNIST_CLASSES.length, seed) };
       },
       onShard: (shardsDone) => heartbeat({ seed, shardsDone }),

@@ -71,7 +71,7 @@ async function writeFashionMnistPairs(deps: ActivityDeps, input: EmbeddedPairsIn
     seed: input.seed,
     shardSize: input.shardSize,
   })}`;
-  const train = await loadDatasetSplit(deps, 'train');
+  const train = await loadDatasetSplit(deps, input.datasetFingerprint, 'train');
   // Real pairs are real data: only the real pool, never the generators' split.
   const all = realOrder(train, input.datasetFingerprint, FASHION_MNIST_CLASSES.length, input.seed);
   if (input.count > all.length) throw ApplicationFailure.nonRetryable(`the embedded real-pairs source has ${all.length} images (the real pool); ${input.count} requested`, FAILURE_TYPES.invalidInput);

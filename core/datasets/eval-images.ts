@@ -15,12 +15,13 @@ export interface EvalShift {
 const shiftedSets = new Map<string, Promise<ImageSet>>();
 
 /** The real split an eval set evaluates on: clean, or under its OOD shift (classifier and CLIP cells alike). */
-export async function loadEvalImages(deps: ActivityDeps, split: 'test', shift?: EvalShift): Promise<ImageSet> {
-  const clean = await loadDatasetSplit(deps, split);
+export async function loadEvalImages(deps: ActivityDeps, evalSet: { split: string; dataset?: string; shift?: EvalShift }): Promise<ImageSet> {
+  const { split, dataset, shift } = evalSet;
+  const clean = await loadDatasetSplit(deps, dataset, split);
   if (!shift) return clean;
   return memoizePromise(
     shiftedSets,
-    `${split}|${shift.suite}|${shift.severity}|${shift.seed}`,
+    `${dataset ?? ''}|${split}|${shift.suite}|${shift.severity}|${shift.seed}`,
     async () => applySuiteToSet({ suite: shift.suite as OodSuiteName, severity: shift.severity }, clean, shift.seed),
     4,
   );

@@ -4,6 +4,10 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { memoizePromise } from '../memo.js';
+import { FASHION_MNIST_GEOMETRY } from '../image/geometry.js';
+import type { ImageSet } from './image-set.js';
+
+export type { ImageSet };
 
 export const FASHION_MNIST_CLASSES = [
   'T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat',
@@ -15,12 +19,6 @@ export const IMAGE_PIXELS = IMAGE_SIDE * IMAGE_SIDE;
 
 export type Split = 'train' | 'test';
 
-export interface ImageSet {
-  /** n * 784 grayscale bytes, row-major. */
-  images: Uint8Array;
-  labels: Uint8Array;
-  count: number;
-}
 
 const FILES: Record<Split, { images: string; labels: string }> = {
   train: { images: 'train-images-idx3-ubyte.gz', labels: 'train-labels-idx1-ubyte.gz' },
@@ -104,6 +102,6 @@ export function loadSplit(dir: string, split: Split): Promise<ImageSet> {
       if (images.count !== labels.count) throw new Error(`${split}: ${images.count} images but ${labels.count} labels`);
       if (images.count !== EXPECTED_COUNTS[split]) throw new Error(`${split}: ${images.count} images, expected ${EXPECTED_COUNTS[split]}`);
       for (const label of labels.data) if (label >= FASHION_MNIST_CLASSES.length) throw new Error(`${split}: label ${label} out of range`);
-      return { images: images.data, labels: labels.data, count: images.count };
+      return { images: images.data, labels: labels.data, count: images.count, geometry: FASHION_MNIST_GEOMETRY };
   });
 }

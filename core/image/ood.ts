@@ -96,5 +96,5 @@ export function applySuite(name: string, images: Uint8Array, count: number, seve
 
 /** applySuite over an ImageSet: new images, the same labels array (not copied). */
 export function applySuiteToSet(spec: { suite: OodSuiteName; severity: number }, set: ImageSet, seed: number | string): ImageSet {
-  return { images: applySuite(spec.suite, set.images, set.count, spec.severity, seed), labels: set.labels, count: set.count };
+  return { images: applySuite(spec.suite, set.images, set.count, spec.severity, seed), labels: set.labels, count: set.count, geometry: set.geometry };
 }

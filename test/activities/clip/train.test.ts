@@ -38,7 +38,7 @@ before(async () => {
   [train, testSet] = await Promise.all([loadSplit(dir, 'train'), loadSplit(dir, 'test')]);
 });
 
-const subset = (set: ImageSet, count: number): ImageSet => ({ images: set.images.subarray(0, count * 784), labels: set.labels.subarray(0, count), count });
+const subset = (set: ImageSet, count: number): ImageSet => ({ images: set.images.subarray(0, count * 784), labels: set.labels.subarray(0, count), count, geometry: set.geometry });
 
 const TEMPLATES = ['a photo of a {}', 'a {}', 'a picture of the {}', 'a photo of the {}', 'an image of a {}'];
 

@@ -148,7 +148,7 @@ test("the embedded pairs' captions state each image's measured brightness, size 
   const result = await imported.run();
   const samples = imported.written.get(result.shards[0]!.name)!.samples!;
   // The captioner the activity uses: class statistics over every image the source's order holds.
-  const train = await loadDatasetSplit(deps, 'train');
+  const train = await loadDatasetSplit(deps, undefined, 'train');
   // Drawn from the real pool only (never the generators' split).
   const rows = realOrder(train, input.datasetFingerprint, classes.length, input.seed);
   const { generatorPool } = trainPools(input.datasetFingerprint, train.count);

@@ -1,4 +1,5 @@
 // Real draws: seed s's class-balanced order of the real pool, and its shards and manifests.
+import { FASHION_MNIST_GEOMETRY } from '../../../core/image/geometry.js';
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -12,7 +13,7 @@ import { loadFirstSamples } from '../../../core/shards/stream.js';
 import { openStore } from '../../../core/storage.js';
 
 const labels = Uint8Array.from({ length: 2000 }, (_, i) => (i * 7 + (i >> 3)) % 10);
-const train: ImageSet = { labels, count: labels.length, images: Uint8Array.from({ length: labels.length * IMAGE_PIXELS }, (_, i) => Math.floor(i / IMAGE_PIXELS) % 251) };
+const train: ImageSet = { geometry: FASHION_MNIST_GEOMETRY, labels, count: labels.length, images: Uint8Array.from({ length: labels.length * IMAGE_PIXELS }, (_, i) => Math.floor(i / IMAGE_PIXELS) % 251) };
 
 test("a seed's draw: real pool only, class-balanced prefixes, nested across N, its own per seed", () => {
   const real = new Set(trainPools('fp', train.count).realPool);

@@ -3,6 +3,7 @@
 // images always) and speed. Each corruption's geometry and statistics: ood-corruptions.test.ts;
 // the spec schemas: ood-spec.test.ts.
 // Run: node --import tsx --test test/core/image/ood.test.ts
+import { FASHION_MNIST_GEOMETRY } from '../../../core/image/geometry.js';
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
 import { applySuite, applySuiteToSet, corruptImage, getOodSuite, OOD_SUITE_NAMES, OOD_SUITES, oodImageSeed, suiteParameter, type OodSuiteName } from '../../../core/image/ood.js';
@@ -137,7 +138,7 @@ describe('determinism', () => {
 
   test('applySuiteToSet shares labels and corrupts images', () => {
     const labels = new Uint8Array(COUNT).map((_, i) => i % 10);
-    const set = { images: synthetic, labels, count: COUNT };
+    const set = { images: synthetic, labels, count: COUNT, geometry: FASHION_MNIST_GEOMETRY };
     const out = applySuiteToSet({ suite: 'invert', severity: 3 }, set, 0);
     assert.equal(out.count, COUNT);
     assert.equal(out.labels, labels);

@@ -21,7 +21,7 @@ before(async () => {
   train = await loadSplit(dir, 'train');
 });
 
-const subset = (count: number): ImageSet => ({ images: train.images.subarray(0, count * 784), labels: train.labels.subarray(0, count), count });
+const subset = (count: number): ImageSet => ({ images: train.images.subarray(0, count * 784), labels: train.labels.subarray(0, count), count, geometry: train.geometry });
 
 /** Rows `indices` of `set`. */
 function rows(set: ImageSet, indices: ArrayLike<number>): ImageSet {
@@ -31,7 +31,7 @@ function rows(set: ImageSet, indices: ArrayLike<number>): ImageSet {
     images.set(set.images.subarray(row * 784, (row + 1) * 784), i * 784);
     labels[i] = set.labels[row]!;
   });
-  return { images, labels, count: indices.length };
+  return { images, labels, count: indices.length, geometry: set.geometry };
 }
 
 function recipe(overrides: Partial<TrainingRecipe>): TrainingRecipe {

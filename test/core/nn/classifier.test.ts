@@ -43,7 +43,7 @@ before(async () => {
 });
 
 function subset(set: ImageSet, count: number): ImageSet {
-  return { images: set.images.subarray(0, count * 784), labels: set.labels.subarray(0, count), count };
+  return { images: set.images.subarray(0, count * 784), labels: set.labels.subarray(0, count), count, geometry: set.geometry };
 }
 
 function recipe(overrides: Partial<TrainingRecipe>): TrainingRecipe {

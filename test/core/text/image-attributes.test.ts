@@ -19,7 +19,7 @@ const said = (caption: string) => promptAttributes(caption, CLASSES) ?? { bright
 
 before(async () => {
   const train = await loadSplit(await locateFashionMnist(join(process.cwd(), '.synthscale/data')), 'train');
-  images = { images: train.images.subarray(0, N * IMAGE_PIXELS), labels: train.labels.subarray(0, N), count: N };
+  images = { images: train.images.subarray(0, N * IMAGE_PIXELS), labels: train.labels.subarray(0, N), count: N, geometry: train.geometry };
   captioner = await prepareCaptioner(CLASSES, { seed: 0, images: { pixels: images.images, labels: images.labels, pixelsPerImage: IMAGE_PIXELS } });
 });
 

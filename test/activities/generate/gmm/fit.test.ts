@@ -25,7 +25,7 @@ describe('fitGmmGenerator', () => {
   });
 
   test('fitting is deterministic for a fitSeed', () => {
-    const small: ImageSet = { images: train.images.subarray(0, 2000 * P), labels: train.labels.subarray(0, 2000), count: 2000 };
+    const small: ImageSet = { images: train.images.subarray(0, 2000 * P), labels: train.labels.subarray(0, 2000), count: 2000, geometry: train.geometry };
     const cfg = { pcaDims: 8, componentsPerClass: 3, fitSeed: 7 };
     const a = serializeGmmModel(fitGmmGenerator(small, cfg, CLASSES));
     const b = serializeGmmModel(fitGmmGenerator(small, cfg, CLASSES));

@@ -24,7 +24,7 @@ export async function loadTrain(): Promise<ImageSet> {
 export async function fittedFixture(): Promise<FittedFixture> {
   const train = await loadTrain();
   const n = 6000;
-  const subset: ImageSet = { images: train.images.subarray(0, n * P), labels: train.labels.subarray(0, n), count: n };
+  const subset: ImageSet = { images: train.images.subarray(0, n * P), labels: train.labels.subarray(0, n), count: n, geometry: train.geometry };
   const model = fitGmmGenerator(subset, { pcaDims: 24, componentsPerClass: 6, fitSeed: 1 }, CLASSES);
   const classMeans = CLASSES.map(() => new Float64Array(P));
   const counts = new Float64Array(CLASSES.length);
