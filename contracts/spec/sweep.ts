@@ -116,6 +116,28 @@ export const TrainingSchema = z
       .default('mlp')
       .describe("'mlp': dense ReLU layers of widths hidden; 'cnn': conv3x3(16)-pool-conv3x3(32)-pool, then dense layers of widths hidden"),
     hidden: z.array(z.number().int().min(1).max(4096)).max(4).default([256]),
+    resnet: z
+      .object({
+        depth: z
+          .number()
+          .int()
+          .min(8)
+          .max(110)
+          .refine((d) => (d - 2) % 6 === 0, 'depth is 6n+2 (3 stages of n basic blocks of two 3x3 convolutions, plus stem and head): 8, 14, 20, 32, 44, 56, 110')
+          .default(20),
+        width: z.number().int().min(4).max(256).default(16).describe('filters of the first stage; doubled at each of the next two (stride 2)'),
+      })
+      .strict()
+      .default({ depth: 20, width: 16 })
+      .describe("model 'resnet': a CIFAR-style ResNet (He et al. 2016, sec. 4.2) with batch norm; hidden is ignored"),
+    augment: z
+      .object({
+        crop: z.number().int().min(0).max(32).default(4).describe('random crop after zero-padding by this many pixels on each side (0: none)'),
+        flip: z.boolean().default(true).describe('random horizontal flip'),
+      })
+      .strict()
+      .optional()
+      .describe("training-time augmentation, drawn from the cell's seed (default: crop 4 and flip for 'resnet', none for 'mlp' and 'cnn')"),
     epochs: z
       .number()
       .int()

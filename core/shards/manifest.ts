@@ -1,6 +1,7 @@
 // A source's manifest: its shards in order with counts and checksums. Training on N images
 // takes the first N samples in manifest order (nested subsets, as in the paper; stream.ts reads them).
 import { getJson, type BlobStore } from '../storage.js';
+import type { ImageGeometry } from '../image/geometry.js';
 
 export const MANIFEST_FORMAT = 'synthscale-manifest-1';
 
@@ -20,6 +21,8 @@ export interface SourceManifest {
   kind: 'real' | 'synthetic' | 'real-pairs';
   description: string;
   classes: string[];
+  /** Geometry of every image in the shards; absent: 28x28 grey (manifests from before geometries). */
+  geometry?: ImageGeometry;
   totalSamples: number;
   shards: ShardRecord[];
   /** real-pairs: where each sample's class came from (activities/shards/import-pairs.ts). */
