@@ -128,8 +128,8 @@ export const TrainingSchema = z
         width: z.number().int().min(4).max(256).default(16).describe('filters of the first stage; doubled at each of the next two (stride 2)'),
       })
       .strict()
-      .default({ depth: 20, width: 16 })
-      .describe("model 'resnet': a CIFAR-style ResNet (He et al. 2016, sec. 4.2) with batch norm; hidden is ignored"),
+      .optional()
+      .describe("model 'resnet': a CIFAR-style ResNet (He et al. 2016, sec. 4.2) with batch norm, depth 20 and width 16 when not given; hidden is ignored. Optional so mlp and cnn recipes (and their cells' keys) stay as they were"),
     augment: z
       .object({
         crop: z.number().int().min(0).max(32).default(4).describe('random crop after zero-padding by this many pixels on each side (0: none)'),
