@@ -3,14 +3,37 @@
 import { inputHash } from '../core/hash.js';
 import type { SweepSpec, SyntheticSourceSpec } from './spec/sweep.js';
 import type { EvalSetSpec } from './types.js';
+import type { ImageGeometry } from '../core/image/geometry.js';
+import type { ImportSkips } from '../core/datasets/descriptor.js';
 import { GENERATOR_CODE_VERSION, PROMPTS_CODE_VERSION } from './code-versions.js';
 
 export const SYNTHETIC_SHARDS_CODE_VERSION = 'synthetic-shards-1';
+
+/** What the report and prompts need to know of a dataset the sweep uses (its own, or an eval set's). */
+export interface DatasetInfo {
+  fingerprint: string;
+  title: string;
+  /** Where its images came from: 'built-in', or the image folder / shards location. */
+  origin: string;
+  geometry: ImageGeometry;
+  /** The geometry its images had before the sweep's resize rule (built-in datasets), when it differs. */
+  nativeGeometry?: ImageGeometry;
+  classes: string[];
+  /** WordNet ids per class, when the dataset gives them (prompt strategies use them). */
+  wnids?: (string | null)[];
+  splits: Record<string, { count: number; classCounts: number[] }>;
+  /** Imported datasets: inputs read and what was skipped, by reason. */
+  imported?: { inputs: number; skipped: ImportSkips };
+}
 
 export interface SweepPlan {
   spec: SweepSpec;
   classes: string[];
   datasetFingerprint: string;
+  /** The sweep's dataset and geometry (absent in plans from before datasets had descriptors: Fashion-MNIST 28x28 grey). */
+  dataset?: DatasetInfo;
+  /** Eval sets' own datasets, by fingerprint. */
+  evalDatasets?: Record<string, DatasetInfo>;
   storeRoot: string;
   /**
    * Per synthetic source: the storage prefix of its shards, a hash of everything that determines
