@@ -96,6 +96,10 @@ export interface ClipEvalInput {
   modelUri: string;
   evalSet: string;
   split: string;
+  /** The sweep's dataset (the linear probe trains on its train split); absent: Fashion-MNIST at 28x28 grey. */
+  trainDataset?: string;
+  /** Class names in label order (zero-shot prompts); absent: Fashion-MNIST's. */
+  classes?: string[];
   /** The eval set's own dataset (fingerprint); absent: the sweep's dataset. */
   dataset?: string;
   shift?: EvalSetSpec['shift'];
@@ -181,6 +185,8 @@ export interface RecognizabilityInput {
   manifestUri: string;
   /** Generated images judged: the first `count` of the source. */
   count: number;
+  /** The sweep's dataset (its test split is the diversity reference); absent: Fashion-MNIST at 28x28 grey. */
+  datasetFingerprint?: string;
 }
 
 export interface RecognizabilityOutput {

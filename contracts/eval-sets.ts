@@ -4,25 +4,49 @@ import { suiteId } from './spec/ood.js';
 import type { SweepSpec } from './spec/sweep.js';
 import type { EvalSetSpec } from './types.js';
 
-export interface EvalSetKind {
-  /** The eval sets of this kind a spec asks for, in report order. */
-  evalSetsOf(spec: SweepSpec): EvalSetSpec[];
+/** Which dataset each eval set reads, once the plan knows the fingerprints. */
+export interface EvalDatasets {
+  /**
+   * The sweep's own dataset, named on its eval sets only when it is not Fashion-MNIST at 28x28
+   * grey (whose eval keys predate datasets: absent means it).
+   */
+  main?: string;
+  /** Per `eval` entry with a dataset of its own (by index): that dataset's fingerprint. */
+  own?: Record<number, string>;
 }
 
+export interface EvalSetKind {
+  /** The eval sets of this kind a spec asks for, in report order. */
+  evalSetsOf(spec: SweepSpec, datasets: EvalDatasets): EvalSetSpec[];
+}
+
+const withDataset = (dataset: string | undefined) => (dataset ? { dataset } : {});
+
 export const EVAL_SET_KINDS = {
-  /** The spec's `eval` entries: a clean split of the sweep's dataset. */
-  split: { evalSetsOf: (spec) => spec.eval },
+  /** The spec's `eval` entries: a split of the sweep's dataset, or of another dataset with the same classes. */
+  split: {
+    evalSetsOf: (spec, datasets) =>
+      spec.eval.map((entry, i) => ({ name: entry.name, split: entry.split, ...withDataset(entry.dataset ? datasets.own?.[i] : datasets.main) })),
+  },
   /**
-   * `ood-<suite id>` per OOD suite: the test split under a deterministic corruption. Every cell sees
-   * the same corrupted images: the shift's seed is the sweep's generation seed, not the cell's.
+   * `ood-<suite id>` per OOD suite: the sweep's first clean eval split under a deterministic
+   * corruption. Every cell sees the same corrupted images: the shift's seed is the sweep's
+   * generation seed, not the cell's.
    */
   ood: {
-    evalSetsOf: (spec) =>
-      spec.ood.map((s) => ({ name: `ood-${suiteId(s)}`, split: 'test' as const, shift: { suite: s.suite, severity: s.severity, seed: spec.generation.seed } })),
+    evalSetsOf: (spec, datasets) => {
+      const split = spec.eval.find((e) => !e.dataset)?.split ?? 'test';
+      return spec.ood.map((s) => ({
+        name: `ood-${suiteId(s)}`,
+        split,
+        ...withDataset(datasets.main),
+        shift: { suite: s.suite, severity: s.severity, seed: spec.generation.seed },
+      }));
+    },
   },
 } as const satisfies Record<string, EvalSetKind>;
 
 /** Every eval set a cell is evaluated on: the clean ones, then one per OOD suite. */
-export function evalSetsFor(spec: SweepSpec): EvalSetSpec[] {
-  return Object.values(EVAL_SET_KINDS).flatMap((kind) => kind.evalSetsOf(spec));
+export function evalSetsFor(spec: SweepSpec, datasets: EvalDatasets = {}): EvalSetSpec[] {
+  return Object.values(EVAL_SET_KINDS).flatMap((kind) => kind.evalSetsOf(spec, datasets));
 }

@@ -5,6 +5,7 @@ import type { SweepSpec, SyntheticSourceSpec } from './spec/sweep.js';
 import type { EvalSetSpec } from './types.js';
 import type { ImageGeometry } from '../core/image/geometry.js';
 import type { ImportSkips } from '../core/datasets/descriptor.js';
+import type { DatasetImportInput, DatasetImportOutput } from './datasets.js';
 import { GENERATOR_CODE_VERSION, PROMPTS_CODE_VERSION } from './code-versions.js';
 
 export const SYNTHETIC_SHARDS_CODE_VERSION = 'synthetic-shards-1';
@@ -32,6 +33,8 @@ export interface SweepPlan {
   datasetFingerprint: string;
   /** The sweep's dataset and geometry (absent in plans from before datasets had descriptors: Fashion-MNIST 28x28 grey). */
   dataset?: DatasetInfo;
+  /** What activities are told of the sweep's dataset: its fingerprint, absent for Fashion-MNIST at 28x28 grey (old keys stay). */
+  datasetRef?: string;
   /** Eval sets' own datasets, by fingerprint. */
   evalDatasets?: Record<string, DatasetInfo>;
   storeRoot: string;
@@ -44,6 +47,18 @@ export interface SweepPlan {
   sourceKeys: Record<string, string>;
   /** Every eval set a cell is evaluated on: the spec's `eval` entries, then one per OOD suite. */
   evalSets?: EvalSetSpec[];
+  /**
+   * Datasets to import before the plan is complete: the workflow runs these imports and plans
+   * again with their outputs (the sweep's own dataset first, then eval sets' datasets, whose
+   * classes must match its). Absent or empty: the plan is complete.
+   */
+  imports?: DatasetImportInput[];
+}
+
+export interface PlanSweepInput {
+  spec: unknown;
+  /** Imports done so far, by role ('dataset', 'eval.<i>.dataset'). */
+  imported?: Record<string, DatasetImportOutput>;
 }
 
 /**
@@ -70,4 +85,9 @@ export function sourceKeysFor(spec: SweepSpec, fingerprint: string): Record<stri
   return Object.fromEntries(
     spec.sources.flatMap((source) => (source.kind === 'synthetic' ? [[source.name, sourceKeyFor(spec, source, fingerprint)]] : [])),
   );
+}
+
+/** The fingerprint stages are given for the sweep's own dataset: absent for Fashion-MNIST at 28x28 grey (keys from before datasets). */
+export function mainDatasetRef(plan: SweepPlan): string | undefined {
+  return plan.datasetRef;
 }

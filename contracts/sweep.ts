@@ -141,6 +141,8 @@ export interface CellWorkflowInput {
   clipRecipe?: SweepSpec['clip'];
   /** Seed of the real images' captions (the sweep's generation seed). */
   captionSeed?: number;
+  /** CLIP cells on a dataset other than Fashion-MNIST at 28x28 grey: its fingerprint and class names (zero-shot prompts, probe). */
+  dataset?: { fingerprint: string; classes: string[] };
 }
 
 export interface CellWorkflowOutput {

@@ -34,8 +34,12 @@ export async function loadBuiltinSplit(deps: ActivityDeps, split: string, datase
 const descriptors = new Map<string, Promise<DatasetDescriptor | null>>();
 
 /** The descriptor of a dataset fingerprint (memoized; null: a store from before descriptors, Fashion-MNIST). */
-export function datasetDescriptor(deps: ActivityDeps, fingerprint: string): Promise<DatasetDescriptor | null> {
-  return memoizePromise(descriptors, `${deps.store.root}|${fingerprint}`, () => readDescriptor(deps.store, fingerprint));
+export async function datasetDescriptor(deps: ActivityDeps, fingerprint: string): Promise<DatasetDescriptor | null> {
+  const key = `${deps.store.root}|${fingerprint}`;
+  const found = await memoizePromise(descriptors, key, () => readDescriptor(deps.store, fingerprint));
+  // Absent now may be written later (the plan writes it, an import finishes): ask again next time.
+  if (!found) descriptors.delete(key);
+  return found;
 }
 
 const splits = new Map<string, Promise<ImageSet>>();

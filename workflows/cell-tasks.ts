@@ -1,6 +1,6 @@
 // Per task: what its cells add to the cell workflow's input, and which activities train and
 // evaluate them. The one place to add a task on the workflow side (contracts/tasks.ts has the rest).
-import type { SweepSpec } from '../contracts/spec/sweep.js';
+import type { SweepPlan } from '../contracts/plan.js';
 import type { CellWorkflowInput } from '../contracts/sweep.js';
 import type { TaskName } from '../contracts/tasks.js';
 import type { EvalSetSpec } from '../contracts/types.js';
@@ -15,11 +15,19 @@ export interface TrainedCell {
   stepsRun: number;
 }
 
-export type EvaluateCell = (input: { modelUri: string; evalSet: string; split: string; dataset?: string; shift?: EvalSetSpec['shift'] }) => Promise<{ cached: boolean; attempt: number }>;
+export interface EvaluateArgs {
+  modelUri: string;
+  evalSet: string;
+  split: string;
+  dataset?: string;
+  shift?: EvalSetSpec['shift'];
+}
+
+export type EvaluateCell = (args: EvaluateArgs, cell: CellWorkflowInput) => Promise<{ cached: boolean; attempt: number }>;
 
 export interface CellTask {
   /** Fields the task's cells add to their workflow input. */
-  cellInput(spec: SweepSpec): Partial<CellWorkflowInput>;
+  cellInput(plan: SweepPlan): Partial<CellWorkflowInput>;
   train(input: CellWorkflowInput, data: { manifestUri: string; size: number; offset?: number; seed: number; mix?: CellWorkflowInput['mix'] }): Promise<TrainedCell>;
   evaluate: EvaluateCell;
 }
@@ -29,11 +37,14 @@ export const CELL_TASKS: { readonly [T in TaskName]: CellTask } = {
   classifier: {
     cellInput: () => ({}),
     train: (input, data) => train.trainClassifier({ ...data, recipe: input.recipe }),
-    evaluate: train.evaluateClassifier,
+    evaluate: (args) => train.evaluateClassifier(args),
   },
   clip: {
-    cellInput: (spec) => ({ task: 'clip', clipRecipe: spec.clip, captionSeed: spec.generation.seed }),
+    cellInput: (plan) => {
+      const { spec, datasetRef } = plan;
+      return { task: 'clip', clipRecipe: spec.clip, captionSeed: spec.generation.seed, ...(datasetRef ? { dataset: { fingerprint: datasetRef, classes: plan.classes } } : {}) };
+    },
     train: (input, data) => train.trainClipCell({ ...data, recipe: input.clipRecipe!, captionSeed: input.captionSeed ?? 0 }),
-    evaluate: train.evaluateClip,
+    evaluate: (args, cell) => train.evaluateClip({ ...args, ...(cell.dataset ? { trainDataset: cell.dataset.fingerprint, classes: cell.dataset.classes } : {}) }),
   },
 };

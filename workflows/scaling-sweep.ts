@@ -2,12 +2,14 @@
 // analysis -> report. History stays bounded for any number of cells: cells run in a sliding
 // window, and after a page of cells the workflow continues as new, carrying its cursors and
 // counters (not per-cell data). The phases live in workflows/sweep/.
-import { continueAsNew, upsertMemo, upsertSearchAttributes } from '@temporalio/workflow';
+import { ApplicationFailure, continueAsNew, upsertMemo, upsertSearchAttributes } from '@temporalio/workflow';
+import type { DatasetImportOutput } from '../contracts/datasets.js';
+import { FAILURE_TYPES } from '../contracts/failures.js';
 import { judgeSourceOf, totalCells } from '../contracts/grid.js';
 import type { SweepPlan } from '../contracts/plan.js';
 import type { SweepResult, SweepState } from '../contracts/sweep.js';
 import type { SourceSummary } from '../contracts/types.js';
-import { cpu } from './proxies.js';
+import { cpu, importer } from './proxies.js';
 import { SWEEP_ID } from './search-attributes.js';
 import { Semaphore } from './semaphore.js';
 import { runCells } from './sweep/cells.js';
@@ -47,10 +49,22 @@ export async function scalingSweepWorkflow(specInput: unknown, carried?: SweepSt
   return analyzeAndReport(run, plan);
 }
 
+/** The sweep's dataset, then eval sets' datasets: two rounds; more means a plan that never completes. */
+const MAX_IMPORT_ROUNDS = 3;
+
 /** Validates the spec and pins what the sweep depends on (first run only; carried after that). */
 async function planSweep(run: SweepRun, specInput: unknown): Promise<SweepPlan> {
   const t0 = Date.now();
-  const plan = await cpu.planSweep({ spec: specInput });
+  let plan = await cpu.planSweep({ spec: specInput });
+  // The lab's own datasets are imported first (the sweep's, then eval sets' matched to its classes).
+  const imported: Record<string, DatasetImportOutput> = {};
+  for (let round = 0; plan.imports?.length; round++) {
+    if (round >= MAX_IMPORT_ROUNDS) throw ApplicationFailure.nonRetryable(`the plan still asks for imports after ${round} rounds`, FAILURE_TYPES.invalidInput);
+    const requests = plan.imports;
+    const outputs = await Promise.all(requests.map((request) => importer.importDataset(request)));
+    requests.forEach((request, i) => void (imported[request.role] = outputs[i]!));
+    plan = await cpu.planSweep({ spec: specInput, imported });
+  }
   run.plan = plan;
   run.addSeconds('plan', t0);
   upsertSearchAttributes([{ key: SWEEP_ID, value: plan.spec.sweepId }]);

@@ -25,7 +25,7 @@ export async function trainCellWorkflow(input: CellWorkflowInput): Promise<CellW
       split: evalSet.split,
       ...(evalSet.dataset ? { dataset: evalSet.dataset } : {}),
       ...(evalSet.shift ? { shift: evalSet.shift } : {}),
-    });
+    }, input);
     cached &&= result.cached;
     activityRetries += result.attempt - 1;
   }

@@ -1,6 +1,7 @@
 // Analysis stage: gathers every cell's results from the store (their keys derive from the spec
 // and the sources' manifests, so a 10,000-cell sweep passes no per-cell data through workflows),
 // then fits power laws per source. Stored content-addressed.
+import { evalSetsFor } from '../../contracts/eval-sets.js';
 import { heartbeat } from '@temporalio/activity';
 import { inputHash } from '../../core/hash.js';
 import { keySegment } from '../../core/keys.js';
@@ -97,7 +98,7 @@ export async function collectCells(
   deps: ActivityDeps,
   spec: SweepSpec,
   sources: SourceSummary[],
-  evalSets: EvalSetSpec[] = spec.eval,
+  evalSets: EvalSetSpec[] = evalSetsFor(spec),
 ): Promise<CellMetrics[]> {
   const cells: CellMetrics[] = [];
   const shaOf = manifestShas(deps);

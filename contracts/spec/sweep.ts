@@ -2,7 +2,7 @@
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { MODEL_ARCHS } from '../../core/nn/models/names.js';
-import { DATASET_NAMES } from '../../core/datasets/registry.js';
+import { DatasetSchema, ImageGeometrySchema, ImportedDatasetSchema, splitName } from './datasets.js';
 import { TASK_NAMES } from '../tasks.js';
 import { A1111GeneratorSchema, OpenAiImagesGeneratorSchema } from './generators.js';
 import { PromptConfigSchema, PROMPT_STRATEGY_NAMES } from './prompts.js';
@@ -182,7 +182,12 @@ export const TrainingSchema = z
 export const SweepSpecSchema = z
   .object({
     sweepId: name,
-    dataset: z.enum(DATASET_NAMES).describe('the dataset whose classes the sweep studies (core/datasets/registry.ts)'),
+    dataset: DatasetSchema.describe(
+      "the dataset whose classes the sweep studies: a built-in one by name (core/datasets/registry.ts), or the lab's own images: { kind: imagefolder, root } or { kind: webdataset, splits } (contracts/spec/datasets.ts)",
+    ),
+    image: ImageGeometrySchema.optional().describe(
+      "the geometry every stage works at, e.g. { size: 32, channels: 3 } (default: a built-in dataset's own, 32x32 RGB for the lab's images); images are brought to it by the resize rule: shorter side to size, then a centre crop",
+    ),
     sources: z
       .array(SourceSchema)
       .min(1)
@@ -215,7 +220,7 @@ export const SweepSpecSchema = z
         });
       }),
     sizes: z
-      .array(z.number().int().min(10).max(30000).describe("at most the dataset's real pool (half its training split; the other half is the generators')"))
+      .array(z.number().int().min(10).max(1_000_000).describe("at most the dataset's real pool (half its training split; the other half is the generators'), checked when the sweep is planned"))
       .min(1)
       .refine((s) => new Set(s).size === s.length, 'sizes must be unique'),
     seeds: z.array(z.number().int().min(0)).min(1).refine((s) => new Set(s).size === s.length, 'seeds must be unique'),
@@ -242,8 +247,20 @@ export const SweepSpecSchema = z
       .describe("what each (source, N, seed) cell trains: 'classifier' (labels) and/or 'clip' (image-caption pairs, zero-shot evaluation)"),
     clip: ClipTrainingSchema.default(ClipTrainingSchema.parse({})).describe('the CLIP recipe, for cells of task clip'),
     eval: z
-      .array(z.object({ name, split: z.literal('test') }).strict())
+      .array(
+        z
+          .object({
+            name,
+            split: splitName.default('test').describe("a split of the sweep's dataset, or of this entry's dataset"),
+            dataset: ImportedDatasetSchema.optional().describe(
+              "another dataset with the same class names (an image folder or labelled shards): the analogue of the paper's ImageNet-Sketch and ImageNet-R",
+            ),
+          })
+          .strict(),
+      )
       .min(1)
+      .max(32)
+      .refine((e) => new Set(e.map((x) => x.name)).size === e.length, 'eval set names must be unique')
       .default([{ name: 'test', split: 'test' }]),
     ood: OodSelectionSchema.default([]).describe(
       "out-of-distribution eval suites (corrupted real test images), each reported separately: 'default', 'none' or a list of { suite, severity }",
@@ -293,6 +310,20 @@ export const SweepSpecSchema = z
           ctx.addIssue({ code: 'custom', path: ['sources', i, 'kind'], message: "real-pairs sources train CLIP only: add clip to tasks (tasks: [classifier, clip])" });
         }
       });
+    }
+    spec.eval.forEach((entry, i) => {
+      if (entry.dataset || typeof spec.dataset === 'string') return;
+      if (entry.split === 'train') ctx.addIssue({ code: 'custom', path: ['eval', i, 'split'], message: "the train split is what sweeps train on: evaluate on another split (e.g. test)" });
+      if (spec.dataset.kind === 'webdataset' && !(entry.split in spec.dataset.splits)) {
+        ctx.addIssue({ code: 'custom', path: ['eval', i, 'split'], message: `dataset.splits has no '${entry.split}' (it has: ${Object.keys(spec.dataset.splits).join(', ')})` });
+      }
+    });
+    if (typeof spec.dataset !== 'string' && spec.dataset.kind === 'webdataset' && !('train' in spec.dataset.splits)) {
+      ctx.addIssue({ code: 'custom', path: ['dataset', 'splits'], message: "name the training shards as splits.train (the real pool and the generators' split are drawn from it)" });
+    }
+    if (typeof spec.dataset === 'string' && spec.eval.some((e) => !e.dataset && e.split !== 'test')) {
+      const i = spec.eval.findIndex((e) => !e.dataset && e.split !== 'test');
+      ctx.addIssue({ code: 'custom', path: ['eval', i, 'split'], message: `the built-in dataset ${spec.dataset} has the evaluation split 'test' only` });
     }
     const evalNames = spec.eval.map((e) => e.name);
     for (const [i, name] of evalNames.entries()) {

@@ -2,12 +2,13 @@
 // source (activities/generate) share: a class-balanced order of the real pool (./splits.ts) seeded
 // by s, written as content-addressed shards with one manifest per seed. A cell of size N reads the
 // first N, so draws are nested across N within a seed.
-import { encodeGrayPng } from '../png.js';
+import { encodePng } from '../png.js';
+import { pixelsPerImage, sameGeometry, FASHION_MNIST_GEOMETRY } from '../image/geometry.js';
 import { MANIFEST_FORMAT, readManifest, writeManifest, type ShardRecord, type SourceManifest } from '../shards/manifest.js';
 import { packShard, sampleKey, shardName, type ShardSample } from '../shards/webdataset.js';
 import { hasValidObject, type BlobStore } from '../storage.js';
 import { balancedOrder } from './balanced-order.js';
-import { IMAGE_PIXELS, IMAGE_SIDE, type ImageSet } from './fashion-mnist.js';
+import type { ImageSet } from './image-set.js';
 import { trainPools } from './splits.js';
 
 /** Training-split rows of the real pool in seed `seed`'s class-balanced order (every prefix is balanced). */
@@ -82,6 +83,8 @@ export async function writeDrawnShards(spec: DrawnShardsSpec): Promise<DrawnMani
   const { train, order } = await spec.load();
   if (count > order.length) throw new Error(`${spec.manifest.source}: the real pool has ${order.length} images, ${count} requested`);
   const shards: ShardRecord[] = [];
+  const { geometry } = train;
+  const per = pixelsPerImage(geometry);
   for (let shard = 0, first = 0; first < count; shard++, first += shardSize) {
     // Shards hold a full shardSize even past `count`, so a later sweep with larger N reuses them.
     const fullEnd = Math.min(first + shardSize, order.length);
@@ -92,10 +95,10 @@ export async function writeDrawnShards(spec: DrawnShardsSpec): Promise<DrawnMani
       for (let index = first; index < fullEnd; index++) {
         const row = order[index]!;
         const label = train.labels[row]!;
-        const image = train.images.subarray(row * IMAGE_PIXELS, (row + 1) * IMAGE_PIXELS);
+        const image = train.images.subarray(row * per, (row + 1) * per);
         samples.push({
           key: sampleKey(index),
-          png: encodeGrayPng(spec.pixels ? spec.pixels(image, row) : image, IMAGE_SIDE, IMAGE_SIDE),
+          png: encodePng(spec.pixels ? spec.pixels(image, row) : image, geometry),
           meta: { label, className: spec.manifest.classes[label]!, source: spec.manifest.source, index },
         });
       }
@@ -104,6 +107,8 @@ export async function writeDrawnShards(spec: DrawnShardsSpec): Promise<DrawnMani
     }
     shards.push({ uri: store.uri(key), sha256: head.sha256, bytes: head.size, samples: fullEnd - first, firstIndex: first, failedItems: [] });
   }
-  const manifest: SourceManifest = { format: MANIFEST_FORMAT, ...spec.manifest, totalSamples: shards.reduce((n, s) => n + s.samples, 0), shards };
+  // 28x28 grey manifests carry no geometry field: their bytes (and keys) are as before geometries.
+  const shape = sameGeometry(geometry, FASHION_MNIST_GEOMETRY) ? {} : { geometry };
+  const manifest: SourceManifest = { format: MANIFEST_FORMAT, ...spec.manifest, ...shape, totalSamples: shards.reduce((n, s) => n + s.samples, 0), shards };
   return { manifestUri: await writeManifest(store, manifestKey, manifest), totalSamples: manifest.totalSamples, cached: false };
 }
