@@ -36,7 +36,8 @@ export const EVAL_SET_KINDS = {
   ood: {
     evalSetsOf: (spec, datasets) => {
       const split = spec.eval.find((e) => !e.dataset)?.split ?? 'test';
-      return spec.ood.map((s) => ({
+      // `?? []`: specs recorded before OOD suites existed.
+      return (spec.ood ?? []).map((s) => ({
         name: `ood-${suiteId(s)}`,
         split,
         ...withDataset(datasets.main),
@@ -49,4 +50,9 @@ export const EVAL_SET_KINDS = {
 /** Every eval set a cell is evaluated on: the clean ones, then one per OOD suite. */
 export function evalSetsFor(spec: SweepSpec, datasets: EvalDatasets = {}): EvalSetSpec[] {
   return Object.values(EVAL_SET_KINDS).flatMap((kind) => kind.evalSetsOf(spec, datasets));
+}
+
+/** The eval sets of a plan from before plans listed them (no OOD suites then): the spec's entries as they were. */
+export function legacyEvalSets(spec: SweepSpec): EvalSetSpec[] {
+  return spec.eval.map(({ name, split }) => ({ name, split }));
 }

@@ -87,7 +87,3 @@ export function sourceKeysFor(spec: SweepSpec, fingerprint: string): Record<stri
   );
 }
 
-/** The fingerprint stages are given for the sweep's own dataset: absent for Fashion-MNIST at 28x28 grey (keys from before datasets). */
-export function mainDatasetRef(plan: SweepPlan): string | undefined {
-  return plan.datasetRef;
-}

@@ -1,7 +1,7 @@
 // Analysis stage: gathers every cell's results from the store (their keys derive from the spec
 // and the sources' manifests, so a 10,000-cell sweep passes no per-cell data through workflows),
 // then fits power laws per source. Stored content-addressed.
-import { evalSetsFor } from '../../contracts/eval-sets.js';
+import { legacyEvalSets } from '../../contracts/eval-sets.js';
 import { heartbeat } from '@temporalio/activity';
 import { inputHash } from '../../core/hash.js';
 import { keySegment } from '../../core/keys.js';
@@ -22,7 +22,7 @@ import {
   type TrainCellInput,
 } from '../../contracts/cells.js';
 import type { CellMetrics, EvalSetSpec, SourceSummary } from '../../contracts/types.js';
-import { analyzeSweep } from './analyze-sweep.js';
+import { analyzeSweep, type AnalyzeSweepOptions } from './analyze-sweep.js';
 export type { AnalysisDocument } from '../../contracts/analysis.js';
 
 // analyze-5: fits on per-N means, seed bootstrap intervals, quality gates, held-out checks, least-squares
@@ -98,7 +98,7 @@ export async function collectCells(
   deps: ActivityDeps,
   spec: SweepSpec,
   sources: SourceSummary[],
-  evalSets: EvalSetSpec[] = evalSetsFor(spec),
+  evalSets: EvalSetSpec[] = legacyEvalSets(spec),
 ): Promise<CellMetrics[]> {
   const cells: CellMetrics[] = [];
   const shaOf = manifestShas(deps);
@@ -168,6 +168,19 @@ export function analysedSources(spec: SweepSpec, sources: SourceSummary[]): Sour
   ];
 }
 
+/**
+ * The eval sets of another dataset than the sweep's: the spec's `eval` entries with a `dataset` (the
+ * plan gives each its fingerprint; a plan eval set without a spec entry counts by its own `dataset`).
+ */
+export function otherDatasetEvalSets(spec: SweepSpec, evalSets: readonly { name: string; dataset?: unknown }[] = spec.eval): string[] {
+  return evalSets
+    .filter((e) => {
+      const entry = spec.eval.find((x) => x.name === e.name);
+      return entry ? entry.dataset !== undefined : e.dataset !== undefined;
+    })
+    .map((e) => e.name);
+}
+
 /** Each synthetic source's recognizability result, with its diversity measures where the stage measured them. */
 async function readRecognizability(deps: ActivityDeps, refs: { source: string; resultUri: string }[]): Promise<NonNullable<AnalyzeOptions['recognizability']>> {
   return Promise.all(
@@ -190,12 +203,15 @@ export function createAnalyzeActivities(deps: ActivityDeps) {
     async analyzeSweepResults(input: AnalyzeInput): Promise<AnalyzeOutput> {
       const cells = await collectCells(deps, input.spec, input.sources, input.evalSets);
       const recognizability = await readRecognizability(deps, input.recognizability ?? []);
-      const options: AnalyzeOptions = {
+      const otherDatasets = otherDatasetEvalSets(input.spec, input.evalSets);
+      const options: AnalyzeSweepOptions = {
         recognizability,
         analysis: { ...DEFAULT_ANALYSIS_SETTINGS, ...input.spec.analysis },
         seedDraws: input.spec.seedDraws ?? 'init',
+        otherDatasetEvalSets: otherDatasets,
       };
-      const settings = { analysis: options.analysis, seedDraws: options.seedDraws };
+      // Which eval sets are another dataset's is in the key only when there are any, so earlier sweeps keep their analyses.
+      const settings = { analysis: options.analysis, seedDraws: options.seedDraws, ...(otherDatasets.length > 0 ? { otherDatasets } : {}) };
       const key = `analyses/${keySegment(input.sweepId, 'sweepId')}-${inputHash('analyze', ANALYZE_CODE_VERSION, { cells, sources: input.sources, recognizability, settings })}.json`;
       const cached = await hasValidObject(deps.store, key);
       const analysis = cached

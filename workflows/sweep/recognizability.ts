@@ -2,7 +2,7 @@
 // source's images. Runs beside the cells, once (its results are carried across continue-as-new).
 import { condition } from '@temporalio/workflow';
 import { judgeSourceOf, largestSize } from '../../contracts/grid.js';
-import { mainDatasetRef, type SweepPlan } from '../../contracts/plan.js';
+import type { SweepPlan } from '../../contracts/plan.js';
 import type { RecognizabilityRef } from '../../contracts/sweep.js';
 import { train } from '../proxies.js';
 import type { SweepRun } from './run.js';
@@ -19,7 +19,7 @@ export async function measureRecognizability(run: SweepRun, plan: SweepPlan): Pr
     seed: 0,
     recipe: { ...spec.training, ...options.judge },
   });
-  const dataset = mainDatasetRef(plan);
+  const dataset = plan.datasetRef;
   const testSplit = spec.eval.find((e) => !e.dataset)?.split ?? 'test';
   const judgeEval = await train.evaluateClassifier({ modelUri: judge.modelUri, evalSet: 'judge-test', split: testSplit, ...(dataset ? { dataset } : {}) });
   return Promise.all(
