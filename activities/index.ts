@@ -1,4 +1,5 @@
 // Activities grouped by the task queue whose worker runs them.
+import { createDatasetActivities } from './datasets/activity.js';
 import { log } from '@temporalio/activity';
 import type { ActivityDeps } from '../core/activity-deps.js';
 import { injectStorageFaults } from '../core/faults.js';
@@ -35,6 +36,7 @@ export function createCpuActivities(rawDeps: ActivityDeps) {
   const deps = resilient(rawDeps);
   return {
     ...createPlanActivities(deps),
+    ...createDatasetActivities(deps),
     ...createPromptActivities(deps),
     ...createShardActivities(deps),
     ...createPairActivities(deps),

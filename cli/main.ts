@@ -1,4 +1,5 @@
 // synthscale CLI: run the stack, start and rerun sweeps, watch their progress, find their reports.
+import { datasetCommand } from './make-dataset.js';
 import { defineCommand, runCommand, runMain } from 'citty';
 import { SpecError } from '../contracts/spec/sweep.js';
 import { codecServer } from './codec-server.js';
@@ -8,7 +9,7 @@ import { sweep } from './sweep.js';
 
 const main = defineCommand({
   meta: { name: 'synthscale', description: 'Scaling sweeps of synthetic training data on Temporal' },
-  subCommands: { dev, sweep, worker, spec: specCommand, 'serve-generator': serveGenerator, 'codec-server': codecServer },
+  subCommands: { dev, sweep, dataset: datasetCommand, worker, spec: specCommand, 'serve-generator': serveGenerator, 'codec-server': codecServer },
 });
 
 process.on('unhandledRejection', (err) => {

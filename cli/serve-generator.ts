@@ -1,12 +1,15 @@
 // `synthscale serve-generator`: serve the embedded generator over the AUTOMATIC1111 and OpenAI
 // images APIs (activities/generate/generator-server.ts), for the 'a1111' and 'openai-images'
-// generator backends to talk to. The model is a serialized GMM model file, or fitted at start on
-// the first --fit-images Fashion-MNIST training images (--fit-images 60000 with the spec's
-// defaults reproduces what the sweep's fitGenerator activity fits).
+// generator backends to talk to. The model is a serialized GMM model file (at whatever geometry it
+// was fitted), or fitted at start on the first --fit-images images of the dataset's generator pool:
+// Fashion-MNIST at 28x28 grey, or with --dataset <fingerprint> a dataset the store has a
+// descriptor for (a sweep's, e.g. an imported one), at its geometry and with its classes (with the
+// spec's defaults this reproduces what the sweep's fitGenerator activity fits).
 import { defineCommand } from 'citty';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { datasetFingerprint, depsFromEnv, loadDatasetSplit } from '../core/activity-deps.js';
+import { datasetDescriptor, datasetFingerprint, depsFromEnv, loadDatasetSplit } from '../core/activity-deps.js';
+import { geometryLabel } from '../core/image/geometry.js';
 import { startGeneratorServer, type GeneratorServerLimits } from '../activities/generate/generator-server.js';
 import { fitGmmGenerator } from '../activities/generate/gmm/fit.js';
 import type { GmmGeneratorModel } from '../activities/generate/gmm/model.js';
@@ -30,12 +33,17 @@ async function loadModel(source: string): Promise<GmmGeneratorModel> {
   return deserializeGmmModel(await readFile(path));
 }
 
-async function fitModel(count: number, pcaDims: number, componentsPerClass: number, fitSeed: number): Promise<GmmGeneratorModel> {
+async function fitModel(count: number, pcaDims: number, componentsPerClass: number, fitSeed: number, dataset: string | undefined): Promise<GmmGeneratorModel> {
   // Like the fitGenerator activity: only the dataset's generator split, never a real source's pool.
   const deps = depsFromEnv();
-  const train = await loadDatasetSplit(deps, undefined, 'train');
-  const subset = generatorFitSet(train, await datasetFingerprint(deps), Math.min(count, 30000));
-  return fitGmmGenerator(subset, { pcaDims, componentsPerClass, fitSeed }, [...FASHION_MNIST_CLASSES], (m) => console.log(`  fit: ${m}`));
+  const descriptor = dataset === undefined ? null : await datasetDescriptor(deps, dataset);
+  if (dataset !== undefined && !descriptor) throw new Error(`--dataset ${dataset}: the store (${deps.store.root}) has no descriptor of that fingerprint`);
+  const fingerprint = descriptor ? descriptor.fingerprint : await datasetFingerprint(deps);
+  const train = await loadDatasetSplit(deps, descriptor ? fingerprint : undefined, 'train');
+  const classes = descriptor ? descriptor.classes : [...FASHION_MNIST_CLASSES];
+  const subset = generatorFitSet(train, fingerprint, Math.min(count, Math.floor(train.count / 2)));
+  console.log(`  fit: ${subset.count} images of ${descriptor?.title ?? 'Fashion-MNIST'} at ${geometryLabel(train.geometry)}, ${classes.length} classes`);
+  return fitGmmGenerator(subset, { pcaDims, componentsPerClass, fitSeed }, classes, (m) => console.log(`  fit: ${m}`));
 }
 
 export const serveGenerator = defineCommand({
@@ -47,6 +55,7 @@ export const serveGenerator = defineCommand({
     host: { type: 'string', description: 'address to bind (loopback by default)', default: '127.0.0.1' },
     port: { type: 'string', description: "port (A1111's default)", default: '7860' },
     model: { type: 'string', description: 'serialized GMM model (path or file:// URI); otherwise one is fitted at start' },
+    dataset: { type: 'string', description: 'fit on this dataset fingerprint (its descriptor in the store) instead of Fashion-MNIST' },
     'fit-images': { type: 'string', description: 'training images to fit on when no --model is given', default: '10000' },
     'pca-dims': { type: 'string', description: 'PCA dimensions of the fitted model (spec default)' },
     components: { type: 'string', description: 'mixture components per class of the fitted model (spec default)' },
@@ -68,14 +77,14 @@ export const serveGenerator = defineCommand({
     let model: GmmGeneratorModel;
     if (args.model) {
       model = await loadModel(args.model);
-      console.log(`model: ${args.model} (${model.trainCount} training images, ${model.pcaDims} PCA dims, ${model.componentsPerClass} comps/class)`);
+      console.log(`model: ${args.model} (${model.trainCount} training images at ${geometryLabel(model.geometry)}, ${model.pcaDims} PCA dims, ${model.componentsPerClass} comps/class)`);
     } else {
       const count = positiveInt('fit-images', args['fit-images'], 10000, 60000, 2);
-      const pcaDims = positiveInt('pca-dims', args['pca-dims'], defaults.pcaDims, 784, 1);
+      const pcaDims = positiveInt('pca-dims', args['pca-dims'], defaults.pcaDims, 256, 1);
       const components = positiveInt('components', args.components, defaults.componentsPerClass, 64, 1);
       const fitSeed = positiveInt('fit-seed', args['fit-seed'], defaults.fitSeed);
-      console.log(`fitting on ${count} Fashion-MNIST training images (${pcaDims} PCA dims, ${components} comps/class, seed ${fitSeed})...`);
-      model = await fitModel(count, pcaDims, components, fitSeed);
+      console.log(`fitting on ${count} ${args.dataset ? `images of dataset ${args.dataset}` : 'Fashion-MNIST training images'} (${pcaDims} PCA dims, ${components} comps/class, seed ${fitSeed})...`);
+      model = await fitModel(count, pcaDims, components, fitSeed, args.dataset || undefined);
     }
     const limits: Partial<GeneratorServerLimits> = {};
     if (args['max-n']) limits.maxN = positiveInt('max-n', args['max-n'], 8, 1024, 1);

@@ -85,6 +85,8 @@ export interface DataSourceInput {
   /** Fraction of items that may fail for good; that many extra images are generated. */
   failureBudget: number;
   classes: string[];
+  /** WordNet ids per class, when the dataset gives them (description and hypernym prompts). */
+  wnids?: (string | null)[];
   datasetFingerprint: string;
   /** A synthetic source: the content hash of its configuration (from the plan), prefix of its storage keys. */
   sourceKey?: string;

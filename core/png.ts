@@ -1,4 +1,5 @@
-// Grayscale PNG encode/decode via pngjs (pure JS, deterministic bytes).
+// PNG encode/decode via pngjs (pure JS, deterministic bytes): grey at any size (encodeGrayPng, the
+// bytes of every 28x28 shard), and square grey or RGB images of a geometry (encodePng/decodePng).
 import { PNG } from 'pngjs';
 
 /** An image that cannot be used as given: retrying the same bytes cannot help. */

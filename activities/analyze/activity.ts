@@ -169,16 +169,12 @@ export function analysedSources(spec: SweepSpec, sources: SourceSummary[]): Sour
 }
 
 /**
- * The eval sets of another dataset than the sweep's: the spec's `eval` entries with a `dataset` (the
- * plan gives each its fingerprint; a plan eval set without a spec entry counts by its own `dataset`).
+ * The eval sets of another dataset than the sweep's: the spec's `eval` entries with a `dataset`. (The
+ * plan names a fingerprint on every eval set of a sweep on its own data, its own dataset's too, so
+ * the spec says which are another dataset's; OOD suites corrupt the sweep's own split.)
  */
-export function otherDatasetEvalSets(spec: SweepSpec, evalSets: readonly { name: string; dataset?: unknown }[] = spec.eval): string[] {
-  return evalSets
-    .filter((e) => {
-      const entry = spec.eval.find((x) => x.name === e.name);
-      return entry ? entry.dataset !== undefined : e.dataset !== undefined;
-    })
-    .map((e) => e.name);
+export function otherDatasetEvalSets(spec: SweepSpec): string[] {
+  return spec.eval.filter((entry) => entry.dataset !== undefined).map((entry) => entry.name);
 }
 
 /** Each synthetic source's recognizability result, with its diversity measures where the stage measured them. */
@@ -203,7 +199,7 @@ export function createAnalyzeActivities(deps: ActivityDeps) {
     async analyzeSweepResults(input: AnalyzeInput): Promise<AnalyzeOutput> {
       const cells = await collectCells(deps, input.spec, input.sources, input.evalSets);
       const recognizability = await readRecognizability(deps, input.recognizability ?? []);
-      const otherDatasets = otherDatasetEvalSets(input.spec, input.evalSets);
+      const otherDatasets = otherDatasetEvalSets(input.spec);
       const options: AnalyzeSweepOptions = {
         recognizability,
         analysis: { ...DEFAULT_ANALYSIS_SETTINGS, ...input.spec.analysis },

@@ -40,6 +40,15 @@ export function varianceCovered(seedDraws: 'data' | 'init'): string {
     : 'Seeds change only the initialisation and batch order (every seed trains on the same images), so the intervals cover initialisation variance only, not the variance of drawing other training images.';
 }
 
+/** The analysis options, and which eval sets are another dataset's (activity.ts reads it from the plan's eval sets). */
+export interface AnalyzeSweepOptions extends AnalyzeOptions {
+  /**
+   * Eval sets whose images come from another dataset with the same classes (EvalSetSpec.dataset):
+   * shifted, like the OOD suites, so never the clean eval set, and tested by the OOD finding. Default none.
+   */
+  otherDatasetEvalSets?: readonly string[];
+}
+
 /**
  * Aggregates cells per (source, evalSet, N) over seeds, fits loss and error against N (plain and with an offset),
  * flags non-monotone and ungated curves, compares each synthetic source to the real one, and tests the paper's findings.
@@ -47,8 +56,9 @@ export function varianceCovered(seedDraws: 'data' | 'init'): string {
 export function analyzeSweep(
   cells: readonly CellMetrics[],
   sources: readonly SourceSummary[],
-  options: AnalyzeOptions = {},
+  options: AnalyzeSweepOptions = {},
 ): SweepAnalysis {
+  const otherDatasets = options.otherDatasetEvalSets ?? [];
   const monotoneOpts = options.monotone ?? DEFAULT_MONOTONE;
   const settings: AnalysisSettings = { ...DEFAULT_ANALYSIS_SETTINGS, ...options.analysis };
   const seedDraws = options.seedDraws ?? 'init';
@@ -68,7 +78,7 @@ export function analyzeSweep(
   if (realSource === null && curves.length > 0) warnings.push('no real source with cells: no comparison to real data');
   const compared = realSource === null ? [] : compareToReal(drawn, realFor);
   const comparisons = compared.map((c) => c.comparison);
-  const recognizability = (options.recognizability ?? []).map((r) => recognizabilityVsGap(r, kept, evalSets, realSource, warnings));
+  const recognizability = (options.recognizability ?? []).map((r) => recognizabilityVsGap(r, kept, evalSets, realSource, warnings, otherDatasets));
 
   return {
     version: 1,
@@ -82,7 +92,7 @@ export function analyzeSweep(
     comparisons,
     recognizability,
     mixing: mixingGains(comparisons, summaryByName),
-    findings: findings({ sources, evalSets, curves: drawn, compared, recognizability }),
+    findings: findings({ sources, evalSets, curves: drawn, compared, recognizability, otherDatasets }),
     warnings,
     settings: {
       monotone: { ...monotoneOpts },

@@ -7,7 +7,7 @@ import type { Finding, RecognizabilityAnalysis, SourceComparison } from '../../c
 import type { SourceSummary } from '../../contracts/types.js';
 import type { ComparedCurve, DrawnCurve } from './compare.js';
 import { cfgFinding } from './findings-cfg.js';
-import { cleanEvalSet, finding, tested } from './verdicts.js';
+import { cleanEvalSet, finding, isShifted, tested } from './verdicts.js';
 
 export interface FindingsInput {
   sources: readonly SourceSummary[];
@@ -15,6 +15,8 @@ export interface FindingsInput {
   curves: readonly DrawnCurve[];
   compared: readonly ComparedCurve[];
   recognizability: readonly RecognizabilityAnalysis[];
+  /** Eval sets of another dataset than the sweep's (shifted, like the OOD suites); default none. */
+  otherDatasets?: readonly string[];
 }
 
 /** A comparison of a source on an eval set, with its draws. */
@@ -62,9 +64,12 @@ function clipClosesGap(input: FindingsInput, clean: string | null): Finding {
   return finding('clip-closes-gap', 'clip', evidence, 'CLIP ratio closer to 1, interval against 0', noClip ? 'no CLIP cells in this sweep' : 'no synthetic source has both classifier and CLIP slope ratios');
 }
 
-/** Per synthetic source and OOD set: the error slope ratio there minus on the clean set (paired draws: the same models). */
+/**
+ * Per synthetic source and shifted eval set (an OOD suite, or another dataset with the same classes):
+ * the error slope ratio there minus on the clean set (paired draws: the same models).
+ */
 function helpsOod(input: FindingsInput, clean: string | null): Finding {
-  const ood = input.evalSets.filter((e) => e.startsWith('ood-'));
+  const ood = input.evalSets.filter((e) => isShifted(e, input.otherDatasets));
   const evidence = sourcesOfKind(input, 'synthetic').flatMap((s) =>
     ood.flatMap((evalSet) => {
       const base = compared(input, s.name, clean);
@@ -79,7 +84,8 @@ function helpsOod(input: FindingsInput, clean: string | null): Finding {
       return [tested(`${s.name} on ${evalSet}`, 'error slope ratio (OOD) - ratio (clean)', value, rd && qd ? qd.map((x, d) => x - rd[d]!) : null, 0, 'above', note)];
     }),
   );
-  return finding('helps-ood', 'ood', evidence, 'ratio gain under shift, interval against 0', ood.length === 0 ? 'no OOD eval sets in this sweep' : 'no synthetic source is compared on both the clean and an OOD eval set');
+  const untestable = ood.length === 0 ? 'no OOD eval sets in this sweep' : 'no synthetic source is compared on both the clean and an OOD eval set';
+  return finding('helps-ood', 'ood', evidence, 'ratio gain under shift, interval against 0', untestable);
 }
 
 /** A mixed source's gain over real only: at its smallest N (scarce) or averaged over its N (in a mix). */
@@ -103,7 +109,7 @@ function mixingFinding(input: FindingsInput, clean: string | null, claim: 'helps
 
 /** Every claim, in the paper's order. */
 export function findings(input: FindingsInput): Finding[] {
-  const clean = cleanEvalSet(input.evalSets);
+  const clean = cleanEvalSet(input.evalSets, input.otherDatasets);
   return [
     slopesBelowReal(input, clean),
     cfgFinding(input, clean),

@@ -19,8 +19,9 @@ export function recognizabilityVsGap(
   evalSets: string[],
   realSource: string | null,
   warnings: string[],
+  otherDatasets: readonly string[] = [],
 ): RecognizabilityAnalysis {
-  const cleanEval = cleanEvalSet(evalSets);
+  const cleanEval = cleanEvalSet(evalSets, otherDatasets);
   const mine = kept.filter((c) => c.source === r.source && c.evalSet === cleanEval);
   const theirs = kept.filter((c) => c.source === realSource && c.evalSet === cleanEval);
   const shared = [...new Set(mine.map((c) => c.size))].filter((n) => theirs.some((c) => c.size === n));

@@ -68,8 +68,17 @@ export function finding(claim: FindingClaim, section: EvidenceSection, evidence:
   return { claim, statement: STATEMENTS[claim], verdict, reason, evidence, section };
 }
 
-/** The first eval set that is not an OOD shift. */
-export function cleanEvalSet(evalSets: readonly string[]): string | null {
-  return evalSets.find((e) => !e.startsWith('ood-')) ?? null;
+/**
+ * Whether an eval set is shifted from the training distribution: an OOD suite's corrupted test
+ * images (`ood-*`), or another dataset with the same classes (`otherDatasets`: the analogue of the
+ * paper's ImageNet-Sketch and ImageNet-R).
+ */
+export function isShifted(evalSet: string, otherDatasets: readonly string[] = []): boolean {
+  return evalSet.startsWith('ood-') || otherDatasets.includes(evalSet);
+}
+
+/** The first eval set that is not shifted: a split of the sweep's own dataset, as it is. */
+export function cleanEvalSet(evalSets: readonly string[], otherDatasets: readonly string[] = []): string | null {
+  return evalSets.find((e) => !isShifted(e, otherDatasets)) ?? null;
 }
 

@@ -6,15 +6,18 @@
 // synthetic source pairs its images with exactly the real images' captions (the paper's setup).
 // Like classifier cells, outputs are content-addressed (cells/clip-<hash>/...), a cell reads its
 // window of each manifest and records it in items.json, training checkpoints and resumes, and a
-// finished cell is a cache hit.
+// finished cell is a cache hit. The image tower reads the manifest's geometry; zero-shot prompts
+// name the eval input's classes and the linear probe trains on the sweep's dataset (both
+// Fashion-MNIST's when the input does not say).
 import { FAILURE_TYPES } from '../../contracts/failures.js';
 import { activityInfo, ApplicationFailure, cancellationSignal, heartbeat, log } from '@temporalio/activity';
 import { MalformedImageError } from '../../core/png.js';
 import { getJson, hasValidObject, putJson } from '../../core/storage.js';
-import { FASHION_MNIST_CLASSES, IMAGE_PIXELS } from '../../core/datasets/fashion-mnist.js';
+import { FASHION_MNIST_CLASSES } from '../../core/datasets/fashion-mnist.js';
+import { imageRows, type ImageSet } from '../../core/datasets/image-set.js';
+import { FASHION_MNIST_GEOMETRY, type ImageGeometry } from '../../core/image/geometry.js';
 import { recordWork } from '../../core/work-ledger.js';
 import { loadDatasetSplit, type ActivityDeps } from '../../core/activity-deps.js';
-import type { LabelledImages } from '../../core/nn/metrics.js';
 import { balancedOrder } from '../../core/datasets/balanced-order.js';
 import { linearProbe } from './probe.js';
 import { loadEvalImages } from '../../core/datasets/eval-images.js';
@@ -33,7 +36,7 @@ export { CLIP_TRAIN_CODE_VERSION, CLIP_EVAL_CODE_VERSION, clipCellKey, clipEvalK
 import type { ClipCellInput, ClipCellOutput, ClipEvalInput, ClipEvalResult, ClipEvalOutput } from '../../contracts/cells.js';
 import { clipCellKey, clipEvalKey } from '../../contracts/cells.js';
 
-/** The probe's fixed real subset: the first 1000 training images in class-balanced order (seed 0): 100 per class. */
+/** The probe's fixed real subset: the first 1000 training images in class-balanced order (seed 0): 100 per class of 10. */
 export const PROBE_TRAIN_IMAGES = 1000;
 
 export interface ClipTrainRecord extends TrainingSummary {
@@ -46,26 +49,24 @@ export interface ClipTrainRecord extends TrainingSummary {
   finalLogitScale?: number;
 }
 
-/** The probe's training images (see PROBE_TRAIN_IMAGES), built once per process. */
-let probeSet: Promise<LabelledImages> | undefined;
-function probeTrainSet(deps: ActivityDeps): Promise<LabelledImages> {
-  probeSet ??= (async () => {
-    const train = await loadDatasetSplit(deps, undefined, 'train');
-    const rows = balancedOrder(train.labels, FASHION_MNIST_CLASSES.length, 0).slice(0, PROBE_TRAIN_IMAGES);
-    const images = new Uint8Array(rows.length * IMAGE_PIXELS);
-    const labels = new Uint8Array(rows.length);
-    rows.forEach((row, i) => {
-      images.set(train.images.subarray(row * IMAGE_PIXELS, (row + 1) * IMAGE_PIXELS), i * IMAGE_PIXELS);
-      labels[i] = train.labels[row]!;
-    });
-    return { images, labels, count: rows.length };
-  })();
-  probeSet.catch(() => (probeSet = undefined));
-  return probeSet;
+/** The probe's training images (see PROBE_TRAIN_IMAGES) of each dataset (fingerprint; '' for Fashion-MNIST), built once per process. */
+const probeSets = new Map<string, Promise<ImageSet>>();
+function probeTrainSet(deps: ActivityDeps, dataset: string | undefined, classCount: number): Promise<ImageSet> {
+  const key = `${dataset ?? ''}|${classCount}`;
+  let set = probeSets.get(key);
+  if (!set) {
+    set = (async () => {
+      const train = await loadDatasetSplit(deps, dataset, 'train');
+      return imageRows(train, balancedOrder(train.labels, classCount, 0).slice(0, PROBE_TRAIN_IMAGES));
+    })();
+    probeSets.set(key, set);
+    set.catch(() => probeSets.delete(key));
+  }
+  return set;
 }
 
 /** Image-caption pairs over a sample stream: tokens from each sample's text. */
-async function pairStream(data: SampleStream, classes: readonly string[], captionSeed: number, recipe: ClipRecipe): Promise<ClipTrainingStream> {
+async function pairStream(data: SampleStream, classes: readonly string[], geometry: ImageGeometry, captionSeed: number, recipe: ClipRecipe): Promise<ClipTrainingStream> {
   const captioner = await prepareCaptioner(classes, { seed: captionSeed });
   const textOf = (s: { label: number; index: number; prompt: string | null }) => s.prompt ?? captioner.captionFor(s.label, s.index);
   // The vocabulary comes from this cell's own captions (all N), in chunks to bound memory.
@@ -82,6 +83,7 @@ async function pairStream(data: SampleStream, classes: readonly string[], captio
     segments: data.segments,
     maxTokens: recipe.maxTokens,
     vocabulary,
+    geometry,
     async gather(indices, images, tokens) {
       const scratchLabels = labels.length >= indices.length ? labels : new Uint8Array(indices.length);
       await data.gather(indices, images, scratchLabels);
@@ -124,7 +126,8 @@ async function trainClipCell(deps: ActivityDeps, input: ClipCellInput): Promise<
     }
     throw err;
   };
-  const data = await pairStream(concatStreams(parts), manifest.classes, input.captionSeed, input.recipe).catch(malformed);
+  const geometry = manifest.geometry ?? FASHION_MNIST_GEOMETRY;
+  const data = await pairStream(concatStreams(parts), manifest.classes, geometry, input.captionSeed, input.recipe).catch(malformed);
   const { result, lastLogitScale } = await trainClipResumable(deps, input, data, prefix).catch(malformed);
   const put = await deps.store.put(modelKey, serializeClip(result.model));
   await putJson(deps.store, `${prefix}/${CELL_ITEMS_FILE}`, cellItems(input, result.validationIndices));
@@ -176,12 +179,14 @@ async function evaluateClip(deps: ActivityDeps, input: ClipEvalInput): Promise<C
   if (await hasValidObject(deps.store, key)) return { ...(await getJson<ClipEvalResult>(deps.store, key)), resultUri: deps.store.uri(key), cached: true, attempt };
   const model = deserializeClip(await deps.store.get(modelKey, { maxBytes: 1024 * 1024 * 1024 }));
   const test = await loadEvalImages(deps, input);
+  const classNames = input.classes ?? [...FASHION_MNIST_CLASSES];
   heartbeat({ phase: 'zero-shot', images: test.count });
-  const report = await evaluateZeroShot(model, test, [...FASHION_MNIST_CLASSES]);
+  const report = await evaluateZeroShot(model, test, classNames);
   let probe: ClipEvalResult['probe'];
   if (!input.shift) {
     heartbeat({ phase: 'linear-probe', trainImages: PROBE_TRAIN_IMAGES });
-    const fitted = await linearProbe(model, await probeTrainSet(deps), test, { trainCount: PROBE_TRAIN_IMAGES, signal: cancellationSignal() });
+    const probeTrain = await probeTrainSet(deps, input.trainDataset, classNames.length);
+    const fitted = await linearProbe(model, probeTrain, test, { trainCount: PROBE_TRAIN_IMAGES, classes: classNames.length, signal: cancellationSignal() });
     probe = { loss: fitted.loss, accuracy: fitted.accuracy, trainImages: fitted.trainCount, trainAccuracy: fitted.trainAccuracy, features: fitted.features };
   }
   const result: ClipEvalResult = {

@@ -16,10 +16,12 @@ import {
   type CheckpointFields,
   type CheckpointFormat,
 } from '../../core/nn/container.js';
-import { sizeOf } from '../../core/nn/models/definition.js';
+import { checkGeometry, type ImageGeometry } from '../../core/image/geometry.js';
+import { sizeOf, type ResNetShape } from '../../core/nn/models/definition.js';
+import { checkResNetShape } from '../../core/nn/models/resnet.js';
 import { isSchedule, type LearningRateSchedule } from '../../core/nn/schedule.js';
 import type { Checkpoint } from '../../core/nn/trainer.js';
-import { CLIP_FORMAT_VERSION, checkClip, checkClipConfig, clipShapes, type ClipConfig, type SerializedClip } from './model.js';
+import { CLIP_FORMAT_VERSION, checkClip, checkClipConfig, clipShapes, clipStateShapes, type ClipConfig, type SerializedClip } from './model.js';
 import { checkVocabulary, VocabularyError, type Vocabulary } from './tokenizer.js';
 
 export type { Checkpoint } from '../../core/nn/trainer.js';
@@ -52,6 +54,10 @@ export interface ClipRunFingerprint {
   validationFraction: number;
   patience: number;
   shuffleWindow: number;
+  /** The images' geometry; absent: 28x28 grey. */
+  geometry?: ImageGeometry;
+  /** A ResNet tower's depth and width. */
+  resnet?: ResNetShape;
 }
 
 export interface ClipCheckpointState extends CheckpointFields<ClipRunFingerprint> {
@@ -59,18 +65,20 @@ export interface ClipCheckpointState extends CheckpointFields<ClipRunFingerprint
 }
 
 function modelHeader(model: SerializedClip) {
+  const states = clipStateShapes(model.config);
   return {
     format: model.format,
     config: model.config,
     shapes: clipShapes(model.config),
     vocabulary: model.vocabulary.tokens,
-    preprocessing: 'pixel/255',
+    preprocessing: model.config.arch === 'resnet' ? 'pixel/255, then (x - 0.5) / 0.25 per channel' : 'pixel/255',
     tokenizer: 'lowercase letter/digit words, [PAD]=0, [UNK]=1',
+    ...(states.length ? { stateShapes: states } : {}),
   };
 }
 
-/** Validates a model header; returns its config, vocabulary and shapes. */
-function readModelHeader(h: unknown, what: string): { config: ClipConfig; vocabulary: Vocabulary; shapes: number[][] } {
+/** Validates a model header; returns its config, vocabulary, shapes and state shapes. */
+function readModelHeader(h: unknown, what: string): { config: ClipConfig; vocabulary: Vocabulary; shapes: number[][]; stateShapes: number[][] } {
   const header = h as Record<string, unknown> | null;
   if (!header || typeof header !== 'object') throw new CorruptModelError(`${what}: model header missing`);
   if (header.format !== CLIP_FORMAT_VERSION) {
@@ -78,7 +86,16 @@ function readModelHeader(h: unknown, what: string): { config: ClipConfig; vocabu
   }
   checkClipConfig(header.config, `${what} config`);
   const c = header.config;
-  const config: ClipConfig = { arch: c.arch, hidden: [...c.hidden], embedDim: c.embedDim, tokenWidth: c.tokenWidth, maxTokens: c.maxTokens, vocabSize: c.vocabSize };
+  const config: ClipConfig = {
+    arch: c.arch,
+    hidden: [...c.hidden],
+    embedDim: c.embedDim,
+    tokenWidth: c.tokenWidth,
+    maxTokens: c.maxTokens,
+    vocabSize: c.vocabSize,
+    ...(c.geometry ? { geometry: { size: c.geometry.size, channels: c.geometry.channels } } : {}),
+    ...(c.resnet ? { resnet: { depth: c.resnet.depth, width: c.resnet.width } } : {}),
+  };
   const vocabulary = { tokens: header.vocabulary };
   try {
     checkVocabulary(vocabulary);
@@ -89,26 +106,32 @@ function readModelHeader(h: unknown, what: string): { config: ClipConfig; vocabu
   if (vocabulary.tokens.length !== config.vocabSize) throw new CorruptModelError(`${what}: ${vocabulary.tokens.length} vocabulary tokens, config says ${config.vocabSize}`);
   const shapes = clipShapes(config);
   if (JSON.stringify(header.shapes) !== JSON.stringify(shapes)) {
-    throw new CorruptModelError(`${what}: header shapes ${JSON.stringify(header.shapes)?.slice(0, 200)} do not match the config (expected ${JSON.stringify(shapes)})`);
+    throw new CorruptModelError(`${what}: header shapes ${JSON.stringify(header.shapes)?.slice(0, 200)} do not match the config (expected ${JSON.stringify(shapes).slice(0, 400)})`);
   }
-  return { config, vocabulary: { tokens: [...vocabulary.tokens] }, shapes };
+  const stateShapes = clipStateShapes(config);
+  if (JSON.stringify(header.stateShapes ?? []) !== JSON.stringify(stateShapes)) {
+    throw new CorruptModelError(`${what}: header state shapes ${JSON.stringify(header.stateShapes)?.slice(0, 200)} do not match the config`);
+  }
+  return { config, vocabulary: { tokens: [...vocabulary.tokens] }, shapes, stateShapes };
 }
 
-/** Model -> bytes (magic 'SSCL': JSON header {format, config, shapes, vocabulary, ...}, float32 LE weights). */
+/** Model -> bytes (magic 'SSCL': JSON header {format, config, shapes, vocabulary, ...}, float32 LE weights, then a ResNet tower's state). */
 export function serializeClip(model: SerializedClip): Uint8Array {
   checkClip(model);
-  return writeContainer(CLIP_MODEL_MAGIC, modelHeader(model), model.weights, MAX_HEADER_BYTES);
+  return writeContainer(CLIP_MODEL_MAGIC, modelHeader(model), [...model.weights, ...(model.state ?? [])], MAX_HEADER_BYTES);
 }
 
 /** Bytes -> model; throws CorruptModelError naming the problem for anything malformed. */
 export function deserializeClip(bytes: Uint8Array): SerializedClip {
   const what = 'clip model';
   const { header, view, payloadOffset } = readContainer(bytes, CLIP_MODEL_MAGIC, what, MAX_HEADER_BYTES);
-  const { config, vocabulary, shapes } = readModelHeader(header, what);
-  const sizes = shapes.map(sizeOf);
+  const { config, vocabulary, shapes, stateShapes } = readModelHeader(header, what);
+  const sizes = [...shapes, ...stateShapes].map(sizeOf);
   const expected = payloadOffset + 4 * sizes.reduce((a, b) => a + b, 0);
   if (bytes.length !== expected) throw new CorruptModelError(`${what}: ${bytes.length} bytes, expected ${expected}`);
-  const model: SerializedClip = { format: CLIP_FORMAT_VERSION, config, vocabulary, weights: readFloatSections(view, payloadOffset, sizes) };
+  const sections = readFloatSections(view, payloadOffset, sizes);
+  const state = sections.slice(shapes.length);
+  const model: SerializedClip = { format: CLIP_FORMAT_VERSION, config, vocabulary, weights: sections.slice(0, shapes.length), ...(state.length ? { state } : {}) };
   checkClip(model); // the logitScale range
   return model;
 }
@@ -116,7 +139,7 @@ export function deserializeClip(bytes: Uint8Array): SerializedClip {
 /** Checkpoint -> bytes (magic 'SSCC'): header {step, run, adam hyperparameters, model header}, then weights, m, v. */
 export function encodeClipCheckpoint(state: ClipCheckpointState): Uint8Array {
   checkClip(state.model);
-  return writeCheckpoint(CHECKPOINT, state, state.model.weights, modelHeader(state.model));
+  return writeCheckpoint(CHECKPOINT, state, state.model.weights, modelHeader(state.model), state.model.state ?? []);
 }
 
 function readRun(r: unknown, what: string): ClipRunFingerprint {
@@ -157,13 +180,30 @@ function readRun(r: unknown, what: string): ClipRunFingerprint {
     validationFraction: run.validationFraction,
     patience: run.patience as number,
     shuffleWindow: run.shuffleWindow as number,
+    ...readRunExtras(run, what),
+  };
+}
+
+/** The fingerprint's optional geometry and resnet shape, validated. */
+function readRunExtras(run: Record<string, unknown>, what: string): Pick<ClipRunFingerprint, 'geometry' | 'resnet'> {
+  const geometry = run.geometry as ImageGeometry | undefined;
+  const resnet = run.resnet as ResNetShape | undefined;
+  try {
+    if (geometry !== undefined) checkGeometry(geometry, `${what} run geometry`);
+    if (resnet !== undefined) checkResNetShape(resnet, `${what} run`);
+  } catch (err) {
+    throw new CorruptModelError((err as Error).message);
+  }
+  return {
+    ...(geometry ? { geometry: { size: geometry.size, channels: geometry.channels } } : {}),
+    ...(resnet ? { resnet: { depth: resnet.depth, width: resnet.width } } : {}),
   };
 }
 
 /** Bytes -> checkpoint state; throws CorruptModelError for anything malformed. */
 export function decodeClipCheckpoint(bytes: Uint8Array): ClipCheckpointState {
   const c = readCheckpoint(bytes, CHECKPOINT, readRunAndModel);
-  const model: SerializedClip = { format: CLIP_FORMAT_VERSION, config: c.read.config, vocabulary: c.read.vocabulary, weights: c.weights };
+  const model: SerializedClip = { format: CLIP_FORMAT_VERSION, config: c.read.config, vocabulary: c.read.vocabulary, weights: c.weights, ...(c.state.length ? { state: c.state } : {}) };
   checkClip(model);
   return { step: c.step, totalSteps: c.totalSteps, lastLoss: c.lastLoss, run: c.read.run, model, adam: c.adam, early: c.early };
 }
@@ -171,15 +211,17 @@ export function decodeClipCheckpoint(bytes: Uint8Array): ClipCheckpointState {
 function readRunAndModel(header: Record<string, unknown>) {
   const what = CHECKPOINT.what;
   const run = readRun(header.run, what);
-  const { config, vocabulary, shapes } = readModelHeader(header.model, what);
+  const { config, vocabulary, shapes, stateShapes } = readModelHeader(header.model, what);
   const sameConfig =
     run.arch === config.arch &&
     JSON.stringify(run.hidden) === JSON.stringify(config.hidden) &&
     run.embedDim === config.embedDim &&
     run.tokenWidth === config.tokenWidth &&
-    run.maxTokens === config.maxTokens;
+    run.maxTokens === config.maxTokens &&
+    JSON.stringify(run.geometry ?? null) === JSON.stringify(config.geometry ?? null) &&
+    JSON.stringify(run.resnet ?? null) === JSON.stringify(config.resnet ?? null);
   if (!sameConfig) throw new CorruptModelError(`${what}: the model config differs from the run fingerprint`);
-  return { run, config, vocabulary, sizes: shapes.map(sizeOf) };
+  return { run, config, vocabulary, sizes: shapes.map(sizeOf), stateSizes: stateShapes.map(sizeOf) };
 }
 
 /** The step and bytes of a stored checkpoint, as trainClip's `resume` takes them. */

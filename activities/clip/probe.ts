@@ -30,7 +30,7 @@ export interface ProbeFitOptions {
 export interface ProbeOptions extends ClipInferenceOptions, ProbeFitOptions {
   /** The first this many training images are the probe's training set. */
   trainCount?: number;
-  /** Classes (default 10). */
+  /** Classes (default 10: Fashion-MNIST's). */
   classes?: number;
 }
 
@@ -155,8 +155,8 @@ export async function linearProbe(model: SerializedClip, train: LabelledImages, 
   const trainCount = Math.min(opts.trainCount ?? PROBE_DEFAULTS.trainCount, train.count);
   if (trainCount < 1 || test.count < 1) throw new Error('linear probe: needs training and test images');
   const dim = clipLayout(model.config).features;
-  const trainFeatures = await encodeImageFeatures(model, train.images, trainCount, opts);
-  const testFeatures = await encodeImageFeatures(model, test.images, test.count, opts);
+  const trainFeatures = await encodeImageFeatures(model, train.images, trainCount, { ...opts, ...(train.geometry ? { geometry: train.geometry } : {}) });
+  const testFeatures = await encodeImageFeatures(model, test.images, test.count, { ...opts, ...(test.geometry ? { geometry: test.geometry } : {}) });
   const fit = await fitLogisticRegression(trainFeatures, train.labels, trainCount, dim, classes, opts);
   const trainMetrics = metricsFromLogits(probeLogits(fit, trainFeatures, trainCount), train.labels, trainCount, classes);
   const metrics = metricsFromLogits(probeLogits(fit, testFeatures, test.count), test.labels, test.count, classes);

@@ -1,14 +1,19 @@
 // The two towers of the dual encoder (model.ts), as tensor functions: call inside tf.tidy.
 // The image tower is the classifier trunk of core/nn's model registry, then a projection.
 import * as tf from '@tensorflow/tfjs';
+import { STATELESS, type ForwardMode } from '../../core/nn/models/definition.js';
 import { modelDefinition } from '../../core/nn/models/registry.js';
-import { clipLayout, type ClipConfig } from './model.js';
+import { clipLayout, towerSpec, type ClipConfig, type TowerConfig } from './model.js';
 import { PAD_ID } from './tokenizer.js';
 
-/** Trunk output [n, F] for preprocessed images x [n, 784]: the classifier up to its last hidden ReLU. */
-export function imageFeatures(config: Pick<ClipConfig, 'arch' | 'hidden'>, x: tf.Tensor2D, weights: readonly tf.Tensor[]): tf.Tensor2D {
+/**
+ * Trunk output [n, F] for preprocessed images x [n, P] (P: the config's pixels per image): the
+ * classifier up to its last hidden ReLU. `mode`: how a ResNet tower uses its batch norm state
+ * (training: batch statistics; inference: the running ones); mlp/cnn towers have none.
+ */
+export function imageFeatures(config: TowerConfig, x: tf.Tensor2D, weights: readonly tf.Tensor[], mode: ForwardMode = STATELESS): tf.Tensor2D {
   const { trunk } = clipLayout(config);
-  return modelDefinition(config.arch).trunk(x, weights.slice(0, trunk));
+  return modelDefinition(config.arch).trunk(x, weights.slice(0, trunk), towerSpec(config), mode);
 }
 
 /**
@@ -32,9 +37,9 @@ export function l2Normalize(x: tf.Tensor2D): tf.Tensor2D {
 }
 
 /** Normalised image embeddings [n, E]. */
-export function embedImages(config: ClipConfig, x: tf.Tensor2D, weights: readonly tf.Tensor[]): tf.Tensor2D {
+export function embedImages(config: ClipConfig, x: tf.Tensor2D, weights: readonly tf.Tensor[], mode: ForwardMode = STATELESS): tf.Tensor2D {
   const layout = clipLayout(config);
-  return l2Normalize(tf.matMul(imageFeatures(config, x, weights), weights[layout.imageProjection] as tf.Tensor2D));
+  return l2Normalize(tf.matMul(imageFeatures(config, x, weights, mode), weights[layout.imageProjection] as tf.Tensor2D));
 }
 
 /**

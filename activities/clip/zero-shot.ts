@@ -116,7 +116,7 @@ export async function evaluateZeroShot(
   const singleTemplate = opts.singleTemplate ?? SINGLE_TEMPLATE;
   const templates = opts.templates ?? CLIP_IMAGENET_TEMPLATES;
   const dim = model.config.embedDim;
-  const flat = await encodeImages(model, test.images, test.count, opts);
+  const flat = await encodeImages(model, test.images, test.count, { ...opts, ...(test.geometry ? { geometry: test.geometry } : {}) });
   const images = Array.from({ length: test.count }, (_, r) => flat.subarray(r * dim, (r + 1) * dim));
   const labels = test.labels.subarray(0, test.count);
   const logitScale = model.weights[model.weights.length - 1]![0]!;

@@ -2,14 +2,18 @@
 // images, labels the first `count` generated images of a synthetic source; the per-class fraction
 // labelled as the prompted class is stored content-addressed beside the judge, with the images'
 // diversity and fidelity against real test images in the judge's penultimate layer (diversity.ts).
+// Any dataset: the generated images are read at their manifest's geometry, labelled with its
+// classes, and the real reference is the test split of the sweep's dataset (datasetFingerprint).
 import { activityInfo, heartbeat } from '@temporalio/activity';
 import { inputHash } from '../../core/hash.js';
 import { getJson, hasValidObject, putJson } from '../../core/storage.js';
 import { measureRecognizability } from '../../core/stats/recognizability.js';
-import { loadDatasetSplit, type ActivityDeps } from '../../core/activity-deps.js';
+import { datasetDescriptor, loadDatasetSplit, type ActivityDeps } from '../../core/activity-deps.js';
+import type { ImageSet } from '../../core/datasets/image-set.js';
+import { geometryLabel, sameGeometry } from '../../core/image/geometry.js';
 import { readManifest } from '../../core/shards/manifest.js';
 import { loadFirstSamples } from '../../core/shards/stream.js';
-import { deserializeClassifier, NUM_CLASSES } from '../../core/nn/classifier.js';
+import { deserializeClassifier } from '../../core/nn/classifier.js';
 import { predictLogits } from '../../core/nn/metrics.js';
 import { DIVERSITY_REFERENCE, judgeDiversity } from './diversity.js';
 export type { RecognizabilityInput, RecognizabilityOutput, RecognizabilityDocument } from '../../contracts/cells.js';
@@ -44,16 +48,14 @@ export function createRecognizabilityActivities(deps: ActivityDeps) {
       heartbeat({ phase: 'loading', images: count });
       const data = await loadFirstSamples(deps.store, manifest, count);
       heartbeat({ phase: 'judging', images: count });
-      const logits = await predictLogits(judge, data.images, count);
-      const predicted = new Uint8Array(count);
-      for (let i = 0; i < count; i++) {
-        let best = 0;
-        for (let c = 1; c < NUM_CLASSES; c++) if (logits[i * NUM_CLASSES + c]! > logits[i * NUM_CLASSES + best]!) best = c;
-        predicted[i] = best;
-      }
+      const logits = await predictLogits(judge, data.images, count, { geometry: data.geometry });
+      const predicted = argmaxRows(logits, count, manifest.classes.length);
       const result = measureRecognizability(data.labels, predicted, manifest.classes, input.judgeTestAccuracy);
       heartbeat({ phase: 'diversity: features', images: count });
-      const real = await loadDatasetSplit(deps, undefined, 'test');
+      const real = await referenceImages(deps, input.datasetFingerprint);
+      if (!sameGeometry(real.geometry, data.geometry)) {
+        throw new Error(`${input.manifestUri} holds ${geometryLabel(data.geometry)} images, the dataset's test split ${geometryLabel(real.geometry)}`);
+      }
       const diversity = await judgeDiversity(judge, data, real, async (step) => {
         heartbeat({ phase: `diversity: ${step}`, images: count });
         await new Promise<void>((resolve) => setImmediate(resolve));
@@ -63,4 +65,26 @@ export function createRecognizabilityActivities(deps: ActivityDeps) {
       return { resultUri: deps.store.uri(key), overall: result.overall, cached: false, attempt };
     },
   };
+}
+
+/** The class with the largest logit per row (rows of logits.length / count values: the judge's classes). */
+function argmaxRows(logits: ArrayLike<number>, count: number, classCount: number): Uint8Array {
+  const stride = count > 0 ? logits.length / count : classCount;
+  if (!Number.isInteger(stride) || stride < 1) throw new Error(`the judge gave ${logits.length} logits for ${count} images`);
+  if (stride !== classCount) throw new Error(`the judge has ${stride} classes, the source ${classCount}`);
+  const predicted = new Uint8Array(count);
+  for (let i = 0; i < count; i++) {
+    let best = 0;
+    for (let c = 1; c < stride; c++) if (logits[i * stride + c]! > logits[i * stride + best]!) best = c;
+    predicted[i] = best;
+  }
+  return predicted;
+}
+
+/** The real reference: the dataset's 'test' split (else its first split that is not 'train'); Fashion-MNIST's without a fingerprint. */
+async function referenceImages(deps: ActivityDeps, fingerprint: string | undefined): Promise<ImageSet> {
+  const descriptor = fingerprint === undefined ? null : await datasetDescriptor(deps, fingerprint);
+  const splits = descriptor ? Object.keys(descriptor.splits) : ['test'];
+  const split = splits.includes(DIVERSITY_REFERENCE.split) ? DIVERSITY_REFERENCE.split : (splits.find((s) => s !== 'train') ?? DIVERSITY_REFERENCE.split);
+  return loadDatasetSplit(deps, fingerprint, split);
 }

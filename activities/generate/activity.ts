@@ -27,7 +27,7 @@ export function createGenerateActivities(deps: ActivityDeps) {
 
   return {
     fitGenerator: (input: FitGeneratorInput): Promise<FitGeneratorOutput> => fitGenerator(deps, resilientStore, input),
-    generateShard: (input: GenerateShardInput): Promise<GenerateShardOutput> => generateShard(resilientStore, input),
+    generateShard: (input: GenerateShardInput): Promise<GenerateShardOutput> => generateShard(deps, resilientStore, input),
     writeControlShards: (input: WriteControlShardsInput): Promise<WriteControlShardsOutput> => writeControlShards(deps, resilientStore, input),
   };
 }

@@ -4,7 +4,7 @@
 import type { HttpGeneratorSpec } from '../../contracts/spec/generators.js';
 import type { GeneratorSpec } from '../../contracts/spec/sweep.js';
 import { EMBEDDED_GMM_BACKEND } from './gmm/backend.js';
-import type { GeneratorBackend, ShardGenerator } from './generator-backend.js';
+import type { GeneratorBackend, ShardGenerator, ShardRequest } from './generator-backend.js';
 import { a1111Api } from './http/a1111.js';
 import { httpGeneratorBackend, type HttpGeneratorBackend } from './http/backend.js';
 import type { HttpItemGeneratorOptions } from './http/item-generator.js';
@@ -28,10 +28,10 @@ export interface ShardBackend {
 }
 
 /** The backend of a shard input's generator; none named is the embedded generator. */
-export function shardBackend(spec: GeneratorSpec | undefined): ShardBackend {
+export function shardBackend(spec: GeneratorSpec | undefined, request: ShardRequest): ShardBackend {
   // The entry under spec.name takes that spec; TypeScript cannot correlate the two, hence the cast.
   const entry = GENERATOR_BACKENDS[spec?.name ?? 'embedded-gmm'] as GeneratorBackend<GeneratorSpec | undefined>;
-  return { fingerprintInputs: () => entry.fingerprintInputs(spec), load: (input, store) => entry.load(spec, input, store) };
+  return { fingerprintInputs: () => entry.fingerprintInputs(spec, request), load: (input, store) => entry.load(spec, input, store, request) };
 }
 
 /** An ItemGenerator that renders each item through the remote API described by `spec`. */

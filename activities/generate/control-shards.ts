@@ -1,11 +1,14 @@
 // The writeControlShards activity: the control source. The real source's draws (the same seeds,
 // the same images: core/datasets/real-draws.ts), each passed through the fitted embedded
-// generator's PCA projection and reconstruction, as shards and one manifest per seed.
-import { heartbeat } from '@temporalio/activity';
+// generator's PCA projection and reconstruction, as shards and one manifest per seed, at the
+// dataset's geometry (the model's: it was fitted on that dataset) with its classes.
+import { ApplicationFailure, heartbeat } from '@temporalio/activity';
+import { FAILURE_TYPES } from '../../contracts/failures.js';
 import { loadDatasetSplit, type ActivityDeps } from '../../core/activity-deps.js';
-import { FASHION_MNIST_CLASSES } from '../../core/datasets/fashion-mnist.js';
 import { realOrder, writeDrawnShards, writeSeedManifests, type SeedManifests } from '../../core/datasets/real-draws.js';
 import { inputHash } from '../../core/hash.js';
+import { geometryLabel, sameGeometry } from '../../core/image/geometry.js';
+import { sourceDataset } from '../../core/shards/source-dataset.js';
 import { sha256, type BlobStore } from '../../core/storage.js';
 import { deserializeGmmModel } from './gmm/model-format.js';
 import { projectImage } from './gmm/project.js';
@@ -36,6 +39,10 @@ export async function writeControlShards(
   const modelBytes = await store.get(store.keyOf(input.modelUri), { maxBytes: 64 * 1024 * 1024 });
   const model = deserializeGmmModel(modelBytes);
   const modelSha256 = sha256(modelBytes);
+  const dataset = await sourceDataset(deps, input.datasetFingerprint);
+  if (!sameGeometry(model.geometry, dataset.geometry)) {
+    throw ApplicationFailure.nonRetryable(`${input.modelUri} is a ${geometryLabel(model.geometry)} model, the dataset is ${geometryLabel(dataset.geometry)}`, FAILURE_TYPES.invalidInput);
+  }
   return writeSeedManifests(input.seeds, input.seed, (seed) =>
     writeDrawnShards({
       store,
@@ -51,12 +58,12 @@ export async function writeControlShards(
         source: 'control',
         // Generator output, not raw real images: nothing that treats real manifests specially should take them.
         kind: 'synthetic',
-        description: `real Fashion-MNIST images from the real pool through the embedded generator's ${model.pcaDims}-dimensional PCA projection and reconstruction`,
-        classes: [...FASHION_MNIST_CLASSES],
+        description: `real ${dataset.title} images from the real pool through the embedded generator's ${model.pcaDims}-dimensional PCA projection and reconstruction`,
+        classes: dataset.classes,
       },
       async load() {
         const train = await loadDatasetSplit(deps, input.datasetFingerprint, 'train');
-        return { train, order: realOrder(train, input.datasetFingerprint, FASHION_MNIST_CLASSES.length, seed) };
+        return { train, order: realOrder(train, input.datasetFingerprint, dataset.classes.length, seed) };
       },
       pixels: (image) => projectImage(model, image),
       onShard: (shardsDone) => heartbeat({ seed, shardsDone }),

@@ -1,7 +1,8 @@
 // The real images a generator may fit on: the head of the dataset's generator pool
 // (core/datasets/splits.ts), disjoint from the real pool every real source draws from.
-import { IMAGE_PIXELS, type ImageSet } from '../../core/datasets/fashion-mnist.js';
+import type { ImageSet } from '../../core/datasets/image-set.js';
 import { trainPools } from '../../core/datasets/splits.js';
+import { pixelsPerImage } from '../../core/image/geometry.js';
 
 /** Training-split rows a generator fitted on `fitImages` images uses: the first of the generator pool. */
 export function generatorFitRows(fingerprint: string, trainCount: number, fitImages: number): Uint32Array {
@@ -12,10 +13,11 @@ export function generatorFitRows(fingerprint: string, trainCount: number, fitIma
   return generatorPool.subarray(0, fitImages);
 }
 
-/** Those rows of the training split, copied in pool order. */
+/** Those rows of the training split (at its geometry), copied in pool order. */
 export function generatorFitSet(train: ImageSet, fingerprint: string, fitImages: number): ImageSet {
   const rows = generatorFitRows(fingerprint, train.count, fitImages);
-  const images = new Uint8Array(rows.length * IMAGE_PIXELS);
-  rows.forEach((row, i) => images.set(train.images.subarray(row * IMAGE_PIXELS, (row + 1) * IMAGE_PIXELS), i * IMAGE_PIXELS));
+  const per = pixelsPerImage(train.geometry);
+  const images = new Uint8Array(rows.length * per);
+  rows.forEach((row, i) => images.set(train.images.subarray(row * per, (row + 1) * per), i * per));
   return { images, labels: Uint8Array.from(rows, (row) => train.labels[row]!), count: rows.length, geometry: train.geometry };
 }

@@ -6,8 +6,12 @@
 // - the finished shard is re-packed from all samples (sorted entries, fixed mtime), so its bytes
 //   equal those of an uninterrupted run; then `${shardKey}.stats.json` is written (the commit
 //   marker) and the parts are deleted.
+// Images are at the sweep's geometry: a fitted model's own, or (HTTP backends) the dataset's, from
+// `datasetFingerprint` (28x28 grey without one).
 import { activityInfo, cancellationSignal, log } from '@temporalio/activity';
+import type { ActivityDeps } from '../../core/activity-deps.js';
 import type { ResilientBlobStore } from '../../core/resilience.js';
+import { sourceDataset } from '../../core/shards/source-dataset.js';
 import type { ShardRecord } from '../../core/shards/manifest.js';
 import { packShard } from '../../core/shards/webdataset.js';
 import { getJson, hasValidObject } from '../../core/storage.js';
@@ -15,7 +19,7 @@ import { shardBackend } from './backends.js';
 import { errorMessage } from './cancellation.js';
 import { keepAlive, parseGenerateHeartbeat } from './heartbeat.js';
 import type { GenerateHeartbeat, GenerateShardInput, GenerateShardOutput } from './io.js';
-import { deleteParts, listParts, partMetaKey } from './parts.js';
+import { assembleShard, deleteParts, listParts, partMetaKey } from './parts.js';
 import { resumeFromParts, type Resume } from './resume.js';
 import { itemTimeoutFromEnv, parseStats, samplesFingerprint, validateInput, type ShardStats } from './shard-input.js';
 import { sampleRemaining, type ShardState } from './shard-sampling.js';
@@ -32,7 +36,7 @@ interface Attempt {
   onCorrupt(reason: string): void;
 }
 
-export async function generateShard(openStore: (what: string) => ResilientBlobStore, input: GenerateShardInput): Promise<GenerateShardOutput> {
+export async function generateShard(deps: ActivityDeps, openStore: (what: string) => ResilientBlobStore, input: GenerateShardInput): Promise<GenerateShardOutput> {
   const started = Date.now();
   const info = activityInfo();
   const signal = cancellationSignal();
@@ -53,11 +57,13 @@ export async function generateShard(openStore: (what: string) => ResilientBlobSt
   const cached = await cachedShard(a);
   if (cached) return cached;
 
-  const backend = shardBackend(input.generator);
+  const { geometry } = await sourceDataset(deps, input.datasetFingerprint);
+  const backend = shardBackend(input.generator, { geometry });
   const fingerprint = samplesFingerprint(input, backend.fingerprintInputs());
   const resume = await resumeShard(a, fingerprint, info.heartbeatDetails);
   const state: ShardState = {
     committed: resume.offset,
+    tars: resume.tars,
     imagesSampled: 0,
     itemRetries: 0,
     samples: resume.samples,
@@ -127,11 +133,11 @@ async function resumeShard(a: Attempt, fingerprint: string, heartbeatDetails: un
   return resume;
 }
 
-/** Pack all samples into the shard, write its stats (the commit marker), then delete the parts. */
+/** The parts' tars as the shard (packShard of all samples, when they are not as expected), its stats (the commit marker), then delete the parts. */
 async function commitShard(a: Attempt, state: ShardState, resumedFrom: number): Promise<GenerateShardOutput> {
   const { input, store, statsKey } = a;
   const { samples, failedItems } = state;
-  const put = await store.put(input.shardKey, await packShard(samples));
+  const put = await store.put(input.shardKey, assembleShard(state.tars) ?? (await packShard(samples)));
   const stats: ShardStats = { samples: samples.length, failedItems, sha256: put.sha256 };
   await store.put(statsKey, new TextEncoder().encode(JSON.stringify(stats)));
   // The shard is committed: parts are garbage now, and failing to delete them is not a failure.

@@ -7,8 +7,8 @@
 // - GET  /openapi.json           no auth: the OpenAPI 3.1 description (./generator-openapi.ts),
 //                                 with this server's limits as minimum/maximum
 //
-// Each image is sampled by the embedded GMM-DDIM generator at 28x28 (class weights from the
-// prompt, as the embedded backend does), then upscaled to the requested width x height with sharp
+// Each image is sampled by the embedded GMM-DDIM generator at its model's geometry (28x28 grey for
+// Fashion-MNIST; class weights from the prompt, as the embedded backend does), then upscaled to the requested width x height with sharp
 // (Lanczos-3) and sent as an RGB PNG, so a client really has to decode and resize it. Image i of a
 // request uses seed + i (as A1111 does), and the sample seed string is String(seed + i): equal
 // (prompt, seed, cfg_scale, steps, size) give byte-identical images through either API. A missing

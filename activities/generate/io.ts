@@ -36,9 +36,18 @@ export interface GenerateShardInput {
   generator?: GeneratorSpec;
   /** Class names (needed when there is no embedded model to take them from). */
   classes?: string[];
+  /**
+   * The sweep's dataset: an HTTP generator's images are brought to its geometry (absent: 28x28
+   * grey). A fitted model has its own geometry and needs none.
+   */
+  datasetFingerprint?: string;
   /** Tries per item before it is recorded in failedItems (default 3). */
   itemAttempts?: number;
-  /** Items per committed part, i.e. the most work a crash can lose (default 50). */
+  /**
+   * Items per committed part (default 50): the most work a crash can lose, or, for a generator fast
+   * enough that chunkSize items take less than SYNTHSCALE_GENERATE_PART_MIN_MS (default 1 s), that
+   * much sampling time (./shard-input.ts).
+   */
   chunkSize?: number;
 }
 

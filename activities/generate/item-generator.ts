@@ -12,7 +12,7 @@ export interface GenerateItem {
 }
 
 /**
- * The per-item backend seam: returns a 28x28 grayscale PNG. The embedded generator implements it;
+ * The per-item backend seam: returns a PNG at the shard's geometry (28x28 grey by default). The embedded generator implements it;
  * a remote HTTP backend can plug in here (honouring `signal`, which aborts on timeout/cancellation).
  * Errors with `transient === false` are not retried.
  */

@@ -1,7 +1,8 @@
 // One item through the backend: a timeout per try, retries with backoff (at least as long as an
-// HTTP 429/503 asked), and the PNG checked, since backends are untrusted.
-import { IMAGE_SIDE } from '../../core/datasets/fashion-mnist.js';
-import { decodeGrayPng } from '../../core/png.js';
+// HTTP 429/503 asked), and the PNG checked at the shard's geometry, since backends are untrusted;
+// an in-process generator (the embedded one: ShardGenerator.inProcess) is called directly.
+import type { ImageGeometry } from '../../core/image/geometry.js';
+import { decodePng } from '../../core/png.js';
 import { backoffDelay, callWithTimeout } from '../../core/resilience.js';
 import { abortableSleep, cancelReason, errorMessage } from './cancellation.js';
 import type { GenerateItem, ItemGenerator } from './item-generator.js';
@@ -18,6 +19,10 @@ export interface ItemSampling {
   signal: AbortSignal;
   /** Called before each retry (to count them). */
   onRetry(): void;
+  /** The geometry every PNG must decode at; null: trusted PNGs, not decoded. */
+  checkGeometry: ImageGeometry | null;
+  /** Call `generate` as it is, without a per-try deadline (an in-process generator with no injected faults). */
+  direct: boolean;
 }
 
 /** One item with retries: its PNG, or the reason it failed for good. Throws only on cancellation. */
@@ -27,8 +32,8 @@ export async function sampleItem(s: ItemSampling, item: GenerateItem): Promise<{
   for (let tries = 1; tries <= s.itemAttempts; tries++) {
     if (signal.aborted) throw cancelReason(signal);
     try {
-      const png = await callWithTimeout((sig) => s.generate(item, sig), s.itemTimeoutMs, `generating prompt ${item.index}`, { parent: signal });
-      decodeGrayPng(png, IMAGE_SIDE, IMAGE_SIDE, `prompt ${item.index}`); // backends are untrusted
+      const png = s.direct ? await s.generate(item, signal) : await callWithTimeout((sig) => s.generate(item, sig), s.itemTimeoutMs, `generating prompt ${item.index}`, { parent: signal });
+      if (s.checkGeometry) decodePng(png, s.checkGeometry, `prompt ${item.index}`); // backends are untrusted
       return { png };
     } catch (err) {
       if (signal.aborted) throw cancelReason(signal);

@@ -13,6 +13,8 @@ export interface Resume {
   offset: number;
   samples: ShardSample[];
   failedItems: ShardRecord['failedItems'];
+  /** The verified parts' tars, in order. */
+  tars: Uint8Array[];
   /** Part keys (tars and sidecars) seen in storage. */
   existing: Set<string>;
 }
@@ -27,6 +29,7 @@ export async function resumeFromParts(
   const existing = new Set(await listParts(store, input.shardKey));
   const samples: ShardSample[] = [];
   const failedItems: ShardRecord['failedItems'] = [];
+  const tars: Uint8Array[] = [];
   let offset = 0;
   while (offset < input.count) {
     const metaKey = partMetaKey(input.shardKey, offset);
@@ -50,7 +53,8 @@ export async function resumeFromParts(
     }
     samples.push(...part.samples);
     failedItems.push(...part.failedItems);
+    tars.push(part.tar);
     offset = part.end;
   }
-  return { offset, samples, failedItems, existing };
+  return { offset, samples, failedItems, tars, existing };
 }

@@ -10,6 +10,9 @@ import type { GenerateShardInput } from './io.js';
 
 export const GENERATE_ITEM_TIMEOUT_ENV = 'SYNTHSCALE_GENERATE_ITEM_TIMEOUT_MS';
 const DEFAULT_ITEM_TIMEOUT_MS = 120_000;
+/** Least time between two per-item heartbeats (0: one per item); parts and the keep-alive timer heartbeat regardless. */
+export const GENERATE_HEARTBEAT_ENV = 'SYNTHSCALE_GENERATE_HEARTBEAT_MS';
+const DEFAULT_HEARTBEAT_MS = 1000;
 export const DEFAULT_ITEM_ATTEMPTS = 3;
 export const DEFAULT_CHUNK_SIZE = 50;
 
@@ -21,6 +24,30 @@ export interface ShardStats {
 
 export function itemTimeoutFromEnv(env: NodeJS.ProcessEnv = process.env): number {
   return millisecondsFromEnv(GENERATE_ITEM_TIMEOUT_ENV, DEFAULT_ITEM_TIMEOUT_MS, env);
+}
+
+/**
+ * Least sampling time a part covers (besides its chunkSize items): parts of a fast generator then
+ * hold more items, so a crash loses at most max(chunkSize items, this much sampling) plus the part
+ * in flight; 0 makes every part exactly chunkSize items.
+ */
+export const GENERATE_PART_MIN_ENV = 'SYNTHSCALE_GENERATE_PART_MIN_MS';
+const DEFAULT_PART_MIN_MS = 1000;
+
+export function partMinMsFromEnv(env: NodeJS.ProcessEnv = process.env): number {
+  const raw = env[GENERATE_PART_MIN_ENV];
+  if (raw === undefined || raw === '') return DEFAULT_PART_MIN_MS;
+  const ms = Number(raw);
+  if (!Number.isFinite(ms) || ms < 0) throw new Error(`${GENERATE_PART_MIN_ENV} must be a number of milliseconds >= 0, got '${raw}'`);
+  return ms;
+}
+
+export function heartbeatIntervalFromEnv(env: NodeJS.ProcessEnv = process.env): number {
+  const raw = env[GENERATE_HEARTBEAT_ENV];
+  if (raw === undefined || raw === '') return DEFAULT_HEARTBEAT_MS;
+  const ms = Number(raw);
+  if (!Number.isFinite(ms) || ms < 0) throw new Error(`${GENERATE_HEARTBEAT_ENV} must be a number of milliseconds >= 0, got '${raw}'`);
+  return ms;
 }
 
 /** failedItems as stored: ascending indices in [lo, hi), each with a reason; null when malformed. */

@@ -28,6 +28,12 @@ export interface SynthesizePromptsInput {
    */
   strategy?: string;
   classes: string[];
+  /**
+   * The dataset's WordNet ids per class, in class order (plan.dataset.wnids: "n01440764", null for a
+   * class without one): classname-description and classname-hypernym read a class's synset from them.
+   * Absent for datasets without wnids (Fashion-MNIST), and in tasks scheduled before datasets had them.
+   */
+  wnids?: (string | null)[];
   count: number;
   seed: number;
   /** Field path of `prompts` for error messages, e.g. "sources.1.prompts" (not part of the key). */
@@ -88,6 +94,11 @@ async function readCaptions(store: BlobStore, manifestUri: string): Promise<{ te
   return { texts, labels };
 }
 
+/** The strategies that take a class's synset from the dataset's WordNet ids. */
+function readsWnids(strategy: string): boolean {
+  return strategy === 'classname-description' || strategy === 'classname-hypernym';
+}
+
 export function createPromptActivities(deps: ActivityDeps) {
   return {
     async synthesizePrompts(input: SynthesizePromptsInput): Promise<SynthesizePromptsOutput> {
@@ -96,9 +107,12 @@ export function createPromptActivities(deps: ActivityDeps) {
       const external = await classify(() => promptFingerprint(config, { field }));
       const captionsManifest = input.captionsManifestUri ? await deps.store.head(deps.store.keyOf(input.captionsManifestUri)) : null;
       if (input.captionsManifestUri && !captionsManifest) throw new Error(`${input.captionsManifestUri} does not exist`);
+      const wnids = readsWnids(config.strategy) && input.wnids?.some((w) => w !== null) ? input.wnids : undefined;
       const key = `prompts/${inputHash('prompts', PROMPTS_CODE_VERSION, {
         prompts: config,
         classes: input.classes,
+        // Only where a strategy reads them, so lists of other strategies (and of datasets without wnids) keep their keys.
+        ...(wnids ? { wnids } : {}),
         count: input.count,
         seed: input.seed,
         external,
@@ -113,6 +127,7 @@ export function createPromptActivities(deps: ActivityDeps) {
           signal: cancellationSignal(),
           onProgress: (progress) => heartbeat(progress),
           ...(realCaptions ? { realCaptions } : {}),
+          ...(input.wnids && readsWnids(config.strategy) ? { wnids: input.wnids } : {}),
         }),
       );
       const put = await putJson(deps.store, key, { strategy: config.strategy, config, seed: input.seed, provenance: list.provenance, prompts: list.prompts, cache: list.cache });

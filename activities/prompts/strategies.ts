@@ -9,6 +9,7 @@ import { prepareCaptioner } from '../../core/text/captioner.js';
 import { parsePromptConfig, PROMPT_STRATEGY_NAMES, PromptConfigError, type PromptConfig, type PromptConfigInput, type PromptStrategyName } from '../../contracts/spec/prompts.js';
 import type { Prompt, PromptContext, PromptProvenance, PromptStrategy } from './types.js';
 import { word2sentence } from './word2sentence.js';
+import { oneLine, promptClassName } from './class-names.js';
 import { classnameDescription, classnameHypernym } from './wordnet-strategies.js';
 export { CLIP_IMAGENET_TEMPLATES } from '../../core/text/clip-templates.js';
 import { CLIP_IMAGENET_TEMPLATES } from '../../core/text/clip-templates.js';
@@ -17,17 +18,18 @@ export type { Prompt, PromptContext, PromptProvenance, PromptStrategy } from './
 export type { PromptStrategyName } from '../../contracts/spec/prompts.js';
 
 
-/** Strategies that read no external data: their text is a pure function of (class name, rng). */
+/** Strategies that read no external data: their text is a pure function of (class name, rng); any name works, made one bounded line (class-names.ts). */
 const STATIC_TEXT = {
   classnames: {
     description: 'the plain class name',
     source: 'class-name',
-    text: (className: string, _rng: Rng) => className,
+    text: (className: string, _rng: Rng) => promptClassName(className),
   },
   'clip-templates': {
     description: 'a class name in one of the 80 CLIP ImageNet templates, drawn uniformly per prompt',
     source: 'clip-templates',
-    text: (className: string, rng: Rng) => CLIP_IMAGENET_TEMPLATES[rng.int(CLIP_IMAGENET_TEMPLATES.length)]!.replace('{}', className),
+    // A function replacement: a class name is inserted as written, never read as a `$&` pattern.
+    text: (className: string, rng: Rng) => CLIP_IMAGENET_TEMPLATES[rng.int(CLIP_IMAGENET_TEMPLATES.length)]!.replace('{}', () => promptClassName(className)),
   },
 } as const satisfies Record<string, { description: string; source: PromptProvenance['source']; text: (c: string, rng: Rng) => string }>;
 
@@ -124,7 +126,8 @@ export async function buildPromptList(
   for (let index = 0; index < count; index++) {
     const classIndex = prepared.classIndexFor?.(index) ?? index % classes.length;
     const rng = createRng(`prompt|${config.strategy}|${seed}|${index}`);
-    prompts.push({ index, classIndex, text: prepared.textFor(classIndex, index, rng) });
+    // One line whatever the strategy embeds (class names, captions, LLM text come from users).
+    prompts.push({ index, classIndex, text: oneLine(prepared.textFor(classIndex, index, rng)) });
   }
   return { prompts, provenance: prepared.provenance, ...(prepared.cache === undefined ? {} : { cache: prepared.cache }) };
 }

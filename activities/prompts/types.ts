@@ -19,6 +19,12 @@ export interface PromptContext {
   realCaptions?: { texts: readonly string[]; labels: ArrayLike<number> };
   /** First LLM retry delay in ms (tests shorten it). */
   retryBackoffMs?: number;
+  /**
+   * The dataset's WordNet ids per class, in class order ("n01440764"; null for a class without one):
+   * the description and hypernym strategies take a class's synset from them when the config's
+   * `synsets` and the built-in class metadata have none.
+   */
+  wnids?: readonly (string | null)[];
 }
 
 export interface PromptPlan {

@@ -9,6 +9,8 @@ import type { AnalysisDocument } from '../../contracts/analysis.js';
 import { DIVERSITY_FIGURE, RECOGNIZABILITY_FIGURE, renderReport, SCALING_FIGURE } from './render.js';
 import { buildSampleSheets } from './samples.js';
 import type { SweepStats } from '../../contracts/sweep.js';
+import type { DatasetInfo } from '../../contracts/plan.js';
+import type { EvalSetSpec } from '../../contracts/types.js';
 
 /** What the run did, in words, for the report's notes. */
 export function describeRun(stats: SweepStats): string[] {
@@ -29,7 +31,8 @@ export function describeRun(stats: SweepStats): string[] {
 // report-3: report.html, PNG copies of the charts, sample sheets, CI bands in scaling.svg.
 // report-5: Findings first, the interval method, bootstrap intervals, quality gates, held-out checks,
 // generators' real images, accuracy against CFG, diversity and the CFG trade-off figure.
-export const REPORT_CODE_VERSION = 'report-5';
+// report-6: the Dataset section, eval sets of other datasets as their own panels, sample sheets at any geometry (RGB in colour), data made inert in report.md.
+export const REPORT_CODE_VERSION = 'report-6';
 
 export interface RenderReportInput {
   sweepId: string;
@@ -38,6 +41,12 @@ export interface RenderReportInput {
   spec: unknown;
   stageSeconds: Record<string, number>;
   stats: SweepStats;
+  /** plan.dataset: the sweep's dataset (the Dataset section; absent in plans from before datasets: the spec's, else Fashion-MNIST). */
+  dataset?: DatasetInfo;
+  /** plan.evalDatasets: eval sets' own datasets, by fingerprint (their titles and origins label their curves). */
+  evalDatasets?: Record<string, DatasetInfo>;
+  /** plan.evalSets: every eval set, with its split, dataset and shift. */
+  evalSets?: EvalSetSpec[];
 }
 
 export interface RenderReportOutput {
@@ -63,8 +72,14 @@ export function createReportActivities(deps: ActivityDeps) {
     async renderSweepReport(input: RenderReportInput): Promise<RenderReportOutput> {
       const doc = await getJson<AnalysisDocument>(deps.store, deps.store.keyOf(input.analysisUri), 64 * 1024 * 1024);
       const notes = [`Workflow: ${input.workflowId}`, ...describeRun(input.stats)];
-      // Timings differ between runs and are left out of the key; what the run did (cache hits, retries) is in it.
-      const dir = joinKey('reports', keySegment(input.sweepId, 'sweepId'), inputHash('report', REPORT_CODE_VERSION, { analysis: input.analysisUri, spec: input.spec, notes }));
+      const datasets = {
+        ...(input.dataset ? { dataset: input.dataset } : {}),
+        ...(input.evalDatasets ? { evalDatasets: input.evalDatasets } : {}),
+        ...(input.evalSets ? { evalSets: input.evalSets } : {}),
+      };
+      // Timings differ between runs and are left out of the key; what the run did (cache hits, retries) is in it, and the datasets when given.
+      const keyed = { analysis: input.analysisUri, spec: input.spec, notes, ...(Object.keys(datasets).length > 0 ? { datasets } : {}) };
+      const dir = joinKey('reports', keySegment(input.sweepId, 'sweepId'), inputHash('report', REPORT_CODE_VERSION, keyed));
       const { sheets, problems } = await buildSampleSheets(deps.store, doc.sources, { onSource: (source) => heartbeat({ stage: 'samples', source }) });
       heartbeat({ stage: 'render' });
       const rendered = await renderReport(
@@ -76,6 +91,7 @@ export function createReportActivities(deps: ActivityDeps) {
           generatedAt: new Date().toISOString(),
           cacheHits: input.stats.cellsCached,
           notes,
+          ...datasets,
         },
         { sampleSheets: sheets, sampleProblems: problems },
       );

@@ -29,8 +29,8 @@ export interface TradeoffRow {
 /** The analysis's per-source diversity, when the recognizability stage measured it (recognizability-2 on). */
 export const diversityOf = (r: RecognizabilityAnalysis | undefined): DiversityMetrics | undefined => r?.diversity;
 
-/** The clean eval set (the first without an OOD shift), where accuracy is read. */
-export const cleanEvalSet = (a: SweepAnalysis) => a.evalSets.find((e) => !e.startsWith('ood-')) ?? null;
+/** The clean eval set, where accuracy is read: `clean` as the report's view has it (dataset-view.ts), else the first not under an OOD shift. */
+export const cleanEvalSet = (a: SweepAnalysis, clean?: string | null) => (clean !== undefined ? clean : (a.evalSets.find((e) => !e.startsWith('ood-')) ?? null));
 
 /** The largest N of the sweep, where accuracy is read. */
 export const largestN = (a: SweepAnalysis) => (a.sizes.length > 0 ? Math.max(...a.sizes) : null);
@@ -70,9 +70,9 @@ export function tradeoffPanels(a: SweepAnalysis): string[] {
 }
 
 /** The figure's points: each group's sources per panel, and the real reference for Vendi and accuracy. */
-export function tradeoffRows(a: SweepAnalysis): TradeoffRow[] {
+export function tradeoffRows(a: SweepAnalysis, clean?: string | null): TradeoffRow[] {
   const [recognized, precision, recall, coverage, vendi, accuracy] = tradeoffPanels(a) as [string, string, string, string, string, string];
-  const evalSet = cleanEvalSet(a);
+  const evalSet = cleanEvalSet(a, clean);
   const n = largestN(a);
   const rows: TradeoffRow[] = [];
   const push = (panel: string, group: string, source: string, cfg: number | null, value: number | null | undefined, series: TradeoffRow['series'] = 'source') => {
@@ -98,8 +98,8 @@ export function tradeoffRows(a: SweepAnalysis): TradeoffRow[] {
 }
 
 /** The figure as Vega-Lite: one panel per measure, CFG on x, a line per group; null without a CFG group. */
-export function diversityChartSpec(a: SweepAnalysis): TopLevelSpec | null {
-  const rows = tradeoffRows(a);
+export function diversityChartSpec(a: SweepAnalysis, clean?: string | null): TopLevelSpec | null {
+  const rows = tradeoffRows(a, clean);
   if (rows.length === 0) return null;
   const cfgs = rows.flatMap((r) => (r.cfg === null ? [] : [r.cfg]));
   const margin = (Math.max(...cfgs) - Math.min(...cfgs)) * 0.06;
@@ -146,8 +146,8 @@ export function diversityChartSpec(a: SweepAnalysis): TopLevelSpec | null {
 }
 
 /** The trade-off figure as a standalone SVG document; null when no synthetic sources differ only in CFG. */
-export async function renderDiversitySvg(a: SweepAnalysis): Promise<string | null> {
-  const spec = diversityChartSpec(a);
+export async function renderDiversitySvg(a: SweepAnalysis, clean?: string | null): Promise<string | null> {
+  const spec = diversityChartSpec(a, clean);
   if (spec === null) return null;
   return toSvg(spec);
 }

@@ -3,8 +3,9 @@
 // never drift apart.
 //
 // Text that reaches a report comes partly from users (source descriptions, prompt provenance,
-// notes), so markup is never parsed out of data: only the literal parts of an `md` template may
-// carry `code`, **strong** and *em* markers; interpolated values are plain text.
+// notes, dataset titles, class names, paths), so markup is never parsed out of data: only the
+// literal parts of an `md` template may carry `code`, **strong** and *em* markers; interpolated
+// values are plain text, escaped in report.html (html.ts) and made inert in report.md (markdownData).
 
 /** One piece of inline text: a markup literal written in this code, or plain text from data; with `href`, a link to a section of the page. */
 export interface Segment {
@@ -58,7 +59,9 @@ export type Block =
   /** Images shown side by side (the sample sheets). */
   | { kind: 'gallery'; images: { file: string; alt: string }[] }
   /** A collapsed code listing (the sweep spec). */
-  | { kind: 'code'; summary: string; language: string; code: string };
+  | { kind: 'code'; summary: string; language: string; code: string }
+  /** Blocks shown collapsed under a one-line summary (long per-class tables). */
+  | { kind: 'details'; summary: string; blocks: Block[] };
 
 export const heading = (level: 1 | 2 | 3, text: Text): Block => ({ kind: 'heading', level, text });
 export const paragraph = (text: Text): Block => ({ kind: 'paragraph', text });
@@ -68,13 +71,48 @@ export const table = (header: string[], rows: Text[][]): Block => ({ kind: 'tabl
 // ---------------------------------------------------------------------------------------------
 // Markdown
 
-/** Markdown of inline text: markup and data alike are written as they are (report.md has always trusted its data). */
-export function markdownOf(text: Text): string {
-  return typeof text === 'string' ? text : text.segments.map((s) => (s.href ? `[${s.text.replace(/[[\]]/g, '\\$&')}](#${s.href})` : s.text)).join('');
+/**
+ * Data as Markdown text that renders as written: one line, and nothing in it opens a tag, an
+ * autolink, an entity, a link, image or link definition, code or emphasis. Such characters are
+ * backslash-escaped only where they could: "<" before a tag's first character, "&" starting an
+ * entity, "]" before "(", "[" or ":" (so "ratio < 1" and "0.51 [0.43, 0.60]" read as written).
+ */
+export function markdownData(s: string): string {
+  return s.replace(/\r\n?|\n/g, ' ').replace(/[\\`*]|<(?=[A-Za-z/!?])|&(?=#?[A-Za-z0-9]+;)|\](?=[([:])|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])/g, (c) => `\\${c}`);
 }
 
+/** Data as a link's text: as markdownData, with every bracket escaped (link text must not close early). */
+function markdownLinkText(s: string): string {
+  return s.replace(/\r\n?|\n/g, ' ').replace(/[\\`*[\]]|<(?=[A-Za-z/!?])|&(?=#?[A-Za-z0-9]+;)|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])/g, (c) => `\\${c}`);
+}
+
+/** Data inside a code span, where backslashes are literal: only a backtick could end the span early. */
+function markdownCodeData(s: string): string {
+  return s.replace(/\r\n?|\n/g, ' ').replace(/`/g, "'");
+}
+
+/** Markdown of inline text: markup as written, data made inert (markdownData; inside a code span, markdownCodeData). */
+export function markdownOf(text: Text): string {
+  if (typeof text === 'string') return markdownData(text);
+  let inCode = false;
+  return text.segments
+    .map((s) => {
+      if (s.href) return `[${markdownLinkText(s.text)}](#${s.href})`;
+      if (!s.markup) return inCode ? markdownCodeData(s.text) : markdownData(s.text);
+      for (const ch of s.text) if (ch === '`') inCode = !inCode;
+      return s.text;
+    })
+    .join('');
+}
+
+/** A table cell: pipes escaped (GFM splits rows on them before anything else), one line. */
 function tableCell(s: string): string {
-  return s.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
+  return s.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
+}
+
+/** Text inside the raw HTML of a <details> summary in report.md. */
+function summaryHtml(s: string): string {
+  return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
 function markdownLines(block: Block): string[] {
@@ -87,15 +125,17 @@ function markdownLines(block: Block): string[] {
       return block.items.map((item) => `- ${markdownOf(item)}`);
     case 'table': {
       const row = (cells: string[]) => `| ${cells.map(tableCell).join(' | ')} |`;
-      return [row(block.header), `|${block.header.map(() => '---').join('|')}|`, ...block.rows.map((r) => row(r.map(markdownOf)))];
+      return [row(block.header.map(markdownData)), `|${block.header.map(() => '---').join('|')}|`, ...block.rows.map((r) => row(r.map(markdownOf)))];
     }
     case 'figure':
       return [`![${block.alt}](${block.file})`, ...(block.raster ? ['', `PNG (2x, for papers and READMEs): [${block.raster}](${block.raster})`] : [])];
     case 'gallery':
       // One line: Markdown viewers put the images next to each other.
-      return [block.images.map((image) => `![${image.alt}](${image.file})`).join(' ')];
+      return [block.images.map((image) => `![${markdownData(image.alt)}](${image.file})`).join(' ')];
     case 'code':
-      return [`<details><summary>${block.summary}</summary>`, '', `\`\`\`${block.language}`, block.code, '```', '', '</details>'];
+      return [`<details><summary>${summaryHtml(block.summary)}</summary>`, '', `\`\`\`${block.language}`, block.code, '```', '', '</details>'];
+    case 'details':
+      return [`<details><summary>${summaryHtml(block.summary)}</summary>`, '', ...block.blocks.flatMap((b) => [...markdownLines(b), '']), '</details>'];
   }
 }
 

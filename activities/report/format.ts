@@ -2,7 +2,8 @@
 // part per eval set.
 import type { MetricScaling, PercentileInterval, SweepAnalysis, WithholdReason } from '../../contracts/analysis.js';
 import type { MeanCI } from '../../core/stats/student-t.js';
-import { heading, md, type Block } from './document.js';
+import { heading, md, type Block, type Text } from './document.js';
+import type { ReportView } from './dataset-view.js';
 
 /** Fixed decimals, exponent notation when very large or small; a dash when missing. */
 export function num(x: number | null | undefined, digits = 3): string {
@@ -87,11 +88,18 @@ export function sortedUnique(values: number[]): number[] {
   return [...new Set(values)].sort((p, q) => p - q);
 }
 
+/** An eval set's heading: its name, and for another dataset's eval set that dataset's title and split. */
+export function evalSetHeading(evalSet: string, view?: ReportView): Text {
+  const e = view?.evalSets.find((x) => x.name === evalSet);
+  if (e?.kind === 'dataset') return md`Eval set \`${evalSet}\`: ${e.dataset?.title ?? 'another dataset'}, split ${e.split ?? '?'}`;
+  return md`Eval set \`${evalSet}\``;
+}
+
 /** One part per eval set, under an "Eval set" heading when the sweep has several; empty parts are left out. */
-export function perEvalSet(a: SweepAnalysis, part: (evalSet: string) => Block[]): Block[] {
+export function perEvalSet(a: SweepAnalysis, part: (evalSet: string) => Block[], view?: ReportView): Block[] {
   return a.evalSets.flatMap((evalSet) => {
     const blocks = part(evalSet);
     if (blocks.length === 0 || a.evalSets.length === 1) return blocks;
-    return [heading(3, md`Eval set \`${evalSet}\``), ...blocks];
+    return [heading(3, evalSetHeading(evalSet, view)), ...blocks];
   });
 }

@@ -143,6 +143,8 @@ function blockHtml(block: Block, id: string | null, figures: HtmlOptions['figure
         .join('\n')}\n</div>`;
     case 'code':
       return `<details><summary>${escapeHtml(block.summary)}</summary>\n<pre><code>${escapeHtml(block.code)}</code></pre>\n</details>`;
+    case 'details':
+      return `<details><summary>${escapeHtml(block.summary)}</summary>\n${block.blocks.map((b) => blockHtml(b, null, figures)).join('\n')}\n</details>`;
   }
 }
 

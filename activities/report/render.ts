@@ -21,6 +21,8 @@ import { diversitySections } from './sections-diversity.js';
 import { DIVERSITY_FIGURE, renderDiversitySvg } from './diversity-chart.js';
 import { paperContextSection, runSections, samplesSection, specSection } from './sections-context.js';
 import { specDataset } from './format.js';
+import { reportView, type ReportDatasets } from './dataset-view.js';
+import { datasetSection } from './sections-dataset.js';
 
 export { RECOGNIZABILITY_FIGURE, SCALING_FIGURE } from './figures.js';
 export { DIVERSITY_FIGURE } from './diversity-chart.js';
@@ -37,6 +39,10 @@ export interface ReportMeta {
   /** Cells whose results came from cache instead of being recomputed. */
   cacheHits?: number;
   notes?: string[];
+  /** The plan's datasets (plan.dataset, plan.evalDatasets) and eval sets; absent in plans from before datasets (dataset-view.ts falls back on the spec). */
+  dataset?: ReportDatasets['dataset'];
+  evalDatasets?: ReportDatasets['evalDatasets'];
+  evalSets?: ReportDatasets['evalSets'];
 }
 
 /** What the report shows beyond the analysis: read from storage by the activity. */
@@ -67,33 +73,37 @@ export interface RenderedReport {
 
 /** The whole report as one document, in reading order: the findings first, linking to the sections after them. */
 export function reportDocument(a: SweepAnalysis, meta: ReportMeta, extras: ReportExtras = {}): Block[] {
+  const view = reportView(a, meta.spec, meta);
   const body = [
     ...methodSection(a),
-    ...headlineSection(a),
+    ...headlineSection(a, view),
     // The chart right after the headline numbers: the first thing a reader of the page looks for.
     ...figureSection(),
+    // What the sweep trained and evaluated on, before the sources drawn from it.
+    ...datasetSection(view),
     ...sourcesSection(a),
-    ...resultsSection(a),
-    ...fitsSection(a),
-    ...comparisonSection(a),
-    ...paperSections(a),
-    ...cfgSection(a),
-    ...diversitySections(a),
+    ...resultsSection(a, view),
+    ...fitsSection(a, view),
+    ...comparisonSection(a, view),
+    ...paperSections(a, view),
+    ...cfgSection(a, view),
+    ...diversitySections(a, view.clean),
     ...samplesSection(extras),
-    ...paperContextSection(a, specDataset(meta.spec)),
+    ...paperContextSection(a, view.dataset?.title ?? specDataset(meta.spec)),
     ...runSections(a, meta),
     ...specSection(meta.spec),
   ];
   const sections = new Set(body.flatMap((b) => (b.kind === 'heading' && b.level === 2 && typeof b.text === 'string' ? [b.text] : [])));
-  return [...titleSection(a, meta), ...findingsSection(a, sections), ...body];
+  return [...titleSection(a, meta, view), ...findingsSection(a, sections), ...body];
 }
 
 /** Renders the analysis as JSON ({ meta, analysis }), Markdown, HTML, and the charts as SVG and PNG. */
 export async function renderReport(analysis: SweepAnalysis, meta: ReportMeta, extras: ReportExtras = {}): Promise<RenderedReport> {
   const json = JSON.stringify({ meta, analysis }, null, 2);
-  const svg = await renderChartSvg(analysis, meta.sweepId);
+  const view = reportView(analysis, meta.spec, meta);
+  const svg = await renderChartSvg(analysis, meta.sweepId, view);
   const recognizabilitySvg = await renderRecognizabilitySvg(analysis);
-  const diversitySvg = await renderDiversitySvg(analysis);
+  const diversitySvg = await renderDiversitySvg(analysis, view.clean);
   const raster = (s: string | null) => (s === null ? null : rasterizeSvg(s));
   const [png, recognizabilityPng, diversityPng] = await Promise.all([rasterizeSvg(svg), raster(recognizabilitySvg), raster(diversitySvg)]);
   const blocks = reportDocument(analysis, meta, extras);

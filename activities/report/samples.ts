@@ -1,15 +1,23 @@
 // Contact sheets of what each source trains on: the first K images of every class in manifest
-// order, one row per class, scaled up without smoothing, with the class names and the source
-// drawn in by compositing an SVG text layer with sharp. Reading is bounded: shards are decoded in
-// manifest order only until every class has K images or a sample budget is spent.
-import sharp from 'sharp';
+// order, one row per class, at the manifest's geometry (grey or RGB, any size: sheet-draw.ts picks
+// the thumbnail size). With more than MAX_ROWS classes a sheet shows MAX_ROWS classes spread evenly
+// over the class list (its caption says so), so it stays a figure, not a dump.
+//
+// Reading is bounded: shards are read in manifest order only until every shown class has K images
+// or a sample budget is spent, and only the images shown are decoded. (decodeShard decodes every
+// image of a shard: a shard of 1,000 512x512 RGB images is 786 MB of pixels, for a sheet of ~200.)
 import type { BlobStore } from '../../core/storage.js';
 import type { SourceSummary } from '../../contracts/types.js';
 import { isClipCurve } from '../../contracts/analysis.js';
-import { IMAGE_PIXELS, IMAGE_SIDE } from '../../core/datasets/fashion-mnist.js';
+import { FASHION_MNIST_GEOMETRY, geometryLabel, type ImageGeometry } from '../../core/image/geometry.js';
+import { decodePng, MAX_SAMPLE_PNG_BYTES } from '../../core/png.js';
 import { readManifest, type SourceManifest } from '../../core/shards/manifest.js';
-import { decodeShard } from '../../core/shards/stream.js';
+import { MAX_SHARD_BYTES } from '../../core/shards/stream.js';
+import { ShardFormatError, UNLABELED, unpackShard } from '../../core/shards/webdataset.js';
 import type { RasterImage } from './raster.js';
+import { drawSheet, thumbnailSide } from './sheet-draw.js';
+
+export { sheetLayout, thumbnailSide } from './sheet-draw.js';
 
 export interface SampleSheet {
   source: string;
@@ -17,33 +25,35 @@ export interface SampleSheet {
   file: string;
   /** One line on what the sheet shows (source, CFG, description): the figure's caption and alt text. */
   caption: string;
+  /** The classes of the rows, in order (all of them, or MAX_ROWS spread over the list). */
   classes: string[];
+  /** The source's number of classes. */
+  classCount: number;
   /** K: image columns per class row. */
   columns: number;
-  /** Images found per class (below K where the budget ran out first). */
+  /** Images found per row (below K where the budget ran out first). */
   shown: number[];
+  /** The images' geometry (the manifest's), and the side of a thumbnail on the sheet. */
+  geometry: ImageGeometry;
+  cell: number;
   image: RasterImage;
 }
 
 export interface SampleSheetOptions {
   /** K, images per class. */
   perClass?: number;
-  /** Integer upscaling of the 28x28 images. */
-  scale?: number;
-  /** Samples decoded per source at most, beyond the first shard (which is always read whole). */
+  /** Thumbnail side in pixels (default: thumbnailSide of the images' size). */
+  cell?: number;
+  /** Samples read per source at most, beyond the first shard (which is always read whole). */
   maxSamples?: number;
+  /** Class rows per sheet at most. */
+  maxRows?: number;
   /** Called before each source is read (the activity heartbeats). */
   onSource?: (source: string) => void;
 }
 
-/** Rows longer than this many classes are cut: the sheet stays a figure, not a dump. */
-const MAX_ROWS = 50;
-const LABEL_WIDTH = 100;
-const TITLE_HEIGHT = 30;
-const GAP = 2;
-const PAD = 8;
-const BACKGROUND = 255;
-const EMPTY_SLOT = 225;
+/** Sheets of more classes show this many, spread evenly over the class list. */
+export const MAX_ROWS = 24;
 
 /** Sources that own their images, real kinds first; mixed sources show nothing of their own. */
 export function sheetSources(sources: readonly SourceSummary[]): SourceSummary[] {
@@ -56,83 +66,46 @@ export function sheetFileName(source: string): string {
   return `samples-${source.toLowerCase().replace(/[^a-z0-9-]+/g, '-')}.png`;
 }
 
-/** The first `perClass` images of each class, in manifest order, reading shards until full or over budget. */
+/** The classes a sheet shows: all of them, or `maxRows` spread evenly (the first always among them). */
+export function sheetRows(classCount: number, maxRows = MAX_ROWS): number[] {
+  if (classCount <= maxRows) return Array.from({ length: classCount }, (_, c) => c);
+  return Array.from({ length: maxRows }, (_, r) => Math.floor((r * classCount) / maxRows));
+}
+
+/** The geometry of a manifest's images (absent: 28x28 grey, manifests from before geometries). */
+export function sheetGeometry(manifest: Pick<SourceManifest, 'geometry'>): ImageGeometry {
+  return manifest.geometry ?? FASHION_MNIST_GEOMETRY;
+}
+
+/** The first `perClass` images of each class in `rows`, in manifest order, reading shards until full or over budget; only those images are decoded. */
 export async function firstImagesPerClass(
   store: BlobStore,
   manifest: SourceManifest,
   perClass: number,
   maxSamples: number,
-): Promise<{ images: Uint8Array[][]; scanned: number }> {
-  const classCount = Math.min(manifest.classes.length, MAX_ROWS);
-  const images: Uint8Array[][] = Array.from({ length: classCount }, () => []);
+  rows: readonly number[] = sheetRows(manifest.classes.length),
+): Promise<{ images: Uint8Array[][]; scanned: number; geometry: ImageGeometry }> {
+  const geometry = sheetGeometry(manifest);
+  const classCount = manifest.classes.length;
+  const rowOf = new Map(rows.map((c, r) => [c, r]));
+  const images: Uint8Array[][] = rows.map(() => []);
   let scanned = 0;
   const full = () => images.every((row) => row.length >= perClass);
   for (const record of manifest.shards) {
     if (full() || (scanned > 0 && scanned >= maxSamples)) break;
     if (record.samples === 0) continue;
-    const shard = await decodeShard(store, record, manifest.classes.length);
-    for (let i = 0; i < shard.labels.length; i++) {
-      const row = images[shard.labels[i]!]; // unlabeled pairs (255) and classes past MAX_ROWS have no row
-      if (row && row.length < perClass) row.push(shard.images.slice(i * IMAGE_PIXELS, (i + 1) * IMAGE_PIXELS));
+    const bytes = await store.get(store.keyOf(record.uri), { maxBytes: MAX_SHARD_BYTES });
+    const samples = await unpackShard(bytes, record.uri, { maxSamples: 100_000, maxEntryBytes: MAX_SAMPLE_PNG_BYTES });
+    if (samples.length !== record.samples) throw new ShardFormatError(record.uri, undefined, `${samples.length} samples, manifest says ${record.samples}`);
+    for (const sample of samples) {
+      const { label } = sample.meta;
+      if (label >= classCount && label !== UNLABELED) throw new ShardFormatError(record.uri, sample.key, `label ${label} out of range`);
+      const row = images[rowOf.get(label) ?? -1]; // unlabeled pairs (255) and classes not shown have no row
+      if (row && row.length < perClass) row.push(decodePng(sample.png, geometry, `${record.uri} [${sample.key}]`));
     }
-    scanned += shard.labels.length;
+    scanned += samples.length;
   }
-  return { images, scanned };
-}
-
-function escapeXml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
-
-function truncate(s: string, max: number): string {
-  return s.length <= max ? s : `${s.slice(0, max - 1)}…`;
-}
-
-/** Where things sit on a sheet of `rows` class rows by `columns` images, each scaled `scale` times. */
-export function sheetLayout(rows: number, columns: number, scale: number) {
-  const cell = IMAGE_SIDE * scale;
-  return {
-    cell,
-    width: PAD + LABEL_WIDTH + columns * (cell + GAP) - GAP + PAD,
-    height: TITLE_HEIGHT + rows * (cell + GAP) - GAP + PAD,
-    /** Top-left pixel of image `column` of row `row`. */
-    origin: (row: number, column: number) => ({ left: PAD + LABEL_WIDTH + column * (cell + GAP), top: TITLE_HEIGHT + row * (cell + GAP) }),
-  };
-}
-
-/** The sheet as a grey PNG: a title line, then one labelled row of `columns` images per class. */
-export async function drawSheet(title: string, classes: readonly string[], images: readonly Uint8Array[][], columns: number, scale: number): Promise<RasterImage> {
-  const { cell, width, height, origin } = sheetLayout(images.length, columns, scale);
-  const pixels = new Uint8Array(width * height).fill(BACKGROUND);
-  images.forEach((row, r) => {
-    for (let c = 0; c < columns; c++) {
-      const { left, top } = origin(r, c);
-      const image = row[c];
-      // Nearest neighbour: each source pixel becomes a scale x scale block, so the pixels stay visible.
-      for (let y = 0; y < cell; y++) {
-        const line = (top + y) * width + left;
-        const sourceLine = Math.floor(y / scale) * IMAGE_SIDE;
-        for (let x = 0; x < cell; x++) pixels[line + x] = image ? image[sourceLine + Math.floor(x / scale)]! : EMPTY_SLOT;
-      }
-    }
-  });
-  const font = 'font-family="DejaVu Sans, Helvetica, Arial, sans-serif"';
-  const labels = classes.map((name, r) => {
-    const { top } = origin(r, 0);
-    return `<text x="${PAD + LABEL_WIDTH - 8}" y="${top + cell / 2 + 5}" text-anchor="end" font-size="14" ${font}>${escapeXml(truncate(name, 16))}</text>`;
-  });
-  const overlay = [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}">`,
-    `<text x="${PAD}" y="20" font-size="15" font-weight="bold" ${font}>${escapeXml(truncate(title, Math.floor((width - 2 * PAD) / 9)))}</text>`,
-    ...labels,
-    '</svg>',
-  ].join('\n');
-  const { data, info } = await sharp(pixels, { raw: { width, height, channels: 1 } })
-    .composite([{ input: Buffer.from(overlay, 'utf8'), top: 0, left: 0 }])
-    .toColourspace('b-w')
-    .png({ compressionLevel: 9 })
-    .toBuffer({ resolveWithObject: true });
-  return { png: new Uint8Array(data), width: info.width, height: info.height };
+  return { images, scanned, geometry };
 }
 
 function sheetTitle(source: SourceSummary): string {
@@ -146,26 +119,31 @@ export async function buildSampleSheets(
   sources: readonly SourceSummary[],
   options: SampleSheetOptions = {},
 ): Promise<{ sheets: SampleSheet[]; problems: string[] }> {
-  // Scale 2 keeps a sheet under 600 px wide: two side by side in the page (real next to synthetic).
-  const { perClass = 8, scale = 2, maxSamples = 4096 } = options;
+  const { perClass = 8, maxSamples = 4096, maxRows = MAX_ROWS } = options;
   const sheets: SampleSheet[] = [];
   const problems: string[] = [];
-  // One source at a time: a decoded shard is held only while its sheet is drawn.
+  // One source at a time: its images are held only while its sheet is drawn.
   for (const source of sheetSources(sources)) {
     options.onSource?.(source.name);
     try {
       const manifest = await readManifest(store, source.manifestUri);
-      const { images } = await firstImagesPerClass(store, manifest, perClass, maxSamples);
-      const classes = manifest.classes.slice(0, images.length);
+      const rows = sheetRows(manifest.classes.length, maxRows);
+      const { images, geometry } = await firstImagesPerClass(store, manifest, perClass, maxSamples, rows);
+      const classes = rows.map((c) => manifest.classes[c]!);
+      const cell = options.cell ?? thumbnailSide(geometry.size);
       const title = sheetTitle(source);
+      const subset = rows.length < manifest.classes.length ? ` (${rows.length} of ${manifest.classes.length} classes)` : '';
       sheets.push({
         source: source.name,
         file: sheetFileName(source.name),
-        caption: `${title}: ${source.description}`,
+        caption: `${title}: ${source.description} · ${geometryLabel(geometry)}${subset}`,
         classes,
+        classCount: manifest.classes.length,
         columns: perClass,
         shown: images.map((row) => row.length),
-        image: await drawSheet(title, classes, images, perClass, scale),
+        geometry,
+        cell,
+        image: await drawSheet(title, classes, images, perClass, geometry, cell),
       });
     } catch (err) {
       problems.push(`${source.name}: no sample sheet (${(err as Error).message})`);

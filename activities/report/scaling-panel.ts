@@ -126,13 +126,17 @@ function panelEncodings(metric: Metric, means: MeanRow[], yMin: number, yMax: nu
   return { x, yMean, interval, color, dash };
 }
 
-export function panelSpec(curves: CurveAnalysis[], metric: Metric, evalSet: string, sourceOrder: string[], multiEval: boolean): PanelSpec {
+/**
+ * One panel; `evalSetLabel` names its eval set in the subtitle when the chart has several (another
+ * dataset's eval set with that dataset's title: dataset-view.ts).
+ */
+export function panelSpec(curves: CurveAnalysis[], metric: Metric, evalSet: string, sourceOrder: string[], multiEval: boolean, evalSetLabel = evalSet): PanelSpec {
   const k = sourceOrder.length;
   const { means, fits, noFit } = panelRows(curves, metric, sourceOrder);
   const { yMin, yMax, meanRows } = panelDomain(means, fits);
   const { x, yMean, interval, color, dash } = panelEncodings(metric, means, yMin, yMax, sourceOrder);
   const subtitle: string[] = [];
-  if (multiEval) subtitle.push(`eval set: ${evalSet}`);
+  if (multiEval) subtitle.push(clip(`eval set: ${evalSetLabel}`, SUBTITLE_CHARS));
   // Every panel gets a subtitle so the two panels of a row stay aligned (chartSpec pads the line counts).
   subtitle.push(...(noFit.length > 0 ? wrapList('no fit line: ', noFit, SUBTITLE_CHARS) : ['fit lines for all sources']));
   const title = metric === 'loss' ? 'Test loss vs N' : 'Top-1 error vs N';
@@ -194,6 +198,11 @@ export function panelSpec(curves: CurveAnalysis[], metric: Metric, evalSet: stri
 
 /** About what fits over a 360-px panel at the subtitle's font size. */
 const SUBTITLE_CHARS = 64;
+
+/** `s` cut to `max` characters ("…" marks the cut): a title from users stays on its line. */
+function clip(s: string, max: number): string {
+  return s.length <= max ? s : `${s.slice(0, max - 1)}…`;
+}
 
 /** `prefix` and the items joined by commas, broken between items into lines of at most `width` characters. */
 function wrapList(prefix: string, items: string[], width: number): string[] {

@@ -5,9 +5,10 @@ import type { SweepAnalysis } from '../../contracts/analysis.js';
 import { heading, list, paragraph, table, type Block } from './document.js';
 import { EVIDENCE_SECTIONS } from './figures.js';
 import { ci, interval, num } from './format.js';
+import { viewByName, type ReportView } from './dataset-view.js';
 
-export function cfgSection(a: SweepAnalysis): Block[] {
-  const clean = a.evalSets.find((e) => !e.startsWith('ood-'));
+export function cfgSection(a: SweepAnalysis, view: ReportView = viewByName(a)): Block[] {
+  const clean = view.clean;
   const sources = a.sources.filter((s) => s.kind === 'synthetic' && s.cfgScale !== undefined).sort((p, q) => p.cfgScale! - q.cfgScale!);
   if (!clean || sources.length < 2) return [];
   const rows = sources.map((s) => {

@@ -4,6 +4,8 @@ import type { SweepAnalysis } from '../../contracts/analysis.js';
 import { heading, joinText, list, md, paragraph, table, type Block } from './document.js';
 import { duration } from './format.js';
 import type { ReportExtras, ReportMeta } from './render.js';
+import type { SampleSheet } from './samples.js';
+import { geometryText } from './dataset-view.js';
 
 /** Figure 1 of Fan et al. (CVPR 2024): supervised "scaling ability" slopes on ImageNet-trained classifiers, read off ±0.005. */
 export const PAPER_FIGURE1_SLOPES: readonly { source: string; imagenet: number; sketch: number; r: number }[] = [
@@ -73,16 +75,27 @@ export function runSections(a: SweepAnalysis, meta: ReportMeta): Block[] {
   return out;
 }
 
+/** How the sheets show their images: "32x32 RGB images shown at 64 px, scaled up without smoothing"; several phrases when sources differ. */
+function sheetScaleText(sheets: readonly SampleSheet[]): string {
+  const phrases = sheets.map(({ geometry, cell }) => {
+    const how = cell === geometry.size ? 'shown as they are' : cell > geometry.size ? `shown at ${cell} px, scaled up without smoothing` : `shown at ${cell} px, reduced by area averaging`;
+    return `${geometryText(geometry)} images ${how}`;
+  });
+  return [...new Set(phrases)].join('; ');
+}
+
 export function samplesSection({ sampleSheets: sheets = [], sampleProblems: problems = [] }: ReportExtras): Block[] {
   if (sheets.length === 0 && problems.length === 0) return [];
   const perClass = Math.max(0, ...sheets.map((s) => s.columns));
+  const subset = sheets.find((s) => s.classes.length < s.classCount);
   return [
     heading(2, 'Samples'),
     ...(sheets.length > 0
       ? [
           paragraph(
             `The first ${perClass} images of each class in each source's manifest order (the images its classifiers train on first): ` +
-              'one row per class, real images first, then each synthetic source with its CFG scale; 28x28 images scaled up without smoothing.',
+              `one row per class${subset ? ` (${subset.classes.length} of the ${subset.classCount} classes, spread evenly over the class list)` : ''}, ` +
+              `real images first, then each synthetic source with its CFG scale; ${sheetScaleText(sheets)}.`,
           ),
           { kind: 'gallery', images: sheets.map((s) => ({ file: s.file, alt: s.caption })) } satisfies Block,
         ]

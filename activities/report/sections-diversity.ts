@@ -8,11 +8,11 @@ import { num, sig } from './format.js';
 import { accuracyAt, cfgGroups, cleanEvalSet, DIVERSITY_FIGURE, diversityOf, largestN, type CfgGroup } from './diversity-chart.js';
 
 /** The diversity table and the CFG trade-off (figure and its best settings); empty when the sweep has neither. */
-export function diversitySections(a: SweepAnalysis): Block[] {
+export function diversitySections(a: SweepAnalysis, clean?: string | null): Block[] {
   const measured = a.recognizability.filter((r) => diversityOf(r) !== undefined);
   const groups = cfgGroups(a);
   if (measured.length === 0 && groups.length === 0) return [];
-  return [...diversityTable(a), ...tradeoffSection(a, groups)];
+  return [...diversityTable(a), ...tradeoffSection(a, groups, clean)];
 }
 
 function diversityTable(a: SweepAnalysis): Block[] {
@@ -44,13 +44,13 @@ function diversityTable(a: SweepAnalysis): Block[] {
   ];
 }
 
-function tradeoffSection(a: SweepAnalysis, groups: CfgGroup[]): Block[] {
+function tradeoffSection(a: SweepAnalysis, groups: CfgGroup[], clean?: string | null): Block[] {
   const intro = heading(3, 'The CFG trade-off');
   if (groups.length === 0) {
     return [intro, paragraph('No figure: it needs synthetic sources that differ only in CFG (same generator, prompts and generator data) at two or more scales.')];
   }
   const n = largestN(a);
-  const evalSet = cleanEvalSet(a);
+  const evalSet = cleanEvalSet(a, clean);
   return [
     intro,
     paragraph(

@@ -4,6 +4,7 @@ import type { MetricScaling, SweepAnalysis } from '../../contracts/analysis.js';
 import { heading, list, md, paragraph, table, type Block, type Text } from './document.js';
 import { EVIDENCE_SECTIONS } from './figures.js';
 import { interval, num, perEvalSet, sig, signed, sortedUnique, withInterval } from './format.js';
+import type { ReportView } from './dataset-view.js';
 
 /** One metric's row of the fits table. */
 function fitRow(source: string, m: MetricScaling): Text[] {
@@ -27,7 +28,7 @@ function fitRow(source: string, m: MetricScaling): Text[] {
   ];
 }
 
-export function fitsSection(a: SweepAnalysis): Block[] {
+export function fitsSection(a: SweepAnalysis, view?: ReportView): Block[] {
   return [
     heading(2, 'Fits'),
     paragraph(
@@ -49,7 +50,7 @@ export function fitsSection(a: SweepAnalysis): Block[] {
         table(['source', 'metric', 'b', 'b t CI', 'b bootstrap CI', 'a', 'R² (log)', 'held out', 'monotone', 'offset c', 'offset b [CI]', 'offset b identified', 'status'], rows),
         ...(offsetReasons.length > 0 ? [paragraph('Offset fits not converged:'), list(offsetReasons)] : []),
       ];
-    }),
+    }, view),
   ];
 }
 
@@ -97,7 +98,7 @@ function comparisonPart(a: SweepAnalysis, evalSet: string, realSource: string): 
   ];
 }
 
-export function comparisonSection(a: SweepAnalysis): Block[] {
+export function comparisonSection(a: SweepAnalysis, view?: ReportView): Block[] {
   const out: Block[] = [heading(2, EVIDENCE_SECTIONS.comparison)];
   if (a.realSource === null || a.comparisons.length === 0) {
     out.push(paragraph(a.realSource === null ? 'No real source in this sweep: nothing to compare against.' : 'No synthetic source to compare.'));
@@ -110,6 +111,6 @@ export function comparisonSection(a: SweepAnalysis): Block[] {
         'Accuracy gap = accuracy(synthetic) − accuracy(real) at the same N (negative: synthetic is behind). Intervals: the seed bootstrap (see Method).',
     ),
   );
-  out.push(...perEvalSet(a, (evalSet) => comparisonPart(a, evalSet, realSource)));
+  out.push(...perEvalSet(a, (evalSet) => comparisonPart(a, evalSet, realSource), view));
   return out;
 }

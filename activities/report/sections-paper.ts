@@ -1,19 +1,28 @@
-// The paper's analyses as report sections: OOD evaluation, classifiers vs CLIP, mixing real with
-// synthetic data, recognizability.
+// The paper's analyses as report sections: OOD evaluation (corruption suites and other datasets
+// with the same classes), classifiers vs CLIP, mixing real with synthetic data, recognizability
+// (sections-recognizability.ts).
 import { clipCurveName, clipCurveSource, isClipCurve, type SweepAnalysis } from '../../contracts/analysis.js';
 import { heading, joinText, md, paragraph, table, type Block } from './document.js';
 import { num, perEvalSet, signed, sortedUnique, withInterval } from './format.js';
-import { EVIDENCE_SECTIONS, RECOGNIZABILITY_FIGURE } from './figures.js';
+import { EVIDENCE_SECTIONS } from './figures.js';
+import { viewByName, type ReportView } from './dataset-view.js';
+import { recognizabilitySection } from './sections-recognizability.js';
 
 /** The paper's analyses: OOD evaluation, classifiers vs CLIP, mixing real with synthetic, recognizability. */
-export function paperSections(a: SweepAnalysis): Block[] {
-  const clean = a.evalSets.find((e) => !e.startsWith('ood-'));
-  if (!clean) return [...mixingSection(a), ...recognizabilitySection(a)];
-  return [...oodSection(a, clean), ...clipSection(a, clean), ...mixingSection(a), ...recognizabilitySection(a)];
+export function paperSections(a: SweepAnalysis, view: ReportView = viewByName(a)): Block[] {
+  const clean = view.clean;
+  if (!clean) return [...mixingSection(a, view), ...recognizabilitySection(a)];
+  return [...oodSection(a, clean, view), ...clipSection(a, clean, view.dataset?.classes?.length), ...mixingSection(a, view), ...recognizabilitySection(a)];
 }
 
-function oodSection(a: SweepAnalysis, clean: string): Block[] {
-  const ood = a.evalSets.filter((e) => e.startsWith('ood-'));
+/** A shifted eval set's column title: its name, and another dataset's title. */
+function shiftedTitle(evalSet: string, view: ReportView): string {
+  const e = view.evalSets.find((x) => x.name === evalSet);
+  return e?.kind === 'dataset' ? `${evalSet} (${e.dataset?.title ?? 'another dataset'})` : evalSet;
+}
+
+function oodSection(a: SweepAnalysis, clean: string, view: ReportView): Block[] {
+  const ood = view.shifted.filter((e) => a.evalSets.includes(e));
   if (ood.length === 0) return [];
   const sets = [clean, ...ood];
   const cellText = (source: string, evalSet: string) => {
@@ -28,19 +37,20 @@ function oodSection(a: SweepAnalysis, clean: string): Block[] {
   return [
     heading(2, EVIDENCE_SECTIONS.ood),
     paragraph(
-      `Each OOD set is the real test split under one deterministic corruption (activities/evaluate/ood.ts). The paper finds ` +
+      `Each OOD set is either the clean split under one deterministic corruption (ood-*, activities/evaluate/ood.ts) or a split of another ` +
+        "dataset with the same classes (the analogue of the paper's ImageNet-Sketch and ImageNet-R). The paper finds " +
         'synthetic data helps more under shift: there the synthetic/real slope ratio approaches or passes 1. Per source: ' +
         'error slope b, and accuracy at the largest N; ratio = b(source) / b(real) on the same set with its bootstrap 95% interval (— where a slope is withheld).',
     ),
     paragraph('Cells: error slope b / accuracy at the largest N (×ratio to real).'),
     table(
-      ['source', ...sets.map((e) => (e === clean ? `${e} (clean)` : e))],
+      ['source', ...sets.map((e) => (e === clean ? `${e} (clean)` : shiftedTitle(e, view)))],
       a.sources.map((s) => [s.name, ...sets.map((e) => cellText(s.name, e))]),
     ),
   ];
 }
 
-function clipSection(a: SweepAnalysis, clean: string): Block[] {
+function clipSection(a: SweepAnalysis, clean: string, classCount: number | undefined): Block[] {
   const clipCurves = a.curves.filter((c) => isClipCurve(c.source));
   if (clipCurves.length === 0) return [];
   const accuracyAtLargestN = (name: string) => {
@@ -71,7 +81,7 @@ function clipSection(a: SweepAnalysis, clean: string): Block[] {
         [
           'The paper\'s headline: synthetic images scale almost as well as real ones for CLIP (language supervision), and much ',
           md`worse for supervised classifiers. CLIP curves are the \`clip:\` sources: zero-shot top-1 (80-template ensemble) and its `,
-          md`loss on the real test split. Slope ratio = b(source) / b(real) within each task, on \`${clean}\`, with its bootstrap 95% interval.`,
+          md`loss on the clean eval set. Slope ratio = b(source) / b(real) within each task, on \`${clean}\`, with its bootstrap 95% interval.`,
         ],
         '',
       ),
@@ -81,8 +91,8 @@ function clipSection(a: SweepAnalysis, clean: string): Block[] {
     paragraph(
       joinText(
         [
-          'Zero-shot top-1 on the real test split with the 80-template ensemble and with the single template "a photo of a {}.", and ',
-          md`the linear probe: a logistic regression on the frozen image trunk's features of 1,000 real training images (100 per class), scored on \`${clean}\`. Mean ± 95% CI over seeds, per N.`,
+          'Zero-shot top-1 on the clean eval set with the 80-template ensemble and with the single template "a photo of a {}.", and ',
+          md`the linear probe: a logistic regression on the frozen image trunk's features of 1,000 real training images in class-balanced order${classCount ? ` (about ${Math.floor(1000 / classCount)} per class)` : ''}, scored on \`${clean}\`. Mean ± 95% CI over seeds, per N.`,
         ],
         '',
       ),
@@ -96,7 +106,7 @@ function clipSection(a: SweepAnalysis, clean: string): Block[] {
   ];
 }
 
-function mixingSection(a: SweepAnalysis): Block[] {
+function mixingSection(a: SweepAnalysis, view: ReportView): Block[] {
   if (a.mixing.length === 0) return [];
   return [
     heading(2, EVIDENCE_SECTIONS.mixing),
@@ -120,41 +130,6 @@ function mixingSection(a: SweepAnalysis): Block[] {
           ]),
         ),
       ];
-    }),
+    }, view),
   ];
 }
-
-function recognizabilitySection(a: SweepAnalysis): Block[] {
-  const first = a.recognizability[0];
-  if (!first) return [];
-  const judge = first.judgeTestAccuracy;
-  const classes = first.perClass.map((p) => p.className);
-  return [
-    heading(2, 'Recognizability'),
-    paragraph(
-      'A judge classifier trained on real images labels each source\'s generated images; recognizability is the fraction ' +
-        `labelled as the class they were prompted for${judge !== null ? ` (the judge's own accuracy on the real test split: ${num(judge)}, which caps what it can recognize)` : ''}. ` +
-        'The paper attributes synthetic data\'s poor scaling to concepts the generator cannot make; if so, classes with low ' +
-        'recognizability should show the largest accuracy gap to real data (gap = per-class accuracy of the synthetic-trained ' +
-        'model − the real-trained one, at the largest shared N). See recognizability.svg for the bars.',
-    ),
-    paragraph('Per class: recognized share (accuracy gap to real).'),
-    table(
-      ['source', ...classes],
-      a.recognizability.map((r) => [
-        r.source,
-        ...classes.map((_, k) => {
-          const p = r.perClass[k];
-          return `${num(p?.recognizability, 2)}${p?.gap === null || p?.gap === undefined ? '' : ` (${p.gap >= 0 ? '+' : ''}${num(p.gap, 2)})`}`;
-        }),
-      ]),
-    ),
-    table(
-      ['source', 'overall recognizability', 'N for gaps', 'Pearson r (recognizability, gap)', 'Spearman ρ', 'classes'],
-      a.recognizability.map((r) => [r.source, num(r.overall), r.n === null ? '—' : String(r.n), num(r.correlation.pearson), num(r.correlation.spearman), String(r.correlation.n)]),
-    ),
-    paragraph('With 10 classes a correlation is a weak signal: |r| below about 0.63 is not significant at the 5% level.'),
-    { kind: 'figure', file: RECOGNIZABILITY_FIGURE.file, alt: 'recognizability', raster: RECOGNIZABILITY_FIGURE.raster },
-  ];
-}
-

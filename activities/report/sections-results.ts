@@ -6,13 +6,15 @@ import { heading, joinText, list, md, paragraph, table, type Block, type Text } 
 import { ci, duration, perEvalSet, slopeText, specDataset } from './format.js';
 import { METHOD_SECTION, SCALING_FIGURE } from './figures.js';
 import type { ReportMeta } from './render.js';
+import { geometryText, type ReportView } from './dataset-view.js';
 
 /** The title and the sweep's facts in one line: what the Findings section comes right after. */
-export function titleSection(a: SweepAnalysis, meta: ReportMeta): Block[] {
-  const dataset = specDataset(meta.spec);
+export function titleSection(a: SweepAnalysis, meta: ReportMeta, view?: ReportView): Block[] {
+  const dataset = view?.dataset?.title ?? specDataset(meta.spec);
+  const geometry = view?.dataset?.geometry;
   const facts: Text[] = [
     `Generated ${meta.generatedAt}`,
-    ...(dataset ? [md`dataset \`${dataset}\``] : []),
+    ...(dataset ? [md`dataset \`${dataset}\`${geometry ? ` (${geometryText(geometry)}, ${view?.dataset?.classes?.length ?? '?'} classes)` : ''}`] : []),
     `${a.cellCount} evaluated cells`,
     `N = ${a.sizes.join(', ') || '—'}`,
     `seeds = ${a.seeds.join(', ') || '—'} (${a.settings.seedDraws === 'data' ? 'each redraws the data' : 'initialisation only'})`,
@@ -41,7 +43,7 @@ export function methodSection(a: SweepAnalysis): Block[] {
   ];
 }
 
-export function headlineSection(a: SweepAnalysis): Block[] {
+export function headlineSection(a: SweepAnalysis, view?: ReportView): Block[] {
   const out: Block[] = [heading(2, 'Headline')];
   out.push(
     ...perEvalSet(a, (evalSet) => [
@@ -54,7 +56,7 @@ export function headlineSection(a: SweepAnalysis): Block[] {
             return [c.source, c.kind, slopeText(c.error), slopeText(c.loss), last ? `${ci(last.accuracy)} (N=${last.n})` : '—', last ? ci(last.ece) : '—'];
           }),
       ),
-    ]),
+    ], view),
   );
   const flagged = a.curves.flatMap((c) =>
     [c.loss, c.error].filter((m) => m.unreliable).map((m) => md`**${c.source}** (${c.evalSet}), ${m.metric}: ${m.reason ?? 'unreliable'}`),
@@ -98,7 +100,7 @@ export function sourcesSection(a: SweepAnalysis): Block[] {
   ];
 }
 
-export function resultsSection(a: SweepAnalysis): Block[] {
+export function resultsSection(a: SweepAnalysis, view?: ReportView): Block[] {
   return [
     heading(2, 'Results per N'),
     paragraph('Mean ± 95% CI half-width over seeds. Error = 1 − accuracy. ECE: expected calibration error (15 bins).'),
@@ -111,7 +113,7 @@ export function resultsSection(a: SweepAnalysis): Block[] {
         }),
       );
       return [table(['N', 'source', 'seeds', 'top-1 accuracy', 'test loss', 'ECE'], rows)];
-    }),
+    }, view),
   ];
 }
 

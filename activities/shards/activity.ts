@@ -3,10 +3,10 @@ import { heartbeat } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { FAILURE_TYPES } from '../../contracts/failures.js';
 import { loadDatasetSplit, type ActivityDeps } from '../../core/activity-deps.js';
-import { FASHION_MNIST_CLASSES } from '../../core/datasets/fashion-mnist.js';
 import { realOrder, writeDrawnShards, writeSeedManifests } from '../../core/datasets/real-draws.js';
 import { inputHash } from '../../core/hash.js';
-import { MANIFEST_FORMAT, type ShardRecord, type SourceManifest } from '../../core/shards/manifest.js';
+import { geometryField, MANIFEST_FORMAT, type ShardRecord, type SourceManifest } from '../../core/shards/manifest.js';
+import { sourceDataset } from '../../core/shards/source-dataset.js';
 import { hasValidObject, sha256 } from '../../core/storage.js';
 export { balancedOrder } from '../../core/datasets/balanced-order.js';
 
@@ -45,14 +45,17 @@ export interface WriteSourceManifestInput {
   shards: ShardRecord[];
   /** The sweep's largest N: fewer usable samples than this means the failure budget is spent. */
   requiredSamples: number;
+  /** The sweep's dataset: the shards' geometry is its (recorded in the manifest); absent: 28x28 grey. */
+  datasetFingerprint?: string;
 }
 
 /**
  * Real images from the real pool as shards under a content-addressed source key, with a manifest
  * for `count` per draw seed (core/datasets/real-draws.ts): one per seed of `seeds`, else one drawn
- * with `seed`.
+ * with `seed`. Images at the dataset's geometry, labelled with its classes.
  */
 async function writeRealShards(deps: ActivityDeps, input: WriteRealShardsInput): Promise<RealShardsOutput> {
+  const dataset = await sourceDataset(deps, input.datasetFingerprint);
   const out = await writeSeedManifests(input.seeds, input.seed, (seed) =>
     writeDrawnShards({
       store: deps.store,
@@ -62,12 +65,12 @@ async function writeRealShards(deps: ActivityDeps, input: WriteRealShardsInput):
       manifest: {
         source: input.source,
         kind: 'real',
-        description: 'real Fashion-MNIST training images from the real pool (class-balanced order)',
-        classes: [...FASHION_MNIST_CLASSES],
+        description: `real ${dataset.title} training images from the real pool (class-balanced order)`,
+        classes: dataset.classes,
       },
       async load() {
         const train = await loadDatasetSplit(deps, input.datasetFingerprint, 'train');
-        return { train, order: realOrder(train, input.datasetFingerprint, FASHION_MNIST_CLASSES.length, seed) };
+        return { train, order: realOrder(train, input.datasetFingerprint, dataset.classes.length, seed) };
       },
       onShard: (shardsDone) => heartbeat({ seed, shardsDone }),
     }),
@@ -77,12 +80,14 @@ async function writeRealShards(deps: ActivityDeps, input: WriteRealShardsInput):
 
 /** A source's manifest over shards written elsewhere; refused when failed items leave too few samples. */
 async function writeSourceManifest(deps: ActivityDeps, input: WriteSourceManifestInput): Promise<ManifestOutput> {
+  const { geometry } = await sourceDataset(deps, input.datasetFingerprint);
   const manifest: SourceManifest = {
     format: MANIFEST_FORMAT,
     source: input.source,
     kind: input.kind,
     description: input.description,
     classes: input.classes,
+    ...geometryField(geometry),
     totalSamples: input.shards.reduce((n, s) => n + s.samples, 0),
     shards: input.shards,
   };

@@ -1,14 +1,15 @@
 // The real-pairs source: image-caption pairs from img2dataset-layout shards (a lab's LAION/CC
 // subset, or the embedded Fashion-MNIST pairs), imported into the sweep's own shard format so
-// CLIP training streams them like any other source: images decoded to 28x28 grey, the caption kept
+// CLIP training streams them like any other source: images brought to the sweep's geometry (28x28
+// grey by default; core/image/resize.ts toGeometryPixels: shorter side, centre crop), the caption kept
 // as the sample's text, a class label where one can be read (else UNLABELED).
 //
 // Content addressing without trusting file names: every input shard is read and hashed; output
 // shard o's name carries a hash chained over the input shards read up to it, so a changed input
 // gives new names, while an unchanged rerun finds every output shard and skips decoding.
 import { createHash } from 'node:crypto';
-import { IMAGE_PIXELS, IMAGE_SIDE } from '../../core/datasets/fashion-mnist.js';
-import { encodeGrayPng } from '../../core/png.js';
+import { FASHION_MNIST_GEOMETRY, pixelsPerImage, type ImageGeometry } from '../../core/image/geometry.js';
+import { encodePng } from '../../core/png.js';
 import { sha256 } from '../../core/storage.js';
 import { matchClasses } from '../../core/text/text-condition.js';
 import { decodePairImages, readPairShard, type PairSample, type PairShardLimits } from '../../core/shards/pairs.js';
@@ -66,6 +67,8 @@ export interface PairImportOptions {
   count: number;
   shardSize: number;
   classes: readonly string[];
+  /** What every image is brought to (default 28x28 grey). */
+  geometry?: ImageGeometry;
   /** The source's name, written into each sample's metadata. */
   source: string;
   read: (uri: string) => Promise<Uint8Array>;
@@ -96,6 +99,8 @@ export async function importPairs(opts: PairImportOptions): Promise<PairImportRe
   const shards: PairImportResult['shards'] = [];
   const labels: PairLabelCounts = { metadata: 0, caption: 0, unlabeled: 0 };
   const chain = createHash('sha256');
+  const geometry = opts.geometry ?? FASHION_MNIST_GEOMETRY;
+  const per = pixelsPerImage(geometry);
   let pending: { sample: PairSample; shard: string }[] = [];
   let taken = 0;
 
@@ -116,14 +121,14 @@ export async function importPairs(opts: PairImportOptions): Promise<PairImportRe
       for (let i = 0; i < part.length; ) {
         let j = i;
         while (j < part.length && part[j]!.shard === part[i]!.shard) j++;
-        const pixels = await decodePairImages(part.slice(i, j).map((p) => p.sample), part[i]!.shard);
+        const pixels = await decodePairImages(part.slice(i, j).map((p) => p.sample), part[i]!.shard, { geometry });
         for (let k = i; k < j; k++) {
           const { sample, shard } = part[k]!;
           const { label } = labelled[k]!;
           const globalIndex = firstIndex + k;
           samples.push({
             key: sampleKey(globalIndex),
-            png: encodeGrayPng(pixels.subarray((k - i) * IMAGE_PIXELS, (k - i + 1) * IMAGE_PIXELS), IMAGE_SIDE, IMAGE_SIDE),
+            png: encodePng(pixels.subarray((k - i) * per, (k - i + 1) * per), geometry),
             meta: {
               label,
               className: opts.classes[label] ?? '',

@@ -5,8 +5,8 @@
 import { FAILURE_TYPES } from '../../contracts/failures.js';
 import { ApplicationFailure, heartbeat, log } from '@temporalio/activity';
 import { ExternalUriError, expandBraces, readExternalObject } from '../../core/external-object.js';
-import { FASHION_MNIST_CLASSES, IMAGE_PIXELS } from '../../core/datasets/fashion-mnist.js';
 import { inputHash } from '../../core/hash.js';
+import { pixelsPerImage, type ImageGeometry } from '../../core/image/geometry.js';
 import { MalformedImageError } from '../../core/png.js';
 import { hasValidObject, NotFoundError, ObjectTooLargeError } from '../../core/storage.js';
 import { prepareCaptioner } from '../../core/text/captioner.js';
@@ -15,7 +15,8 @@ import { loadDatasetSplit, type ActivityDeps } from '../../core/activity-deps.js
 import type { ManifestOutput } from './activity.js';
 import { realOrder } from '../../core/datasets/real-draws.js';
 import { importPairs, type PairImportResult } from './import-pairs.js';
-import { MANIFEST_FORMAT, writeManifest, type SourceManifest } from '../../core/shards/manifest.js';
+import { geometryField, MANIFEST_FORMAT, writeManifest, type SourceManifest } from '../../core/shards/manifest.js';
+import { sourceDataset } from '../../core/shards/source-dataset.js';
 import { captionedPairShard, pairShardCount } from '../../core/shards/captioned-pairs.js';
 import { packShard, ShardFormatError } from '../../core/shards/webdataset.js';
 
@@ -46,6 +47,8 @@ export interface ImportPairShardsInput {
   maxShardBytes: number;
   classes: string[];
   description: string;
+  /** The sweep's dataset: pairs are brought to its geometry (shorter side, centre crop); absent: 28x28 grey. */
+  datasetFingerprint?: string;
 }
 
 export interface ImportPairShardsOutput extends ManifestOutput {
@@ -71,9 +74,11 @@ async function writeFashionMnistPairs(deps: ActivityDeps, input: EmbeddedPairsIn
     seed: input.seed,
     shardSize: input.shardSize,
   })}`;
+  const dataset = await sourceDataset(deps, input.datasetFingerprint);
+  const { classes } = dataset;
   const train = await loadDatasetSplit(deps, input.datasetFingerprint, 'train');
   // Real pairs are real data: only the real pool, never the generators' split.
-  const all = realOrder(train, input.datasetFingerprint, FASHION_MNIST_CLASSES.length, input.seed);
+  const all = realOrder(train, input.datasetFingerprint, classes.length, input.seed);
   if (input.count > all.length) throw ApplicationFailure.nonRetryable(`the embedded real-pairs source has ${all.length} images (the real pool); ${input.count} requested`, FAILURE_TYPES.invalidInput);
   const shards = pairShardCount(input.count, input.shardSize);
   const keyOf = (s: number) => `${prefix}/${String(s).padStart(5, '0')}.tar`;
@@ -83,18 +88,27 @@ async function writeFashionMnistPairs(deps: ActivityDeps, input: EmbeddedPairsIn
     // Shards hold a full shardSize even past `count`, so a later sweep with larger N reuses them.
     const total = Math.min(all.length, shards * input.shardSize);
     const order = all.slice(0, total);
-    const images = new Uint8Array(total * IMAGE_PIXELS);
+    const { geometry } = train;
+    const per = pixelsPerImage(geometry);
+    const images = new Uint8Array(total * per);
     const labels = new Uint8Array(total);
     order.forEach((row, i) => {
-      images.set(train.images.subarray(row * IMAGE_PIXELS, (row + 1) * IMAGE_PIXELS), i * IMAGE_PIXELS);
+      images.set(train.images.subarray(row * per, (row + 1) * per), i * per);
       labels[i] = train.labels[row]!;
     });
-    const captioner = await prepareCaptioner(FASHION_MNIST_CLASSES, {
+    // The captions' attribute words are measured on grey images (luma of a colour one).
+    const grey = lumaImages(train.images, train.count, geometry);
+    const greyPer = geometry.size * geometry.size;
+    const captioner = await prepareCaptioner(classes, {
       seed: input.seed,
-      images: { pixels: train.images, labels: train.labels, pixelsPerImage: IMAGE_PIXELS, rows: all },
+      images: { pixels: grey, labels: train.labels, pixelsPerImage: greyPer, rows: all },
     });
-    const captions = (index: number, label: number) => captioner.captionForImage(label, index, images.subarray(index * IMAGE_PIXELS, (index + 1) * IMAGE_PIXELS));
-    const data = { images, labels, classes: FASHION_MNIST_CLASSES, source: 'fashion-mnist-train', captions };
+    const captions = (index: number, label: number) => {
+      const row = order[index]!;
+      return captioner.captionForImage(label, index, grey.subarray(row * greyPer, (row + 1) * greyPer));
+    };
+    const source = dataset.legacy ? 'fashion-mnist-train' : `dataset-${input.datasetFingerprint}-train`;
+    const data = { images, geometry, labels, classes, source, captions };
     for (const s of missing) {
       await deps.store.put(keyOf(s), (await captionedPairShard(data, s, input.shardSize)).bytes);
       heartbeat({ pairShardsWritten: s + 1, of: shards });
@@ -103,7 +117,16 @@ async function writeFashionMnistPairs(deps: ActivityDeps, input: EmbeddedPairsIn
   return { shardUris: Array.from({ length: shards }, (_, s) => deps.store.uri(keyOf(s))), captions: EMBEDDED_PAIRS_CAPTIONS };
 }
 
-/** Import img2dataset-layout shards in order until `count` pairs; see import-pairs.ts. */
+/** The BT.601 luma of `count` images of `geometry` (the images themselves when grey). */
+function lumaImages(images: Uint8Array, count: number, geometry: ImageGeometry): Uint8Array {
+  if (geometry.channels === 1) return images;
+  const pixels = count * geometry.size * geometry.size;
+  const out = new Uint8Array(pixels);
+  for (let p = 0; p < pixels; p++) out[p] = Math.round(0.299 * images[3 * p]! + 0.587 * images[3 * p + 1]! + 0.114 * images[3 * p + 2]!);
+  return out;
+}
+
+/** Import img2dataset-layout shards in order until `count` pairs, at the dataset's geometry; see import-pairs.ts. */
 async function importPairShards(deps: ActivityDeps, input: ImportPairShardsInput): Promise<ImportPairShardsOutput> {
   const bad = (message: string) => ApplicationFailure.nonRetryable(`${input.field}: ${message}`, FAILURE_TYPES.invalidInput);
   let uris: string[];
@@ -112,7 +135,9 @@ async function importPairShards(deps: ActivityDeps, input: ImportPairShardsInput
   } catch (err) {
     throw bad((err as Error).message);
   }
-  const prefix = `sources/pairs-${inputHash('pairs-source', PAIRS_CODE_VERSION, { uris, shardSize: input.shardSize, classes: input.classes })}`;
+  const { geometry, legacy } = await sourceDataset(deps, input.datasetFingerprint);
+  // 28x28 grey keeps the key it had before geometries; any other geometry is other shards.
+  const prefix = `sources/pairs-${inputHash('pairs-source', PAIRS_CODE_VERSION, { uris, shardSize: input.shardSize, classes: input.classes, ...(legacy ? {} : geometryField(geometry)) })}`;
   let inputsRead = 0;
   const read = async (uri: string) => {
     try {
@@ -128,6 +153,7 @@ async function importPairShards(deps: ActivityDeps, input: ImportPairShardsInput
     count: input.count,
     shardSize: input.shardSize,
     classes: input.classes,
+    geometry,
     source: input.source,
     read,
     exists: (name) => hasValidObject(deps.store, `${prefix}/${name}`),
@@ -145,7 +171,7 @@ async function importPairShards(deps: ActivityDeps, input: ImportPairShardsInput
       `source '${input.source}' has ${result.totalSamples} usable pairs in its ${uris.length} shards, but the sweep needs ${input.count} (its largest size): add shards, or lower sizes`,
     );
   }
-  const { manifestKey, cached } = await writePairsManifest(deps, input, prefix, result);
+  const { manifestKey, cached } = await writePairsManifest(deps, input, prefix, result, geometry);
   if (result.labels.unlabeled > 0) log.info('imported pairs without a class label', { source: input.source, unlabeled: result.labels.unlabeled });
   return {
     manifestUri: deps.store.uri(manifestKey),
@@ -158,7 +184,13 @@ async function importPairShards(deps: ActivityDeps, input: ImportPairShardsInput
 }
 
 /** The imported source's manifest, keyed by the inputs' hashes; written unless a valid one is there. */
-async function writePairsManifest(deps: ActivityDeps, input: ImportPairShardsInput, prefix: string, result: PairImportResult): Promise<{ manifestKey: string; cached: boolean }> {
+async function writePairsManifest(
+  deps: ActivityDeps,
+  input: ImportPairShardsInput,
+  prefix: string,
+  result: PairImportResult,
+  geometry: ImageGeometry,
+): Promise<{ manifestKey: string; cached: boolean }> {
   const shards = await Promise.all(
     result.shards.map(async (s) => {
       const key = `${prefix}/${s.name}`;
@@ -173,6 +205,7 @@ async function writePairsManifest(deps: ActivityDeps, input: ImportPairShardsInp
     kind: 'real-pairs',
     description: input.description,
     classes: input.classes,
+    ...geometryField(geometry),
     totalSamples: result.totalSamples,
     shards,
     labels: result.labels,

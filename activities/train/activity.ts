@@ -1,6 +1,7 @@
 // Training stage: one classifier per (source, N, seed) cell, checkpointed to storage so a
 // retried activity resumes from its last checkpoint instead of step 0. The cell reads its window
-// of each manifest (offset, size) and records what it read in items.json.
+// of each manifest (offset, size) and records what it read in items.json. The model reads the
+// manifest's geometry (absent: 28x28 grey) and predicts its classes.
 import { FAILURE_TYPES } from '../../contracts/failures.js';
 import { activityInfo, cancellationSignal, heartbeat, log } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
@@ -12,7 +13,8 @@ import type { ActivityDeps } from '../../core/activity-deps.js';
 import { readManifest } from '../../core/shards/manifest.js';
 import { concatStreams, openSamples, type SampleStream } from '../../core/shards/stream.js';
 import { initTfBackend } from '../../core/nn/backend.js';
-import { decodeCheckpoint, serializeClassifier, trainClassifier, type TrainOptions } from '../../core/nn/classifier.js';
+import { decodeCheckpoint, serializeClassifier, trainClassifier, type TrainingStream, type TrainOptions } from '../../core/nn/classifier.js';
+import { FASHION_MNIST_GEOMETRY, geometryLabel, sameGeometry } from '../../core/image/geometry.js';
 import { CELL_ITEMS_FILE, cellItems, cellParts, trainingSummary, type TrainingSummary } from '../../core/nn/cell-record.js';
 import { storedCheckpoint, trainResumable } from '../../core/nn/resumable.js';
 export type { TrainCellInput, TrainCellOutput } from '../../contracts/cells.js';
@@ -89,8 +91,8 @@ async function trainCell(deps: ActivityDeps, input: TrainCellInput): Promise<Tra
   return { cellPrefix: prefix, modelUri: put.uri, ...record, stepsRun: result.steps - result.resumedFromStep, attempt, cached: false };
 }
 
-/** The cell's examples: its window of its source, then any mixed-in sources' windows (read batch by batch). */
-async function openTrainingData(deps: ActivityDeps, input: TrainCellInput): Promise<SampleStream> {
+/** The cell's examples: its window of its source, then any mixed-in sources' windows (read batch by batch), at the manifest's geometry. */
+async function openTrainingData(deps: ActivityDeps, input: TrainCellInput): Promise<SampleStream & TrainingStream> {
   const manifest = await readManifest(deps.store, input.manifestUri);
   if ((manifest.labels?.unlabeled ?? 0) > 0) {
     throw ApplicationFailure.nonRetryable(
@@ -100,15 +102,23 @@ async function openTrainingData(deps: ActivityDeps, input: TrainCellInput): Prom
   }
   // Shards are read batch by batch (bounded memory); see core/shards/stream.ts.
   const [main, ...mix] = cellParts(input);
+  const geometry = manifest.geometry ?? FASHION_MNIST_GEOMETRY;
   const parts = [openSamples(deps.store, manifest, main!)];
   for (const m of mix) {
     const mixed = await readManifest(deps.store, m.manifestUri);
     if (mixed.classes.join('\n') !== manifest.classes.join('\n')) {
       throw ApplicationFailure.nonRetryable(`${m.manifestUri} has other classes than ${input.manifestUri}; they cannot be mixed`, FAILURE_TYPES.invalidInput);
     }
+    const mixedGeometry = mixed.geometry ?? FASHION_MNIST_GEOMETRY;
+    if (!sameGeometry(mixedGeometry, geometry)) {
+      throw ApplicationFailure.nonRetryable(
+        `${m.manifestUri} holds ${geometryLabel(mixedGeometry)} images, ${input.manifestUri} ${geometryLabel(geometry)}; they cannot be mixed`,
+        FAILURE_TYPES.invalidInput,
+      );
+    }
     parts.push(openSamples(deps.store, mixed, m));
   }
-  return concatStreams(parts);
+  return Object.assign(concatStreams(parts), { geometry, classCount: manifest.classes.length });
 }
 
 /** Trains the cell from its stored checkpoint, if any, writing checkpoints as it goes. */

@@ -13,6 +13,10 @@ export const MAX_RETRY_AFTER_MS = 10 * 60_000;
  * that breaks one is a failed item with a reason code (see http-backends.ts), never a crash.
  */
 const limits = {
+  keepOriginals: z
+    .boolean()
+    .optional()
+    .describe('also store each image as the server returned it, content-addressed at originals/<sha256>.<ext> in the sweep store, named in its sample metadata (meta.http.original)'),
   timeoutMs: z
     .number()
     .int()

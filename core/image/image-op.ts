@@ -1,13 +1,11 @@
 // What every OOD corruption shares: the per-image transform type, byte clamping, the size check,
 // and the generator handed to suites that must never draw random numbers.
-import { IMAGE_PIXELS } from '../datasets/fashion-mnist.js';
+import { FASHION_MNIST_GEOMETRY, geometryLabel, pixelsPerImage, type ImageGeometry } from './geometry.js';
 import type { Rng } from '../rng.js';
 
-const N = IMAGE_PIXELS;
-
 /**
- * Transforms one image: reads src (784 bytes), writes every byte of dst (784 bytes). Suites that
- * are not `random` never touch rng.
+ * Transforms one image of the geometry it was prepared for: reads src (size * size * channels
+ * bytes, HWC), writes every byte of dst (the same size). Suites that are not `random` never touch rng.
  */
 export type ImageOp = (src: Uint8Array, dst: Uint8Array, rng: Rng) => void;
 
@@ -17,8 +15,11 @@ export function clampByte(v: number): number {
   return v <= 0 ? 0 : v >= 255 ? 255 : Math.round(v);
 }
 
-export function checkImage(img: Uint8Array, what = 'image'): void {
-  if (img.length !== N) throw new Error(`${what} must have ${N} bytes (28x28), got ${img.length}`);
+/** Throws unless `img` holds exactly one image of `geometry` (default 28x28 grey). */
+export function checkImage(img: Uint8Array, what = 'image', geometry: ImageGeometry = FASHION_MNIST_GEOMETRY): void {
+  const n = pixelsPerImage(geometry);
+  const shape = geometry.channels === 1 ? `${geometry.size}x${geometry.size}` : geometryLabel(geometry);
+  if (img.length !== n) throw new Error(`${what} must have ${n} bytes (${shape}), got ${img.length}`);
 }
 
 /** The generator of suites that are not `random`: a draw from it is a bug, so it throws. */

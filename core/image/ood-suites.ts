@@ -1,12 +1,23 @@
 // The OOD suite registry: each suite's name, what it does, its parameter at severities 1..5, and
 // how to build its per-image transform. The spec side (zod schemas, suite ids, defaults) is
 // contracts/spec/ood.ts.
-import { IMAGE_PIXELS } from '../datasets/fashion-mnist.js';
+//
+// Any geometry: levels are stated for Fashion-MNIST's 28-pixel side. A parameter measured in
+// pixels (blur sigma, pixelate cell, shift distance, elastic displacement) is multiplied by
+// size / 28 (pixelate cells rounded, at least 1), so a severity is the same shift relative to the
+// image at any size; angles, grey levels and contrast factors do not depend on the size. Every
+// channel is transformed alike (one rotation, shift or warp field per image; contrast around each
+// channel's mean); noise is drawn per byte, so each channel of RGB gets its own. At 28x28 grey the
+// scale is exactly 1 and every suite gives the bytes it gave before geometries.
+import { FASHION_MNIST_GEOMETRY, pixelsPerImage, type ImageGeometry } from './geometry.js';
 import { clampByte, type ImageOp } from './image-op.js';
 import { applyWarp, prepareElastic, rotationTable } from './warp.js';
 import { contrastInto, pixelateInto, prepareBlur, translateInto } from './filters.js';
 
-const N = IMAGE_PIXELS;
+/** The factor pixel-measured levels are multiplied by at `geometry` (1 at 28 pixels). */
+export function oodPixelScale(geometry: ImageGeometry): number {
+  return geometry.size / FASHION_MNIST_GEOMETRY.size;
+}
 
 export const OOD_SEVERITIES = [1, 2, 3, 4, 5] as const;
 
@@ -39,8 +50,8 @@ export interface OodSuite {
   severityInvariant: boolean;
   /** ImageNet-C/-R analogue, for reports. */
   analogue: string;
-  /** Builds the per-image transform for one level's parameter (tables are computed once here). */
-  prepare(param: number): ImageOp;
+  /** Builds the per-image transform for one level's parameter at a geometry (tables are computed once here). */
+  prepare(param: number, geometry: ImageGeometry): ImageOp;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -55,10 +66,10 @@ const SUITES: Record<OodSuiteName, OodSuite> = {
     random: true,
     severityInvariant: false,
     analogue: 'MNIST-C rotate',
-    prepare(degrees) {
-      const ccw = rotationTable(degrees);
-      const cw = rotationTable(-degrees);
-      return (src, dst, rng) => applyWarp(rng.uniform() < 0.5 ? ccw : cw, src, dst);
+    prepare(degrees, geometry) {
+      const ccw = rotationTable(degrees, geometry.size);
+      const cw = rotationTable(-degrees, geometry.size);
+      return (src, dst, rng) => applyWarp(rng.uniform() < 0.5 ? ccw : cw, src, dst, geometry.channels);
     },
   },
   'gaussian-noise': {
@@ -69,7 +80,8 @@ const SUITES: Record<OodSuiteName, OodSuite> = {
     random: true,
     severityInvariant: false,
     analogue: 'ImageNet-C gaussian_noise',
-    prepare(sigma) {
+    prepare(sigma, geometry) {
+      const N = pixelsPerImage(geometry);
       return (src, dst, rng) => {
         for (let i = 0; i < N; i++) dst[i] = clampByte(src[i]! + sigma * rng.normal());
       };
@@ -83,7 +95,7 @@ const SUITES: Record<OodSuiteName, OodSuite> = {
     random: false,
     severityInvariant: false,
     analogue: 'ImageNet-C gaussian_blur (sigmas 1..6 at 224 px, scaled up for 28 px)',
-    prepare: prepareBlur,
+    prepare: (sigma, geometry) => prepareBlur(sigma * oodPixelScale(geometry), geometry),
   },
   invert: {
     name: 'invert',
@@ -93,7 +105,8 @@ const SUITES: Record<OodSuiteName, OodSuite> = {
     random: false,
     severityInvariant: true,
     analogue: 'ImageNet-R / ImageNet-Sketch (rendition shift)',
-    prepare() {
+    prepare(_param, geometry) {
+      const N = pixelsPerImage(geometry);
       return (src, dst) => {
         for (let i = 0; i < N; i++) dst[i] = 255 - src[i]!;
       };
@@ -107,8 +120,8 @@ const SUITES: Record<OodSuiteName, OodSuite> = {
     random: false,
     severityInvariant: false,
     analogue: 'ImageNet-C contrast (same factors)',
-    prepare(factor) {
-      return (src, dst) => contrastInto(src, dst, factor);
+    prepare(factor, geometry) {
+      return (src, dst) => contrastInto(src, dst, factor, geometry);
     },
   },
   pixelate: {
@@ -119,8 +132,9 @@ const SUITES: Record<OodSuiteName, OodSuite> = {
     random: false,
     severityInvariant: false,
     analogue: 'ImageNet-C pixelate',
-    prepare(block) {
-      return (src, dst) => pixelateInto(src, dst, block);
+    prepare(block, geometry) {
+      const cell = Math.max(1, Math.round(block * oodPixelScale(geometry)));
+      return (src, dst) => pixelateInto(src, dst, cell, geometry);
     },
   },
   shift: {
@@ -131,10 +145,11 @@ const SUITES: Record<OodSuiteName, OodSuite> = {
     random: true,
     severityInvariant: false,
     analogue: 'MNIST-C translate',
-    prepare(distance) {
+    prepare(distance, geometry) {
+      const d = distance * oodPixelScale(geometry);
       return (src, dst, rng) => {
         const phi = 2 * Math.PI * rng.uniform();
-        translateInto(src, dst, Math.round(distance * Math.cos(phi)), Math.round(distance * Math.sin(phi)));
+        translateInto(src, dst, Math.round(d * Math.cos(phi)), Math.round(d * Math.sin(phi)), geometry);
       };
     },
   },
@@ -146,7 +161,7 @@ const SUITES: Record<OodSuiteName, OodSuite> = {
     random: true,
     severityInvariant: false,
     analogue: 'MNIST-C / ImageNet-C elastic_transform',
-    prepare: prepareElastic,
+    prepare: (std, geometry) => prepareElastic(std * oodPixelScale(geometry), geometry),
   },
 };
 

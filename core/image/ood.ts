@@ -3,7 +3,8 @@
 // (renditions: here, inversion). Each suite is reported separately, so "synthetic data helps more
 // under shift" (Fan et al. 2024) can be checked per kind of shift.
 //
-// Pure module: no I/O, no Temporal, no TF.js. Images are 28x28 grayscale bytes, row-major.
+// Pure module: no I/O, no Temporal, no TF.js. Images are square, 8-bit, row-major with interleaved
+// channels (HWC) at a geometry (default 28x28 grey); see ood-suites.ts for how suites scale with size.
 //
 // Determinism: the output depends only on (suite, severity, seed, the image's bytes, its index).
 // Each image gets its own generator, createRng(oodImageSeed(suite, seed, index)), so any image can
@@ -14,17 +15,16 @@
 //
 // Here: the seeding and applying a suite to images. The suites are ood-suites.ts (built from
 // warp.ts and filters.ts); their spec schemas and ids are contracts/spec/ood.ts.
-import { IMAGE_PIXELS, type ImageSet } from '../datasets/fashion-mnist.js';
+import type { ImageSet } from '../datasets/image-set.js';
 import { createRng, seedFromString } from '../rng.js';
+import { checkGeometry, FASHION_MNIST_GEOMETRY, pixelsPerImage, type ImageGeometry } from './geometry.js';
 import { checkImage, NO_RNG } from './image-op.js';
 import { checkSeverity, getOodSuite, type OodSuiteName } from './ood-suites.js';
 
-export { OOD_SEVERITIES, OOD_SUITE_NAMES, OOD_SUITES, getOodSuite, isOodSuiteName, suiteParameter } from './ood-suites.js';
+export { OOD_SEVERITIES, OOD_SUITE_NAMES, OOD_SUITES, getOodSuite, isOodSuiteName, oodPixelScale, suiteParameter } from './ood-suites.js';
 export type { OodLevels, OodSuite, OodSuiteName } from './ood-suites.js';
 export { rotateImage } from './warp.js';
 export { blurImage, gaussianKernel, shiftImage } from './filters.js';
-
-const N = IMAGE_PIXELS;
 
 /** murmur3's 32-bit finaliser: a bijection on int32 with good avalanche. */
 function fmix32(h: number): number {
@@ -59,32 +59,49 @@ function checkSeed(seed: number | string): void {
 
 /**
  * Corrupt image `index` of a set on its own: the same bytes applySuite gives for that index.
- * `image` is one 784-byte image; returns a new array.
+ * `image` is one image of `geometry` (default 28x28 grey); returns a new array.
  */
-export function corruptImage(name: string, image: Uint8Array, severity: number, seed: number | string, index: number): Uint8Array {
+export function corruptImage(
+  name: string,
+  image: Uint8Array,
+  severity: number,
+  seed: number | string,
+  index: number,
+  geometry: ImageGeometry = FASHION_MNIST_GEOMETRY,
+): Uint8Array {
   const suite = getOodSuite(name);
   checkSeverity(severity);
-  checkImage(image);
+  checkGeometry(geometry);
+  checkImage(image, 'image', geometry);
   checkSeed(seed);
   if (!Number.isInteger(index) || index < 0) throw new Error(`index must be a non-negative integer, got ${index}`);
-  const dst = new Uint8Array(N);
+  const dst = new Uint8Array(pixelsPerImage(geometry));
   const rng = suite.random ? createRng(imageSeed(baseSeed(suite.name, seed), index)) : NO_RNG;
-  suite.prepare(suite.levels[severity - 1]!)(image, dst, rng);
+  suite.prepare(suite.levels[severity - 1]!, geometry)(image, dst, rng);
   return dst;
 }
 
 /**
- * Apply a suite to the first `count` images of `images` (at least count * 784 bytes, row-major)
- * and return a new count * 784 array; the input is never modified. Deterministic in
- * (name, severity, seed); the seed has no effect for suites that are not `random`.
+ * Apply a suite to the first `count` images of `images` (at least count * pixelsPerImage(geometry)
+ * bytes, HWC) and return a new array of that many; the input is never modified. Deterministic in
+ * (name, severity, seed, geometry); the seed has no effect for suites that are not `random`.
  */
-export function applySuite(name: string, images: Uint8Array, count: number, severity: number, seed: number | string): Uint8Array {
+export function applySuite(
+  name: string,
+  images: Uint8Array,
+  count: number,
+  severity: number,
+  seed: number | string,
+  geometry: ImageGeometry = FASHION_MNIST_GEOMETRY,
+): Uint8Array {
   const suite = getOodSuite(name);
   checkSeverity(severity);
   checkSeed(seed);
+  checkGeometry(geometry);
+  const N = pixelsPerImage(geometry);
   if (!Number.isInteger(count) || count < 0) throw new Error(`count must be a non-negative integer, got ${count}`);
   if (images.length < count * N) throw new Error(`${images.length} pixel bytes is fewer than ${count} images need (${count * N})`);
-  const op = suite.prepare(suite.levels[severity - 1]!);
+  const op = suite.prepare(suite.levels[severity - 1]!, geometry);
   const base = baseSeed(suite.name, seed);
   const out = new Uint8Array(count * N);
   for (let i = 0; i < count; i++) {
@@ -94,7 +111,7 @@ export function applySuite(name: string, images: Uint8Array, count: number, seve
   return out;
 }
 
-/** applySuite over an ImageSet: new images, the same labels array (not copied). */
+/** applySuite over an ImageSet at its geometry: new images, the same labels array (not copied). */
 export function applySuiteToSet(spec: { suite: OodSuiteName; severity: number }, set: ImageSet, seed: number | string): ImageSet {
-  return { images: applySuite(spec.suite, set.images, set.count, spec.severity, seed), labels: set.labels, count: set.count, geometry: set.geometry };
+  return { images: applySuite(spec.suite, set.images, set.count, spec.severity, seed, set.geometry), labels: set.labels, count: set.count, geometry: set.geometry };
 }

@@ -4,8 +4,15 @@
 // count claimed by the header must be within a cap (a decompression bomb is a small file claiming
 // a huge canvas). sharp's own limitInputPixels is set to the same cap as a second guard. A caller
 // that knows what size it asked for can also refuse other dimensions, again from the header alone.
+//
+// Any geometry (toGeometryPixels): the resize rule is the dataset import's (fit-geometry.ts:
+// shorter side to `size`, centre crop, Lanczos-3, alpha onto black). RGB is fit-geometry's sRGB
+// output as it is; grey keeps this module's libvips greyscale conversion at every size, so the
+// 28x28 grey PNGs of every HTTP shard written before geometries are byte-identical.
 import sharp, { type Metadata, type OutputInfo } from 'sharp';
-import { encodeGrayPng } from '../png.js';
+import { encodeGrayPng, encodePng } from '../png.js';
+import { fitToGeometry, SkippedInputError } from './fit-geometry.js';
+import { pixelsPerImage, type ImageGeometry } from './geometry.js';
 
 /** Formats a generator may return. */
 export const ACCEPTED_IMAGE_FORMATS: ReadonlySet<string> = new Set(['png', 'jpeg', 'webp']);
@@ -95,9 +102,48 @@ export async function toCanonicalGrayPng(bytes: Uint8Array, opts: ToGrayOptions)
   return { png: encodeGrayPng(pixels, opts.side, opts.side), source };
 }
 
+export interface ToGeometryOptions {
+  geometry: ImageGeometry;
+  /** Reject images whose header claims more pixels than this. */
+  maxPixels: number;
+  /** As in ToGrayOptions. */
+  expectSizes?: readonly { width: number; height: number }[];
+}
+
+/** Decode an untrusted image and bring it to `geometry` (HWC bytes); see the header for the rule. */
+export async function toGeometryPixels(bytes: Uint8Array, opts: ToGeometryOptions): Promise<{ pixels: Uint8Array; source: SourceImageInfo }> {
+  const { geometry } = opts;
+  if (geometry.channels === 1) return toGrayPixels(bytes, { side: geometry.size, maxPixels: opts.maxPixels, ...(opts.expectSizes ? { expectSizes: opts.expectSizes } : {}) });
+  const source = await probeImage(bytes, opts.maxPixels, opts.expectSizes);
+  try {
+    const pixels = await fitToGeometry(bytes, geometry, { maxPixels: opts.maxPixels });
+    if (pixels.length !== pixelsPerImage(geometry)) throw new UnusableImageError(`resize gave ${pixels.length} values, expected ${pixelsPerImage(geometry)}`);
+    return { pixels, source };
+  } catch (err) {
+    if (!(err instanceof SkippedInputError)) throw err;
+    throw new UnusableImageError(`${source.format} ${source.width}x${source.height} image: ${err.message}`, err.reason === 'pixel-cap' ? 'pixel-bomb' : 'not-an-image');
+  }
+}
+
+/** Untrusted image bytes → our canonical PNG of `geometry` (encodePng: grey or RGB). */
+export async function toCanonicalPng(bytes: Uint8Array, opts: ToGeometryOptions): Promise<{ png: Uint8Array; pixels: Uint8Array; source: SourceImageInfo }> {
+  const { pixels, source } = await toGeometryPixels(bytes, opts);
+  return { png: encodePng(pixels, opts.geometry), pixels, source };
+}
+
 /** Upscale `side`x`side` gray pixels to an RGB PNG of width x height (fit 'fill', Lanczos-3): what a real model would return. */
 export async function grayToRgbPng(pixels: Uint8Array, side: number, width: number, height: number): Promise<Buffer> {
   return sharp(pixels, { raw: { width: side, height: side, channels: 1 } })
+    .resize(width, height, { fit: 'fill', kernel: 'lanczos3' })
+    .toColourspace('srgb')
+    .png({ compressionLevel: 6 })
+    .toBuffer();
+}
+
+/** Upscale an image of `geometry` (grey or RGB) to an RGB PNG of width x height (fit 'fill', Lanczos-3); grey as grayToRgbPng. */
+export async function upscaleToRgbPng(pixels: Uint8Array, geometry: ImageGeometry, width: number, height: number): Promise<Buffer> {
+  if (geometry.channels === 1) return grayToRgbPng(pixels, geometry.size, width, height);
+  return sharp(pixels, { raw: { width: geometry.size, height: geometry.size, channels: 3 } })
     .resize(width, height, { fit: 'fill', kernel: 'lanczos3' })
     .toColourspace('srgb')
     .png({ compressionLevel: 6 })

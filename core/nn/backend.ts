@@ -15,8 +15,11 @@ import { installReluGradient, installWasmMatMulGradient } from './gradients.js';
 export { nativePackageCandidates, systemCudaProbe, visibleCudaDevices, type CudaProbe } from './cuda.js';
 export { installReluGradient, installWasmMatMulGradient, stockBatchMatMulGradient, uninstallWasmMatMulGradient, wasmMatMulGradientInstalled } from './gradients.js';
 export {
+  conv2dFilterGradConv,
   conv2dFilterGradIm2col,
+  conv2dInputGradConv,
   conv2dInputGradStride1,
+  trainingConv2d,
   installWasmConv2DGradient,
   stockConv2DGradient,
   uninstallWasmConv2DGradient,

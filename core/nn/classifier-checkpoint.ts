@@ -1,9 +1,15 @@
 // The classifier's training checkpoints (magic 'SSCK', container.ts's checkpoint layout): the run
-// fingerprint, the model header of classifier-model.ts, weights and Adam's slots.
+// fingerprint, the model header of classifier-model.ts, weights (and the ResNet's batch norm
+// statistics) and Adam's slots.
+// The fingerprint's geometry, classes, resnet and augment fields are written only when they are
+// not the defaults of every run before them (28x28 grey, 10 classes, no ResNet, no augmentation),
+// so those runs' checkpoints keep their bytes and still resume.
+import { checkGeometry, type ImageGeometry } from '../image/geometry.js';
+import { checkAugmentation, type Augmentation } from './augment.js';
 import { CorruptModelError, isCount, readCheckpoint, writeCheckpoint, type CheckpointFields, type CheckpointFormat } from './container.js';
-import { checkClassifier, classifierWith, MAX_HEADER_BYTES, modelHeader, validateArch, type SerializedClassifier } from './classifier-model.js';
-import { sizeOf } from './models/definition.js';
-import type { ModelArch } from './models/registry.js';
+import { checkClassifier, checkHeaderShapes, classifierFrom, MAX_HEADER_BYTES, modelHeader, validateArch, type SerializedClassifier } from './classifier-model.js';
+import { sizeOf, type ResNetShape } from './models/definition.js';
+import { checkResNetShape } from './models/resnet.js';
 import { isSchedule, type LearningRateSchedule } from './schedule.js';
 
 /** 2: the run fingerprint holds shuffleWindow. 3: the fair recipe's fields, early stopping's state and best weights. */
@@ -23,6 +29,14 @@ export interface RunFingerprint {
   validationFraction: number;
   patience: number;
   shuffleWindow: number;
+  /** The data's geometry; absent: 28x28 grey. */
+  geometry?: ImageGeometry;
+  /** Classes; absent: 10. */
+  classes?: number;
+  /** The ResNet's shape (arch 'resnet' only). */
+  resnet?: ResNetShape;
+  /** Training-time augmentation; absent: none. */
+  augment?: Augmentation;
 }
 
 /** Decoded checkpoint content. */
@@ -30,17 +44,38 @@ export interface CheckpointState extends CheckpointFields<RunFingerprint> {
   model: SerializedClassifier;
 }
 
-/** Checkpoint -> bytes: header {step, run, adam hyperparameters, model header}, then weights, m, v. */
+/** Checkpoint -> bytes: header {step, run, adam hyperparameters, model header}, then weights, state, m, v. */
 export function encodeCheckpoint(state: CheckpointState): Uint8Array {
   checkClassifier(state.model);
-  return writeCheckpoint(FORMAT, state, state.model.weights, modelHeader(state.model));
+  return writeCheckpoint(FORMAT, state, state.model.weights, modelHeader(state.model), state.model.state ?? []);
 }
 
 /** Bytes -> checkpoint state; throws CorruptModelError for anything malformed. */
 export function decodeCheckpoint(bytes: Uint8Array): CheckpointState {
   const c = readCheckpoint(bytes, FORMAT, readRunAndModel);
-  const model = classifierWith(c.read.arch, c.read.run.hidden, c.weights);
+  const model = classifierFrom(c.read.model, c.weights, c.state);
   return { step: c.step, totalSteps: c.totalSteps, lastLoss: c.lastLoss, run: c.read.run, model, adam: c.adam, early: c.early };
+}
+
+/** The run's optional fields, validated and in the order trainClassifier writes them. */
+function readRunExtras(r: Record<string, unknown>, what: string): Pick<RunFingerprint, 'geometry' | 'classes' | 'resnet' | 'augment'> {
+  try {
+    if (r.geometry !== undefined) checkGeometry(r.geometry as ImageGeometry, `${what} run geometry`);
+    if (r.classes !== undefined && !(isCount(r.classes) && r.classes >= 2)) throw new Error(`${what}: run classes ${JSON.stringify(r.classes)} is malformed`);
+    if (r.resnet !== undefined) checkResNetShape(r.resnet, `${what} run`);
+    if (r.augment !== undefined) checkAugmentation(r.augment, `${what} run augment`);
+  } catch (err) {
+    throw new CorruptModelError((err as Error).message);
+  }
+  const geometry = r.geometry as ImageGeometry | undefined;
+  const resnet = r.resnet as ResNetShape | undefined;
+  const augment = r.augment as Augmentation | undefined;
+  return {
+    ...(geometry ? { geometry: { size: geometry.size, channels: geometry.channels } } : {}),
+    ...(r.classes !== undefined ? { classes: r.classes as number } : {}),
+    ...(resnet ? { resnet: { depth: resnet.depth, width: resnet.width } } : {}),
+    ...(augment ? { augment: { crop: augment.crop, flip: augment.flip } } : {}),
+  };
 }
 
 function readRunAndModel(header: Record<string, unknown>) {
@@ -67,17 +102,14 @@ function readRunAndModel(header: Record<string, unknown>) {
   }
   if (!model || typeof model !== 'object') throw new CorruptModelError(`${what}: model header missing`);
   const mh = model as Record<string, unknown>;
-  const shapes = validateArch(mh, `${what} model`);
-  const arch = mh.arch as ModelArch;
-  const hidden = mh.hidden as number[];
-  if (JSON.stringify(hidden) !== JSON.stringify(r.hidden)) throw new CorruptModelError(`${what}: model hidden differs from run hidden`);
-  if (JSON.stringify(mh.shapes) !== JSON.stringify(shapes)) {
-    throw new CorruptModelError(`${what}: model shapes do not match arch '${arch}' with hidden ${JSON.stringify(hidden)}`);
-  }
+  const read = validateArch(mh, `${what} model`);
+  const { spec } = read;
+  if (JSON.stringify(spec.hidden) !== JSON.stringify(r.hidden)) throw new CorruptModelError(`${what}: model hidden differs from run hidden`);
+  checkHeaderShapes(mh, read, what);
   const fingerprint: RunFingerprint = {
     seed: r.seed,
     count: r.count,
-    hidden: [...hidden],
+    hidden: [...spec.hidden],
     epochs: r.epochs,
     minSteps: r.minSteps,
     batchSize: r.batchSize,
@@ -87,6 +119,12 @@ function readRunAndModel(header: Record<string, unknown>) {
     validationFraction: r.validationFraction,
     patience: r.patience,
     shuffleWindow: r.shuffleWindow,
+    ...readRunExtras(r, what),
   };
-  return { arch, run: fingerprint, sizes: shapes.map(sizeOf) };
+  const sameInput =
+    JSON.stringify(fingerprint.geometry ?? null) === JSON.stringify(mh.geometry ?? null) &&
+    (fingerprint.classes ?? 10) === spec.classes &&
+    JSON.stringify(fingerprint.resnet ?? null) === JSON.stringify(spec.resnet ?? null);
+  if (!sameInput) throw new CorruptModelError(`${what}: the model's geometry, classes or resnet shape differ from the run fingerprint's`);
+  return { model: read, run: fingerprint, sizes: read.shapes.map(sizeOf), stateSizes: read.stateShapes.map(sizeOf) };
 }

@@ -64,10 +64,11 @@ export function readFloatSections(view: DataView, offset: number, sizes: number[
 //
 // Both models' checkpoints (classifier 'SSCK', CLIP 'SSCC') are one layout: header {format, step,
 // totalSteps, lastLoss, run, adam: {beta1, beta2, epsilon, iteration}, early: {bestEpoch, bestLoss,
-// epochsSinceBest, stoppedEpoch}, model: <model header>}, then the weights, Adam's m, Adam's v and
-// (once an epoch was validated) the best epoch's weights as float32 sections of the same sizes.
-// What differs is the model header and the run fingerprint, which each model writes and validates
-// itself.
+// epochsSinceBest, stoppedEpoch}, model: <model header>}, then the weights, the model's
+// non-trained state if it has any (batch norm statistics: Adam has no slots for it), Adam's m,
+// Adam's v and (once an epoch was validated) the best epoch's weights and state, as float32
+// sections. What differs is the model header and the run fingerprint, which each model writes and
+// validates itself. A model without state writes exactly what it wrote before state existed.
 
 /** One checkpoint format: its magic, version, name in error messages and header size bound. */
 export interface CheckpointFormat {
@@ -100,19 +101,30 @@ export interface EarlyStoppingState {
   epochsSinceBest: number;
   /** The epoch early stopping ended training at; 0 while training goes on. */
   stoppedEpoch: number;
-  /** The best epoch's weights: null exactly when bestEpoch is 0. */
+  /**
+   * The best epoch's weights, followed by its non-trained state for a model that has one: null
+   * exactly when bestEpoch is 0.
+   */
   bestWeights: Float32Array[] | null;
 }
 
 /** Before the first validation. */
 export const NO_EARLY_STOPPING: EarlyStoppingState = { bestEpoch: 0, bestLoss: Number.NaN, epochsSinceBest: 0, stoppedEpoch: 0, bestWeights: null };
 
-export function writeCheckpoint<Run>(format: CheckpointFormat, state: CheckpointFields<Run>, weights: Float32Array[], modelHeader: unknown): Uint8Array {
-  const sizes = weights.map((w) => w.length);
+/** `modelState`: the model's non-trained state (batch norm statistics), [] for none. */
+export function writeCheckpoint<Run>(
+  format: CheckpointFormat,
+  state: CheckpointFields<Run>,
+  weights: Float32Array[],
+  modelHeader: unknown,
+  modelState: Float32Array[] = [],
+): Uint8Array {
   const { bestWeights, ...early } = state.early;
   if ((bestWeights === null) !== (early.bestEpoch === 0)) throw new Error(`${format.what}: best weights are kept exactly when a best epoch is`);
-  for (const [name, slots] of [['m', state.adam.m], ['v', state.adam.v], ['best weights', bestWeights ?? weights]] as const) {
-    if (slots.length !== sizes.length || slots.some((s, i) => !(s instanceof Float32Array) || s.length !== sizes[i])) {
+  const modelFloats = [...weights, ...modelState];
+  const slotChecks = [['m', state.adam.m, weights], ['v', state.adam.v, weights], ['best weights', bestWeights ?? modelFloats, modelFloats]] as const;
+  for (const [name, slots, like] of slotChecks) {
+    if (slots.length !== like.length || slots.some((s, i) => !(s instanceof Float32Array) || s.length !== like[i]!.length)) {
       throw new Error(`${format.what}: ${name} do not match the model's weight sizes`);
     }
   }
@@ -126,20 +138,21 @@ export function writeCheckpoint<Run>(format: CheckpointFormat, state: Checkpoint
     early: { ...early, bestLoss: Number.isFinite(early.bestLoss) ? early.bestLoss : null },
     model: modelHeader,
   };
-  return writeContainer(format.magic, header, [...weights, ...state.adam.m, ...state.adam.v, ...(bestWeights ?? [])], format.maxHeaderBytes);
+  return writeContainer(format.magic, header, [...modelFloats, ...state.adam.m, ...state.adam.v, ...(bestWeights ?? [])], format.maxHeaderBytes);
 }
 
 export const isCount = (x: unknown): x is number => Number.isSafeInteger(x) && (x as number) >= 0;
 
 /**
  * Bytes -> checkpoint; throws CorruptModelError for anything malformed. `readModel` validates the
- * header's run and model parts (in that order) and returns what it read with the weight sizes.
+ * header's run and model parts (in that order) and returns what it read with the weight sizes
+ * (and the state's, for a model with non-trained state).
  */
 export function readCheckpoint<T>(
   bytes: Uint8Array,
   format: CheckpointFormat,
-  readModel: (header: Record<string, unknown>) => T & { sizes: number[] },
-): Omit<CheckpointFields<never>, 'run'> & { read: T; weights: Float32Array[] } {
+  readModel: (header: Record<string, unknown>) => T & { sizes: number[]; stateSizes?: number[] },
+): Omit<CheckpointFields<never>, 'run'> & { read: T; weights: Float32Array[]; state: Float32Array[] } {
   const { what } = format;
   const { header, view, payloadOffset } = readContainer(bytes, format.magic, what, format.maxHeaderBytes);
   if (header.format !== format.version) {
@@ -156,19 +169,23 @@ export function readCheckpoint<T>(
   const early = readEarlyStopping(header.early, what);
   const read = readModel(header);
   const sizes = read.sizes;
-  const sets = early.bestEpoch > 0 ? 4 : 3;
-  const expected = payloadOffset + sets * 4 * sizes.reduce((x, y) => x + y, 0);
+  const stateSizes = read.stateSizes ?? [];
+  const modelSizes = [...sizes, ...stateSizes];
+  const layout = [...modelSizes, ...sizes, ...sizes, ...(early.bestEpoch > 0 ? modelSizes : [])];
+  const expected = payloadOffset + 4 * layout.reduce((x, y) => x + y, 0);
   if (bytes.length !== expected) throw new CorruptModelError(`${what}: ${bytes.length} bytes, expected ${expected}`);
-  const sections = readFloatSections(view, payloadOffset, Array.from({ length: sets }, () => sizes).flat());
+  const sections = readFloatSections(view, payloadOffset, layout);
   const k = sizes.length;
+  const s = stateSizes.length;
   return {
     step,
     totalSteps,
     lastLoss: lastLoss === null ? Number.NaN : (lastLoss as number),
     read,
     weights: sections.slice(0, k),
-    adam: { iteration: a.iteration, m: sections.slice(k, 2 * k), v: sections.slice(2 * k, 3 * k) },
-    early: { ...early, bestWeights: sets === 4 ? sections.slice(3 * k) : null },
+    state: sections.slice(k, k + s),
+    adam: { iteration: a.iteration, m: sections.slice(k + s, 2 * k + s), v: sections.slice(2 * k + s, 3 * k + s) },
+    early: { ...early, bestWeights: early.bestEpoch > 0 ? sections.slice(3 * k + s) : null },
   };
 }
 

@@ -2,16 +2,16 @@
 // space in which the recognizability judge compares generated images with real ones (diversity,
 // core/stats/diversity.ts). Batched like predictLogits, with the same fused inference ops.
 import { initTfBackend } from './backend.js';
-import { checkClassifier, type SerializedClassifier } from './classifier-model.js';
-import { INPUT_SIZE, preprocess } from './input.js';
-import type { InferenceOptions } from './metrics.js';
-import { modelDefinition, modelShapes } from './models/registry.js';
+import { checkClassifier, specOf, type SerializedClassifier } from './classifier-model.js';
+import { preprocess } from './input.js';
+import { checkInputGeometry, modelTensors, type InferenceOptions } from './metrics.js';
+import { modelDefinition } from './models/registry.js';
 
 export interface ClassifierFeatures {
   /** Row-major count x dim. */
   values: Float32Array;
   count: number;
-  /** Width of the trunk's output (the last hidden width; 784 pixels for an MLP without hidden layers). */
+  /** Width of the trunk's output (the last hidden width; the pixels for an MLP without hidden layers; 4 width for a ResNet). */
   dim: number;
 }
 
@@ -29,14 +29,17 @@ export async function predictFeatures(
 ): Promise<ClassifierFeatures> {
   const n = opts.indices ? opts.indices.length : count;
   if (!Number.isInteger(n) || n < 0) throw new Error(`count must be a non-negative integer, got ${n}`);
-  if (!opts.indices && images.length < count * INPUT_SIZE) throw new Error(`${images.length} pixel bytes is fewer than ${count} images need`);
   checkClassifier(model);
+  checkInputGeometry(model, opts.geometry);
+  const per = model.inputSize;
+  if (!opts.indices && images.length < count * per) throw new Error(`${images.length} pixel bytes is fewer than ${count} images need`);
   const { tf } = await initTfBackend(opts.backend ?? 'auto');
   const definition = modelDefinition(model.arch);
-  const dim = definition.trunkFeatures(model.hidden);
-  const shapes = modelShapes(model.arch, model.hidden);
-  // The trunk's weights: all but the 10-way head's kernel and bias.
-  const trunk = model.weights.slice(0, -2).map((w, i) => tf.tensor(w, shapes[i]));
+  const spec = specOf(model);
+  const dim = definition.trunkFeatures(spec);
+  const { weights, state } = modelTensors(tf, model);
+  // The trunk's weights: all but the head's kernel and bias.
+  const trunk = weights.slice(0, -2);
   const values = new Float32Array(n * dim);
   const batch = Math.max(1, Math.floor(opts.batchSize ?? 512));
   try {
@@ -44,15 +47,15 @@ export async function predictFeatures(
       opts.signal?.throwIfAborted();
       const rows = Math.min(batch, n - start);
       const pixels = opts.indices
-        ? preprocess(images, rows, Array.prototype.slice.call(opts.indices, start, start + rows) as number[])
-        : preprocess(images.subarray(start * INPUT_SIZE, (start + rows) * INPUT_SIZE), rows);
-      const features = tf.tidy(() => definition.fusedTrunk(tf.tensor2d(pixels, [rows, INPUT_SIZE]), trunk));
+        ? preprocess(images, rows, Array.prototype.slice.call(opts.indices, start, start + rows) as number[], model.geometry)
+        : preprocess(images.subarray(start * per, (start + rows) * per), rows, undefined, model.geometry);
+      const features = tf.tidy(() => definition.fusedTrunk(tf.tensor2d(pixels, [rows, per]), trunk, spec, state));
       values.set(features.dataSync() as Float32Array, start * dim);
       features.dispose();
       await new Promise<void>((resolve) => setImmediate(resolve));
     }
   } finally {
-    for (const w of trunk) w.dispose();
+    tf.dispose([...weights, ...state]);
   }
   return { values, count: n, dim };
 }

@@ -1,10 +1,11 @@
 // Evaluation of a trained classifier on a labelled image set: loss, accuracy, calibration.
 // Inference runs batched in TF.js; all metric arithmetic is plain float64 JS on the logits,
 // with pure helpers exported for unit tests.
+import { geometryLabel, sameGeometry, type ImageGeometry } from '../image/geometry.js';
 import { initTfBackend, type BackendPreference } from './backend.js';
-import { checkClassifier, type SerializedClassifier } from './classifier-model.js';
-import { INPUT_SIZE, NUM_CLASSES, preprocess } from './input.js';
-import { fusedClassifierLogits, modelShapes } from './models/registry.js';
+import { checkClassifier, specOf, type SerializedClassifier } from './classifier-model.js';
+import { NUM_CLASSES, preprocess } from './input.js';
+import { fusedClassifierLogits, modelShapes, stateShapes } from './models/registry.js';
 
 export const ECE_BINS = 15;
 
@@ -12,6 +13,8 @@ export interface LabelledImages {
   images: Uint8Array;
   labels: Uint8Array;
   count: number;
+  /** When given, must be the model's (an ImageSet always says). */
+  geometry?: ImageGeometry;
 }
 
 export interface EvalMetrics {
@@ -34,11 +37,29 @@ export interface InferenceOptions {
   /** Images per inference batch (default 512). */
   batchSize?: number;
   signal?: AbortSignal;
+  /** The images' geometry, when the caller knows it: must be the model's. */
+  geometry?: ImageGeometry;
+}
+
+/** Throws unless images of `geometry` (when known) are what `model` reads. */
+export function checkInputGeometry(model: SerializedClassifier, geometry: ImageGeometry | undefined): void {
+  if (geometry && !sameGeometry(geometry, model.geometry)) {
+    throw new Error(`the images are ${geometryLabel(geometry)}, the model reads ${geometryLabel(model.geometry)}`);
+  }
+}
+
+/** The model's weights and state as tensors (the caller disposes them). */
+export function modelTensors(tf: typeof import('@tensorflow/tfjs'), model: SerializedClassifier): { weights: import('@tensorflow/tfjs').Tensor[]; state: import('@tensorflow/tfjs').Tensor[] } {
+  const spec = specOf(model);
+  const shapes = modelShapes(model.arch, spec);
+  const states = stateShapes(model.arch, spec);
+  const weights = model.weights.map((w, i) => tf.tensor(w, shapes[i]));
+  return { weights, state: (model.state ?? []).map((s, i) => tf.tensor(s, states[i])) };
 }
 
 /**
- * Logits for images [0, count), as a Float32Array of count * 10. Runs in batches, yielding to
- * the event loop between them so activity heartbeats keep flowing.
+ * Logits for images [0, count) at the model's geometry, as a Float32Array of count * classes.
+ * Runs in batches, yielding to the event loop between them so activity heartbeats keep flowing.
  */
 export async function predictLogits(
   model: SerializedClassifier,
@@ -47,33 +68,35 @@ export async function predictLogits(
   opts: InferenceOptions = {},
 ): Promise<Float32Array> {
   if (!Number.isInteger(count) || count < 0) throw new Error(`count must be a non-negative integer, got ${count}`);
-  if (images.length < count * INPUT_SIZE) throw new Error(`${images.length} pixel bytes is fewer than ${count} images need`);
+  checkClassifier(model); // sizes vs architecture; throws CorruptModelError
+  checkInputGeometry(model, opts.geometry);
+  const per = model.inputSize;
+  if (images.length < count * per) throw new Error(`${images.length} pixel bytes is fewer than ${count} images need`);
   const { tf } = await initTfBackend(opts.backend ?? 'auto');
   const batchSize = Math.max(1, Math.floor(opts.batchSize ?? 512));
-  checkClassifier(model); // sizes vs architecture; throws CorruptModelError
-  // Fused ops (conv2d/matMul + bias + relu): the same function as the layers model (toLayersModel)
-  // and as training's classifierLogits, ~1.5-2x faster on wasm than LayersModel.predict's per-call
-  // overhead.
-  const shapes = modelShapes(model.arch, model.hidden);
-  const weights = model.weights.map((w, i) => tf.tensor(w, shapes[i]));
+  // Fused ops (conv2d/matMul + bias + relu, batch norm folded into the convolutions): the same
+  // function as the layers model (toLayersModel) and as training's classifierLogits in inference
+  // mode, ~1.5-2x faster on wasm than LayersModel.predict's per-call overhead.
+  const spec = specOf(model);
+  const { weights, state } = modelTensors(tf, model);
   const out = new Float32Array(count * model.classes);
   try {
     for (let start = 0; start < count; start += batchSize) {
       opts.signal?.throwIfAborted();
       const n = Math.min(batchSize, count - start);
-      const x = preprocess(images.subarray(start * INPUT_SIZE, (start + n) * INPUT_SIZE), n);
-      const logits = tf.tidy(() => fusedClassifierLogits(model.arch, tf.tensor2d(x, [n, INPUT_SIZE]), weights));
+      const x = preprocess(images.subarray(start * per, (start + n) * per), n, undefined, model.geometry);
+      const logits = tf.tidy(() => fusedClassifierLogits(model.arch, tf.tensor2d(x, [n, per]), weights, spec, state));
       out.set(logits.dataSync() as Float32Array, start * model.classes);
       logits.dispose();
       await new Promise<void>((resolve) => setImmediate(resolve));
     }
   } finally {
-    for (const w of weights) w.dispose();
+    tf.dispose([...weights, ...state]);
   }
   return out;
 }
 
-/** Softmax probabilities for images [0, count): Float32Array of count * 10, rows sum to 1. */
+/** Softmax probabilities for images [0, count): Float32Array of count * classes, rows sum to 1. */
 export async function predictProbabilities(
   model: SerializedClassifier,
   images: Uint8Array,
@@ -97,6 +120,7 @@ export async function evaluateClassifier(
 ): Promise<EvalMetrics> {
   if (test.count < 1) throw new Error('cannot evaluate on an empty set');
   if (test.labels.length < test.count) throw new Error(`${test.labels.length} labels for ${test.count} images`);
+  checkInputGeometry(model, test.geometry);
   const logits = await predictLogits(model, test.images, test.count, opts);
   return metricsFromLogits(logits, test.labels, test.count, model.classes);
 }

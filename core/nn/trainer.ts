@@ -17,12 +17,17 @@
 //    bit-exactly. Where it runs (host or device) follows the backend (adamPlacementFor);
 //  - a checkpoint every `checkpointEvery` steps and after the last one, holding everything above
 //    and early stopping's state (best weights and loss, epochs since the best, whether it stopped).
+//  - a model's non-trained state (the ResNet's batch norm statistics, running-state.ts) lives in
+//    variables beside the weights: each step's forward pass computes its next value, the loop
+//    assigns it after the step; validation reads it; checkpoints and early stopping's best epoch
+//    keep it with the weights.
 // Given a deterministic backend (wasm single-threaded, cpu, native CPU), a run resumed from a
-// checkpoint ends with weights bit-identical to an uninterrupted run's.
+// checkpoint ends with weights (and state) bit-identical to an uninterrupted run's.
 import type * as tf from '@tensorflow/tfjs';
 import { adamPlacementFor, type AdamOptimizer, type AdamPlacement, type AdamState } from './adam.js';
 import { initTfBackend, type BackendPreference } from './backend.js';
 import { NO_EARLY_STOPPING, type CheckpointFields, type EarlyStoppingState } from './container.js';
+import { createRunningState } from './running-state.js';
 import type { LearningRateSchedule } from './schedule.js';
 import { lossReader, trainSteps, type Loop } from './trainer-loop.js';
 import { holdOut, type HoldOut } from './validation.js';
@@ -116,16 +121,30 @@ export interface TrainerState<M, Run> extends CheckpointFields<Run> {
   model: M;
 }
 
+/** Where a batch falls: the step it is for (counted from 0) and that step's epoch. */
+export interface BatchPosition {
+  step: number;
+  epoch: number;
+}
+
+/** The model's non-trained state during a training step (empty for models without one). */
+export interface StepState {
+  /** The current values (read-only for the forward pass). */
+  tensors: readonly tf.Tensor[];
+  /** Where the training forward pass pushes the next values (tf.keep'd), one per state tensor. */
+  next: tf.Tensor[];
+}
+
 /** One batch at a time: load it on the host, then (inside tf.tidy) its loss as a function of the weights. */
 export interface BatchLoss {
-  load(indices: Uint32Array): Promise<void>;
-  lossFunction(): (...weights: tf.Tensor[]) => tf.Scalar;
+  load(indices: Uint32Array, at: BatchPosition): Promise<void>;
+  lossFunction(state: StepState): (...weights: tf.Tensor[]) => tf.Scalar;
 }
 
 /** The held-out examples, loaded once: their mean loss under given weights in one batched forward pass. */
 export interface ValidationSet {
-  /** Call inside tf.tidy. */
-  loss(weights: tf.Tensor[]): tf.Scalar;
+  /** Call inside tf.tidy; `state`: the model's non-trained state (inference mode). */
+  loss(weights: tf.Tensor[], state: readonly tf.Tensor[]): tf.Scalar;
   dispose(): void;
 }
 
@@ -139,9 +158,11 @@ export interface TrainerModel<M extends { weights: Float32Array[] }, Run, O exte
   checkResume?(state: TrainerState<M, Run>): void;
   initial(): M;
   check(model: M): void;
-  /** The model with trained weights in place of `initial`'s. */
-  withWeights(initial: M, weights: Float32Array[]): M;
+  /** The model with trained weights (and non-trained state, [] for models without) in place of `initial`'s. */
+  withWeights(initial: M, weights: Float32Array[], state: Float32Array[]): M;
   shapes(initial: M): number[][];
+  /** The model's non-trained state and its shapes (omitted: none). */
+  state?(model: M): ModelState;
   createOptimizer(placement: AdamPlacement, shapes: number[][], initial: AdamState, learningRate: number, weightDecay: number): O;
   /** Batch buffers for `initial`'s inputs, `batchSize` rows. */
   batches(initial: M, batchSize: number): BatchLoss;
@@ -149,6 +170,20 @@ export interface TrainerModel<M extends { weights: Float32Array[] }, Run, O exte
   validation(initial: M, indices: Uint32Array, batchSize: number): Promise<ValidationSet>;
   /** The progress report from the loop's and the optimizer's state. */
   progress(base: LoopProgress, optimizer: O): P;
+}
+
+/** Non-trained state: values and shapes, in the model's order. */
+export interface ModelState {
+  values: Float32Array[];
+  shapes: number[][];
+}
+
+const NO_STATE: ModelState = { values: [], shapes: [] };
+
+/** The model of `base` with `floats` (its weights, then its state, as early stopping keeps them). */
+function withFloats<M extends { weights: Float32Array[] }, Run, O extends AdamOptimizer, P>(model: TrainerModel<M, Run, O, P>, base: M, floats: Float32Array[]): M {
+  const k = base.weights.length;
+  return model.withWeights(base, floats.slice(0, k), floats.slice(k));
 }
 
 /** Throws unless `count` is a positive integer. */
@@ -202,9 +237,11 @@ export async function runTrainer<M extends { weights: Float32Array[] }, Run, O e
   const plan = trainingPlan(data, recipe, opts.seed);
   const start = resumeState(model, opts.resume);
   opts.signal?.throwIfAborted();
+  const stateOf = (m: M): ModelState => model.state?.(m) ?? NO_STATE;
   if (start && (start.step >= plan.totalSteps || start.early.stoppedEpoch > 0)) {
     const ended = { step: start.step, early: start.early, lastLoss: start.lastLoss };
-    return { ...outcome(plan, ended), model: model.withWeights(start.model, start.early.bestWeights ?? start.model.weights), resumedFromStep: start.step, backend: '' };
+    const floats = start.early.bestWeights ?? [...start.model.weights, ...stateOf(start.model).values];
+    return { ...outcome(plan, ended), model: withFloats(model, start.model, floats), resumedFromStep: start.step, backend: '' };
   }
 
   const backend = await initTfBackend(recipe.backend);
@@ -220,17 +257,21 @@ export async function runTrainer<M extends { weights: Float32Array[] }, Run, O e
   );
   const losses = lossReader(start ? start.lastLoss : Number.NaN);
   let validation: ValidationSet | null = null;
+  let running = null as ReturnType<typeof createRunningState> | null;
   try {
+    const state = stateOf(initial);
+    running = createRunningState(state.values, state.shapes);
     const held = plan.split.validation;
     validation = held.length > 0 ? await model.validation(initial, held, recipe.batchSize) : null;
     const early = start ? start.early : NO_EARLY_STOPPING;
-    const loop: Loop<M, Run, O, P> = { ...plan, recipe, model, opts, optimizer, initial, losses, validation, early, step: start ? start.step : 0 };
+    const loop: Loop<M, Run, O, P> = { ...plan, recipe, model, opts, optimizer, running, initial, losses, validation, early, step: start ? start.step : 0 };
     await trainSteps(loop);
     const ended = { step: loop.step, early: loop.early, lastLoss: losses.read() };
-    const trained = model.withWeights(initial, loop.early.bestWeights ?? optimizer.state().weights);
+    const trained = withFloats(model, initial, loop.early.bestWeights ?? [...optimizer.state().weights, ...running.read()]);
     return { ...outcome(plan, ended), model: trained, resumedFromStep: start ? start.step : 0, backend: backend.backend };
   } finally {
     validation?.dispose();
+    running?.dispose();
     losses.dispose();
     optimizer.dispose();
   }

@@ -1,15 +1,18 @@
 // Pair shards built from a labelled image set with one caption per image (Fashion-MNIST +
-// captioner.ts): grey PNGs keyed by global index, with img2dataset-style metadata, packed as
-// pairs.ts packs any pair shard, so the embedded pairs are read by the same code as a lab's own.
-import { IMAGE_PIXELS, IMAGE_SIDE } from '../datasets/fashion-mnist.js';
-import { encodeGrayPng } from '../png.js';
+// captioner.ts): PNGs at the set's geometry (grey or RGB) keyed by global index, with
+// img2dataset-style metadata, packed as pairs.ts packs any pair shard, so the embedded pairs are
+// read by the same code as a lab's own.
+import { FASHION_MNIST_GEOMETRY, pixelsPerImage, type ImageGeometry } from '../image/geometry.js';
+import { encodePng } from '../png.js';
 import { normalizeCaption, packPairShard, type PairSampleInput } from './pairs.js';
 import { sampleKey, shardName } from './webdataset.js';
 
-/** 28x28 grey images with labels and one caption each (e.g. Fashion-MNIST + captioner.ts). */
+/** Images with labels and one caption each (e.g. Fashion-MNIST + captioner.ts). */
 export interface CaptionedImages {
-  /** count x 784 bytes, row-major. */
+  /** count x pixelsPerImage(geometry) bytes, row-major HWC. */
   images: Uint8Array;
+  /** Default 28x28 grey. */
+  geometry?: ImageGeometry;
   labels: Uint8Array;
   /** Caption of image i, by array or by function. */
   captions: readonly string[] | ((index: number, label: number) => string);
@@ -38,7 +41,9 @@ export function pairShardCount(count: number, shardSize: number): number {
  */
 export async function captionedPairShard(data: CaptionedImages, shardIndex: number, shardSize: number): Promise<BuiltPairShard> {
   const count = data.labels.length;
-  if (data.images.length !== count * IMAGE_PIXELS) throw new Error(`${data.images.length} image bytes for ${count} labels (want ${IMAGE_PIXELS} each)`);
+  const geometry = data.geometry ?? FASHION_MNIST_GEOMETRY;
+  const per = pixelsPerImage(geometry);
+  if (data.images.length !== count * per) throw new Error(`${data.images.length} image bytes for ${count} labels (want ${per} each)`);
   if (typeof data.captions !== 'function' && data.captions.length !== count) throw new Error(`${data.captions.length} captions for ${count} images`);
   if (!Number.isInteger(shardSize) || shardSize < 1) throw new Error(`shard size must be a positive integer, not ${shardSize}`);
   if (!Number.isInteger(shardIndex) || shardIndex < 0 || shardIndex >= pairShardCount(count, shardSize)) {
@@ -53,8 +58,8 @@ export async function captionedPairShard(data: CaptionedImages, shardIndex: numb
     if (className === undefined) throw new Error(`image ${index} has label ${label}, but there are ${data.classes.length} classes`);
     const caption = typeof data.captions === 'function' ? data.captions(index, label) : data.captions[index]!;
     const key = sampleKey(index);
-    const image = encodeGrayPng(data.images.subarray(index * IMAGE_PIXELS, (index + 1) * IMAGE_PIXELS), IMAGE_SIDE, IMAGE_SIDE);
-    const meta = { key, caption: normalizeCaption(caption), status: 'success', width: IMAGE_SIDE, height: IMAGE_SIDE, label, className, source: data.source, index };
+    const image = encodePng(data.images.subarray(index * per, (index + 1) * per), geometry);
+    const meta = { key, caption: normalizeCaption(caption), status: 'success', width: geometry.size, height: geometry.size, label, className, source: data.source, index };
     samples.push({ key, image, ext: 'png', caption, meta });
   }
   return { shardIndex, name: shardName(shardIndex), firstIndex, samples: samples.length, bytes: await packPairShard(samples) };

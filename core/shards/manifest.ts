@@ -1,7 +1,7 @@
 // A source's manifest: its shards in order with counts and checksums. Training on N images
 // takes the first N samples in manifest order (nested subsets, as in the paper; stream.ts reads them).
 import { getJson, type BlobStore } from '../storage.js';
-import type { ImageGeometry } from '../image/geometry.js';
+import { checkGeometry, FASHION_MNIST_GEOMETRY, sameGeometry, type ImageGeometry } from '../image/geometry.js';
 
 export const MANIFEST_FORMAT = 'synthscale-manifest-1';
 
@@ -44,7 +44,21 @@ export function validateManifest(value: unknown, where: string): SourceManifest 
     total += shard.samples;
   }
   if (total !== m.totalSamples) throw new Error(`${where}: totalSamples ${m.totalSamples} but shards hold ${total}`);
+  if (m.geometry !== undefined) checkGeometry(m.geometry, `${where} geometry`);
   return m as SourceManifest;
+}
+
+/** The geometry of a manifest's images (absent: 28x28 grey, manifests from before geometries). */
+export function manifestGeometry(manifest: Pick<SourceManifest, 'geometry'>): ImageGeometry {
+  return manifest.geometry ?? FASHION_MNIST_GEOMETRY;
+}
+
+/**
+ * The manifest field for images of `geometry`: none at 28x28 grey, so manifests (and the keys of
+ * everything hashed from them) stay byte-identical to those written before geometries.
+ */
+export function geometryField(geometry: ImageGeometry | undefined): { geometry?: ImageGeometry } {
+  return geometry === undefined || sameGeometry(geometry, FASHION_MNIST_GEOMETRY) ? {} : { geometry: { size: geometry.size, channels: geometry.channels } };
 }
 
 export async function readManifest(store: BlobStore, uri: string): Promise<SourceManifest> {

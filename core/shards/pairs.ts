@@ -16,9 +16,9 @@
 // error is a ShardFormatError naming the shard and the key (or entry).
 //
 // Writing: entries sorted by key then name, fixed mtime, canonical JSON: byte-reproducible.
-import { IMAGE_SIDE } from '../datasets/fashion-mnist.js';
 import { MalformedImageError } from '../png.js';
-import { toGrayPixels, UnusableImageError } from '../image/resize.js';
+import { FASHION_MNIST_GEOMETRY, pixelsPerImage, type ImageGeometry } from '../image/geometry.js';
+import { toGeometryPixels, UnusableImageError } from '../image/resize.js';
 import { packTar, readTar, ShardFormatError, unsafeName, type TarEntryPlan, type TarLayout } from './tar.js';
 
 export type PairImageExt = 'jpg' | 'jpeg' | 'png' | 'webp';
@@ -208,7 +208,9 @@ function parseMeta(bytes: Uint8Array, shard: string, key: string): Record<string
 }
 
 export interface DecodePairImageOptions {
-  /** Output side; default 28 (Fashion-MNIST). */
+  /** Output geometry (the sweep's); default 28x28 grey (Fashion-MNIST). */
+  geometry?: ImageGeometry;
+  /** Output side of a grey image when no geometry is given (legacy); default 28. */
   side?: number;
   /** Images whose header claims more pixels are refused before decoding; default 4096 x 4096. */
   maxPixels?: number;
@@ -216,10 +218,14 @@ export interface DecodePairImageOptions {
 
 export const DEFAULT_MAX_PAIR_IMAGE_PIXELS = 4096 * 4096;
 
-/** PNG, JPEG or WebP bytes -> side x side grey (image-resize.ts: header pixel cap first, then cover-resize). */
+function pairGeometry(opts: DecodePairImageOptions): ImageGeometry {
+  return opts.geometry ?? (opts.side === undefined ? FASHION_MNIST_GEOMETRY : { size: opts.side, channels: 1 });
+}
+
+/** PNG, JPEG or WebP bytes -> the geometry (resize.ts toGeometryPixels: header pixel cap first, then the cover resize rule). */
 export async function decodePairImage(bytes: Uint8Array, where: string, opts: DecodePairImageOptions = {}): Promise<Uint8Array> {
   try {
-    const { pixels } = await toGrayPixels(bytes, { side: opts.side ?? IMAGE_SIDE, maxPixels: opts.maxPixels ?? DEFAULT_MAX_PAIR_IMAGE_PIXELS });
+    const { pixels } = await toGeometryPixels(bytes, { geometry: pairGeometry(opts), maxPixels: opts.maxPixels ?? DEFAULT_MAX_PAIR_IMAGE_PIXELS });
     return pixels;
   } catch (err) {
     if (err instanceof UnusableImageError) throw new MalformedImageError(`${where}: ${err.message}`);
@@ -227,20 +233,20 @@ export async function decodePairImage(bytes: Uint8Array, where: string, opts: De
   }
 }
 
-/** Decode a shard's images into one n x side x side array, `concurrency` at a time (default 4). */
+/** Decode a shard's images into one array of n images at the geometry, `concurrency` at a time (default 4). */
 export async function decodePairImages(
   samples: readonly PairSample[],
   shard: string,
   opts: DecodePairImageOptions & { concurrency?: number } = {},
 ): Promise<Uint8Array> {
-  const side = opts.side ?? IMAGE_SIDE;
-  const out = new Uint8Array(samples.length * side * side);
+  const per = pixelsPerImage(pairGeometry(opts));
+  const out = new Uint8Array(samples.length * per);
   let next = 0;
   const worker = async () => {
     while (next < samples.length) {
       const i = next++;
       const s = samples[i]!;
-      out.set(await decodePairImage(s.image, `${shard} [${s.key}]`, opts), i * side * side);
+      out.set(await decodePairImage(s.image, `${shard} [${s.key}]`, opts), i * per);
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(opts.concurrency ?? 4, samples.length)) }, worker));

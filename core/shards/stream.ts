@@ -6,12 +6,13 @@
 // first N samples fit in the cache (the usual case: 256 MB holds ~330k 28x28 images) every shard
 // is decoded once per process and shared by all of that source's cells.
 import type { BlobStore } from '../storage.js';
-import { decodeGrayPng } from '../png.js';
-import { IMAGE_SIDE, IMAGE_PIXELS } from '../datasets/fashion-mnist.js';
+import { decodePng, MAX_SAMPLE_PNG_BYTES } from '../png.js';
+import { FASHION_MNIST_GEOMETRY, pixelsPerImage, sameGeometry, type ImageGeometry } from '../image/geometry.js';
 import { ShardFormatError, UNLABELED, unpackShard } from './webdataset.js';
-import type { ShardRecord, SourceManifest } from './manifest.js';
+import { manifestGeometry, type ShardRecord, type SourceManifest } from './manifest.js';
 
 export interface DecodedShard {
+  /** samples * pixelsPerImage(geometry) bytes, HWC. */
   images: Uint8Array;
   labels: Uint8Array;
   /** Each sample's text: a synthetic sample's prompt, a real pair's caption, else null. */
@@ -88,20 +89,27 @@ function sharedCache(): DecodedShardCache {
   return processCache;
 }
 
-/** Fetch (checksum-verified by the store), unpack and decode one shard; labels checked. */
-export async function decodeShard(store: BlobStore, record: ShardRecord, classCount: number): Promise<DecodedShard> {
+/**
+ * Fetch (checksum-verified by the store), unpack and decode one shard at `geometry` (its
+ * manifest's: manifestGeometry); labels checked. A PNG of another size or channel count is a
+ * malformed shard.
+ */
+export async function decodeShard(store: BlobStore, record: ShardRecord, classCount: number, geometry: ImageGeometry = FASHION_MNIST_GEOMETRY): Promise<DecodedShard> {
   const bytes = await store.get(store.keyOf(record.uri), { maxBytes: MAX_SHARD_BYTES });
-  const samples = await unpackShard(bytes, record.uri);
+  // Colour and larger images may need more than the default 1 MiB per entry.
+  const legacy = sameGeometry(geometry, FASHION_MNIST_GEOMETRY);
+  const samples = await unpackShard(bytes, record.uri, legacy ? undefined : { maxSamples: 100_000, maxEntryBytes: MAX_SAMPLE_PNG_BYTES });
   if (samples.length !== record.samples) {
     throw new ShardFormatError(record.uri, undefined, `${samples.length} samples, manifest says ${record.samples}`);
   }
-  const images = new Uint8Array(samples.length * IMAGE_PIXELS);
+  const per = pixelsPerImage(geometry);
+  const images = new Uint8Array(samples.length * per);
   const labels = new Uint8Array(samples.length);
   const indices = new Uint32Array(samples.length);
   const prompts: (string | null)[] = [];
   samples.forEach((sample, i) => {
     if (sample.meta.label >= classCount && sample.meta.label !== UNLABELED) throw new ShardFormatError(record.uri, sample.key, `label ${sample.meta.label} out of range`);
-    images.set(decodeGrayPng(sample.png, IMAGE_SIDE, IMAGE_SIDE, `${record.uri} [${sample.key}]`), i * IMAGE_PIXELS);
+    images.set(decodePng(sample.png, geometry, `${record.uri} [${sample.key}]`), i * per);
     labels[i] = sample.meta.label;
     indices[i] = sample.meta.index;
     const text = sample.meta.prompt ?? sample.meta.caption;
@@ -113,6 +121,8 @@ export async function decodeShard(store: BlobStore, record: ShardRecord, classCo
 /** Training data read batch by batch (see classifier.ts's TrainingData). */
 export interface SampleStream {
   count: number;
+  /** Geometry of every image gathered: pixelsPerImage(geometry) bytes per row. */
+  geometry: ImageGeometry;
   /** Samples per shard, in manifest order: the unit of the windowed shuffle. */
   segments: number[];
   gather(indices: ArrayLike<number>, images: Uint8Array, labels: Uint8Array): Promise<void>;
@@ -164,6 +174,8 @@ export function openSamples(store: BlobStore, manifest: SourceManifest, window: 
     taken += take;
   }
   const classCount = manifest.classes.length;
+  const geometry = manifestGeometry(manifest);
+  const per = pixelsPerImage(geometry);
   const shardOf = (index: number): number => {
     // Last segment whose start <= index.
     let lo = 0;
@@ -177,7 +189,7 @@ export function openSamples(store: BlobStore, manifest: SourceManifest, window: 
   };
   const load = (s: number) => {
     const record = records[s]!;
-    return cache.get(`${record.uri}#${record.sha256}`, () => decodeShard(store, record, classCount));
+    return cache.get(`${record.uri}#${record.sha256}`, () => decodeShard(store, record, classCount, geometry));
   };
   /** For each asked example: its decoded shard and its row there. */
   const resolve = async (indices: ArrayLike<number>) => {
@@ -196,10 +208,11 @@ export function openSamples(store: BlobStore, manifest: SourceManifest, window: 
   };
   return {
     count,
+    geometry,
     segments,
     async gather(indices, images, labels) {
       (await resolve(indices)).forEach(({ shard, local }, i) => {
-        images.set(shard.images.subarray(local * IMAGE_PIXELS, (local + 1) * IMAGE_PIXELS), i * IMAGE_PIXELS);
+        images.set(shard.images.subarray(local * per, (local + 1) * per), i * per);
         labels[i] = shard.labels[local]!;
       });
     },
@@ -212,75 +225,20 @@ export function openSamples(store: BlobStore, manifest: SourceManifest, window: 
 }
 
 export interface LabeledImages {
+  /** count * pixelsPerImage(geometry) bytes. */
   images: Uint8Array;
   labels: Uint8Array;
   count: number;
+  geometry: ImageGeometry;
 }
 
-/** Samples [offset, offset + count) of a source, decoded into one array (training streams instead). */
+/** Samples [offset, offset + count) of a source at its geometry, decoded into one array (training streams instead). */
 export async function loadFirstSamples(store: BlobStore, manifest: SourceManifest, count: number, offset = 0): Promise<LabeledImages> {
   const stream = openSamples(store, manifest, { count, offset });
-  const images = new Uint8Array(count * IMAGE_PIXELS);
+  const images = new Uint8Array(count * pixelsPerImage(stream.geometry));
   const labels = new Uint8Array(count);
   await stream.gather(Uint32Array.from({ length: count }, (_, i) => i), images, labels);
-  return { images, labels, count };
+  return { images, labels, count, geometry: stream.geometry };
 }
 
-/**
- * Several streams as one: examples [0, a.count) come from the first, the next b.count from the
- * second, and so on (a mixed source: N real images, then N_s synthetic ones). Segments are kept,
- * so the windowed shuffle still works on whole shards.
- */
-export function concatStreams(streams: readonly SampleStream[]): SampleStream {
-  if (streams.length === 1) return streams[0]!;
-  const starts: number[] = [];
-  let count = 0;
-  for (const s of streams) {
-    starts.push(count);
-    count += s.count;
-  }
-  // Split a batch by stream: each part's local indices and its rows in the batch.
-  const split = (indices: ArrayLike<number>) => {
-    const parts = streams.map(() => ({ local: [] as number[], rows: [] as number[] }));
-    for (let i = 0; i < indices.length; i++) {
-      const index = indices[i]!;
-      if (!(index >= 0 && index < count)) throw new RangeError(`sample ${index} is out of range [0, ${count})`);
-      let s = streams.length - 1;
-      while (starts[s]! > index) s--;
-      parts[s]!.local.push(index - starts[s]!);
-      parts[s]!.rows.push(i);
-    }
-    return parts;
-  };
-  return {
-    count,
-    segments: streams.flatMap((s) => s.segments),
-    async gatherTexts(indices, textOf) {
-      const out = new Array<string>(indices.length);
-      await Promise.all(
-        split(indices).map(async (part, s) => {
-          if (part.local.length === 0) return;
-          const texts = await streams[s]!.gatherTexts(part.local, textOf);
-          part.rows.forEach((row, j) => (out[row] = texts[j]!));
-        }),
-      );
-      return out;
-    },
-    async gather(indices, images, labels) {
-      // Gather each stream's part, then scatter back in the asked order.
-      const parts = split(indices);
-      await Promise.all(
-        parts.map(async (part, s) => {
-          if (part.local.length === 0) return;
-          const partImages = new Uint8Array(part.local.length * IMAGE_PIXELS);
-          const partLabels = new Uint8Array(part.local.length);
-          await streams[s]!.gather(part.local, partImages, partLabels);
-          part.rows.forEach((row, j) => {
-            images.set(partImages.subarray(j * IMAGE_PIXELS, (j + 1) * IMAGE_PIXELS), row * IMAGE_PIXELS);
-            labels[row] = partLabels[j]!;
-          });
-        }),
-      );
-    },
-  };
-}
+export { concatStreams } from './concat-streams.js';

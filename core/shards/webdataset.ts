@@ -31,6 +31,8 @@ export interface SampleMeta {
     width: number;
     height: number;
     bytes: number;
+    /** When the generator keeps originals: the image as returned, at this key of the sweep's store (`originals/<sha256>.<ext>`). */
+    original?: string;
   };
 }
 

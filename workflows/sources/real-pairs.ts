@@ -22,6 +22,7 @@ export const realPairsSource: SourceHandler<RealPairsSourceSpec> = async ({ inpu
   const out = await importer.importPairShards({
     source: source.name,
     field: `sources.${input.sourceIndex ?? '?'}.shards`,
+    datasetFingerprint: input.datasetFingerprint,
     shards,
     count: input.count,
     shardSize: input.shardSize,

@@ -24,6 +24,7 @@ export const syntheticSource: SourceHandler<SyntheticSourceSpec> = async (run) =
     cpu.synthesizePrompts({
       prompts: source.prompts,
       classes: input.classes,
+      ...(input.wnids ? { wnids: input.wnids } : {}),
       count: run.target,
       seed: input.generationSeed,
       ...(input.captionsManifestUri ? { captionsManifestUri: input.captionsManifestUri } : {}),
@@ -40,6 +41,7 @@ export const syntheticSource: SourceHandler<SyntheticSourceSpec> = async (run) =
     kind: 'synthetic',
     description: describeSource(source),
     classes: input.classes,
+    datasetFingerprint: input.datasetFingerprint,
     manifestKey: manifestKey(sourceKey, run.target),
     shards,
     requiredSamples: input.count,
@@ -90,7 +92,7 @@ function generateShards(run: SourceRun<SyntheticSourceSpec>, modelUri: string | 
           generationSeed: input.generationSeed,
           generatorLabel,
           // A fitted generator's shard input stays as it was (its model URI says it all).
-          ...(modelUri !== undefined ? {} : { generator, classes: input.classes }),
+          ...(modelUri !== undefined ? {} : { generator, classes: input.classes, datasetFingerprint: input.datasetFingerprint }),
         });
         countShard(run, out);
         await run.reportProgress();

@@ -1,7 +1,6 @@
 // The cells phase: each source's cells as child workflows in a sliding window shared by all
 // sources, a page at a time (the sweep continues as new between pages).
 import { condition, executeChild, ParentClosePolicy, workflowInfo } from '@temporalio/workflow';
-import { legacyEvalSets } from '../../contracts/eval-sets.js';
 import { cellAt, cellCountOf, cellData, sortedSizes } from '../../contracts/grid.js';
 import { cellWorkflowPart } from '../../contracts/keys.js';
 import type { SweepPlan } from '../../contracts/plan.js';
@@ -69,7 +68,8 @@ async function runCell(run: SweepRun, plan: SweepPlan, summary: SourceSummary, c
         ...(data.offset ? { offset: data.offset } : {}),
         seed: cell.seed,
         recipe: spec.training,
-        evalSets: plan.evalSets ?? legacyEvalSets(spec),
+        // Plans from before they listed eval sets: the spec's entries as they were.
+        evalSets: plan.evalSets ?? spec.eval.map(({ name, split }) => ({ name, split })),
         ...(data.mix ? { mix: data.mix } : {}),
         ...CELL_TASKS[cell.task].cellInput(plan),
       },

@@ -52,6 +52,7 @@ export async function sourceData(run: SweepRun, plan: SweepPlan, source: DataSou
         maxConcurrentShards: spec.generation.maxConcurrentShards,
         failureBudget: spec.generation.failureBudget,
         classes: plan.classes,
+        ...(plan.dataset?.wnids ? { wnids: plan.dataset.wnids } : {}),
         datasetFingerprint: plan.datasetFingerprint,
         ...(plan.sourceKeys[source.name] !== undefined ? { sourceKey: plan.sourceKeys[source.name]! } : {}),
         sourceIndex: spec.sources.indexOf(source),

@@ -31,6 +31,9 @@ export async function analyzeAndReport(run: SweepRun, plan: SweepPlan): Promise<
     spec,
     stageSeconds,
     stats,
+    ...(plan.dataset ? { dataset: plan.dataset } : {}),
+    ...(plan.evalDatasets ? { evalDatasets: plan.evalDatasets } : {}),
+    ...(plan.evalSets ? { evalSets: plan.evalSets } : {}),
   });
   run.addSeconds('report', t0);
   run.setStage('done');

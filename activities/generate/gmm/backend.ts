@@ -1,8 +1,10 @@
 // The embedded generator as a generation backend: a shard loads the fitted model at its modelUri
 // (cached per URI) and samples each item on the CPU, class weights and attributes from the prompt.
-import { IMAGE_SIDE } from '../../../core/datasets/fashion-mnist.js';
+import { ApplicationFailure } from '@temporalio/activity';
+import { FAILURE_TYPES } from '../../../contracts/failures.js';
+import { geometryLabel, sameGeometry } from '../../../core/image/geometry.js';
 import { memoizePromise } from '../../../core/memo.js';
-import { encodeGrayPng } from '../../../core/png.js';
+import { encodePng } from '../../../core/png.js';
 import type { BlobStore } from '../../../core/storage.js';
 import { promptAttributes, promptToClassWeights } from '../../../core/text/text-condition.js';
 import type { EmbeddedGeneratorSpec } from '../../../contracts/spec/sweep.js';
@@ -18,10 +20,10 @@ function loadModel(store: BlobStore, uri: string): Promise<GmmGeneratorModel> {
   return memoizePromise(models, uri, async () => deserializeGmmModel(await store.get(store.keyOf(uri), { maxBytes: 64 * 1024 * 1024 })), 16);
 }
 
-/** The embedded generator behind the per-item seam. */
+/** The embedded generator behind the per-item seam: PNGs at the model's geometry. */
 function embeddedGenerator(model: GmmGeneratorModel): ItemGenerator {
   return async (item) =>
-    encodeGrayPng(
+    encodePng(
       sampleImage(model, {
         classWeights: promptToClassWeights(item.prompt.text, model.classes),
         attributes: promptAttributes(item.prompt.text, model.classes),
@@ -29,8 +31,7 @@ function embeddedGenerator(model: GmmGeneratorModel): ItemGenerator {
         steps: item.steps,
         seed: item.seed,
       }),
-      IMAGE_SIDE,
-      IMAGE_SIDE,
+      model.geometry,
     );
 }
 
@@ -38,8 +39,15 @@ function embeddedGenerator(model: GmmGeneratorModel): ItemGenerator {
 export const EMBEDDED_GMM_BACKEND: GeneratorBackend<EmbeddedGeneratorSpec | undefined> = {
   // The generator code version is part of every shard's fingerprint already.
   fingerprintInputs: () => ({}),
-  async load(_spec, input, store) {
+  async load(_spec, input, store, request) {
     const model = await loadModel(store, input.modelUri);
-    return { classes: model.classes, itemGenerator: () => embeddedGenerator(model), takeSampleMeta: () => ({}) };
+    if (input.datasetFingerprint !== undefined && !sameGeometry(model.geometry, request.geometry)) {
+      throw ApplicationFailure.nonRetryable(
+        `${input.modelUri} samples ${geometryLabel(model.geometry)} images, the sweep's dataset is ${geometryLabel(request.geometry)}`,
+        FAILURE_TYPES.invalidInput,
+      );
+    }
+    // Sampled and encoded right here, synchronously (see ShardGenerator.inProcess).
+    return { classes: model.classes, geometry: model.geometry, inProcess: true, itemGenerator: () => embeddedGenerator(model), takeSampleMeta: () => ({}) };
   },
 };

@@ -2,24 +2,28 @@
 import type { GmmGeneratorModel } from './model.js';
 
 /**
- * Per component, features of its mean image: brightness (mean intensity of its foreground, pixels
- * above -0.5 in [-1, 1]), size (the foreground's share of the image) and texture (mean absolute
- * difference of neighbouring pixels), each z-scored among the components of the same class, so an
- * attribute moves weight between a class's own modes and never changes the class.
+ * Per component, features of its mean image (of its BT.601 luma, for colour models): brightness
+ * (mean intensity of its foreground, pixels above -0.5 in [-1, 1]), size (the foreground's share
+ * of the image) and texture (mean absolute difference of neighbouring pixels), each z-scored among
+ * the components of the same class, so an attribute moves weight between a class's own modes and
+ * never changes the class.
  */
 export function componentFeatureZ(model: GmmGeneratorModel): Float64Array {
   const K = model.componentClass.length;
   const D = model.pcaDims;
-  const P = model.pixels;
-  const side = Math.round(Math.sqrt(P));
+  const V = model.pixels;
+  const { size: side, channels } = model.geometry;
+  const P = side * side;
   const raw = new Float64Array(K * 3);
-  const x = new Float64Array(P);
+  const img = new Float64Array(V);
+  const x = channels === 1 ? img : new Float64Array(P);
   for (let k = 0; k < K; k++) {
-    for (let p = 0; p < P; p++) x[p] = model.mean[p]!;
+    for (let v = 0; v < V; v++) img[v] = model.mean[v]!;
     for (let d = 0; d < D; d++) {
       const coef = model.componentMean[k * D + d]!;
-      for (let p = 0; p < P; p++) x[p] = x[p]! + coef * model.basis[d * P + p]!;
+      for (let v = 0; v < V; v++) img[v] = img[v]! + coef * model.basis[d * V + v]!;
     }
+    if (channels === 3) for (let p = 0; p < P; p++) x[p] = 0.299 * img[3 * p]! + 0.587 * img[3 * p + 1]! + 0.114 * img[3 * p + 2]!;
     let fg = 0;
     let fgSum = 0;
     let tv = 0;

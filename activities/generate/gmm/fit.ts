@@ -1,6 +1,6 @@
 // Fitting the embedded generator: PCA of the training images, then a diagonal Gaussian mixture per
-// class in PCA space. Deterministic for given data and config.
-import { IMAGE_PIXELS } from '../../../core/datasets/fashion-mnist.js';
+// class in PCA space, at the training images' geometry. Deterministic for given data and config.
+import { checkGeometry, FASHION_MNIST_GEOMETRY, pixelsPerImage } from '../../../core/image/geometry.js';
 import { createRng } from '../../../core/rng.js';
 import { GENERATOR_CODE_VERSION } from '../../../contracts/code-versions.js';
 import { fitDiagonalGmm } from './mixture.js';
@@ -12,8 +12,9 @@ import { fitPca, type Pca } from './pca.js';
 const VARIANCE_FLOOR = 1e-2;
 
 /**
- * Fit the generator: PCA (mean + top `pcaDims` directions of the pixel covariance, pixels in
- * [-1, 1]) and, per class, a `componentsPerClass`-component diagonal Gaussian mixture in PCA space
+ * Fit the generator at the images' geometry (train.geometry, default 28x28 grey): PCA (mean + top
+ * `pcaDims` directions of the covariance of all pixelsPerImage values, scaled to [-1, 1]; pca.ts
+ * says how it is computed at each size) and, per class, a `componentsPerClass`-component diagonal Gaussian mixture in PCA space
  * (k-means++ seeded by `fitSeed`, Lloyd iterations, then EM). Deterministic for given data and config.
  * Parameters are rounded to float32, so a serialized model samples exactly like this one.
  */
@@ -23,10 +24,11 @@ export function fitGmmGenerator(
   classes: readonly string[],
   onProgress?: (msg: string) => void,
 ): GmmGeneratorModel {
-  const P = IMAGE_PIXELS;
+  const geometry = checkGeometry(train.geometry ?? FASHION_MNIST_GEOMETRY, 'training images');
+  const P = pixelsPerImage(geometry);
   const n = train.count;
   const D = cfg.pcaDims;
-  const classCounts = checkFitInput(train, cfg, classes);
+  const classCounts = checkFitInput(train, P, cfg, classes);
   const progress = onProgress ?? (() => {});
   const started = Date.now();
   const step = (msg: string) => progress(`${msg} (${((Date.now() - started) / 1000).toFixed(1)}s)`);
@@ -36,6 +38,7 @@ export function fitGmmGenerator(
     formatVersion: GMM_FORMAT_VERSION,
     codeVersion: GENERATOR_CODE_VERSION,
     classes: [...classes],
+    geometry: { size: geometry.size, channels: geometry.channels },
     pixels: P,
     pcaDims: D,
     componentsPerClass: cfg.componentsPerClass,
@@ -56,8 +59,7 @@ export function fitGmmGenerator(
 }
 
 /** Throws unless the training set and config can be fitted; returns the images per class. */
-function checkFitInput(train: TrainImages, cfg: GmmFitConfig, classes: readonly string[]): Float64Array {
-  const P = IMAGE_PIXELS;
+function checkFitInput(train: TrainImages, P: number, cfg: GmmFitConfig, classes: readonly string[]): Float64Array {
   const n = train.count;
   const C = classes.length;
   const D = cfg.pcaDims;

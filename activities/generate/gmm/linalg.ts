@@ -104,7 +104,7 @@ function multiplySymmetric(A: Float64Array, P: number, Q: Float64Array, m: numbe
 }
 
 /** Modified Gram-Schmidt (two passes) on the m rows of Q; a row that vanishes is redrawn at random. */
-function orthonormalizeRows(Q: Float64Array, m: number, P: number, rng: { normal(): number }): void {
+export function orthonormalizeRows(Q: Float64Array, m: number, P: number, rng: { normal(): number }): void {
   for (let j = 0; j < m; j++) {
     const qj = j * P;
     for (let attempt = 0; ; attempt++) {
@@ -132,7 +132,7 @@ function orthonormalizeRows(Q: Float64Array, m: number, P: number, rng: { normal
 }
 
 /** Cyclic Jacobi eigensolver for a small symmetric m*m matrix; eigenvectors are the columns of `vectors`. */
-function jacobiEigen(input: Float64Array, m: number): { values: Float64Array; vectors: Float64Array } {
+export function jacobiEigen(input: Float64Array, m: number): { values: Float64Array; vectors: Float64Array } {
   const A = Float64Array.from(input);
   const V = new Float64Array(m * m);
   for (let i = 0; i < m; i++) V[i * m + i] = 1;

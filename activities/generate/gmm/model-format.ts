@@ -1,5 +1,7 @@
 // The embedded generator's model as bytes, and the checks a model (fitted or read back) must pass.
-import { IMAGE_PIXELS } from '../../../core/datasets/fashion-mnist.js';
+// The header records the geometry only when it is not 28x28 grey, so models fitted at 28x28 grey
+// serialize to the bytes they had before geometries (and models from then read as 28x28 grey).
+import { checkGeometry, FASHION_MNIST_GEOMETRY, geometryLabel, pixelsPerImage, sameGeometry, type ImageGeometry } from '../../../core/image/geometry.js';
 import { GMM_FORMAT_VERSION, GmmModelFormatError, type GmmGeneratorModel } from './model.js';
 
 const MAGIC = [0x53, 0x53, 0x47, 0x4d] as const; // "SSGM"
@@ -23,7 +25,8 @@ export function validateGmmModel(model: GmmGeneratorModel): void {
   if (typeof model !== 'object' || model === null) fail('not an object');
   if (model.formatVersion !== GMM_FORMAT_VERSION) fail(`format version ${model.formatVersion}, expected ${GMM_FORMAT_VERSION}`);
   if (typeof model.codeVersion !== 'string') fail('codeVersion is not a string');
-  if (model.pixels !== IMAGE_PIXELS) fail(`pixels is ${model.pixels}, expected ${IMAGE_PIXELS}`);
+  const geometry = checkModelGeometry(model.geometry);
+  if (model.pixels !== pixelsPerImage(geometry)) fail(`pixels is ${model.pixels}, expected ${pixelsPerImage(geometry)} for ${geometryLabel(geometry)}`);
   const P = model.pixels;
   const D = model.pcaDims;
   if (!Number.isInteger(D) || D < 1 || D > P) fail(`pcaDims ${D} is not an integer in 1..${P}`);
@@ -70,11 +73,21 @@ export function validateGmmModel(model: GmmGeneratorModel): void {
   }
 }
 
-/** The JSON header: the model's scalar fields and its components' classes. */
+function checkModelGeometry(geometry: unknown): ImageGeometry {
+  const g = geometry as Partial<ImageGeometry> | null;
+  if (!g || typeof g !== 'object' || typeof g.size !== 'number' || (g.channels !== 1 && g.channels !== 3)) fail('geometry must be { size, channels: 1 | 3 }');
+  try {
+    return checkGeometry({ size: g.size, channels: g.channels }, 'geometry');
+  } catch (err) {
+    fail((err as Error).message);
+  }
+}
+
+/** The JSON header: the model's scalar fields and its components' classes (geometry only when not 28x28 grey). */
 type ModelHeader = { format: 'synthscale-gmm' } & Pick<
   GmmGeneratorModel,
   'formatVersion' | 'codeVersion' | 'classes' | 'pixels' | 'pcaDims' | 'componentsPerClass' | 'fitSeed' | 'trainCount' | 'explainedVariance'
-> & { componentClass: number[] };
+> & { componentClass: number[]; geometry?: ImageGeometry };
 
 const MAX_HEADER_BYTES = 4 * 1024 * 1024;
 
@@ -97,6 +110,7 @@ export function serializeGmmModel(model: GmmGeneratorModel): Uint8Array {
     trainCount: model.trainCount,
     explainedVariance: model.explainedVariance,
     componentClass: Array.from(model.componentClass),
+    ...(sameGeometry(model.geometry, FASHION_MNIST_GEOMETRY) ? {} : { geometry: { size: model.geometry.size, channels: model.geometry.channels } }),
   };
   const headerBytes = new TextEncoder().encode(JSON.stringify(header));
   const dataStart = align4(12 + headerBytes.length);
@@ -144,7 +158,9 @@ export function deserializeGmmModel(bytes: Uint8Array): GmmGeneratorModel {
   if (h.format !== 'synthscale-gmm') fail(`header format is ${JSON.stringify(h.format)}`);
   if (h.formatVersion !== version) fail('header format version does not match');
   if (typeof h.codeVersion !== 'string' || h.codeVersion.length > 200) fail('header codeVersion is not a string');
-  if (!isInt(h.pixels, 1, 1 << 20) || h.pixels !== IMAGE_PIXELS) fail(`header pixels is ${String(h.pixels)}, expected ${IMAGE_PIXELS}`);
+  const geometry = h.geometry === undefined ? FASHION_MNIST_GEOMETRY : checkModelGeometry(h.geometry);
+  const pixels = pixelsPerImage(geometry);
+  if (!isInt(h.pixels, 1, 1 << 24) || h.pixels !== pixels) fail(`header pixels is ${String(h.pixels)}, expected ${pixels} for ${geometryLabel(geometry)}`);
   if (!isInt(h.pcaDims, 1, h.pixels)) fail(`header pcaDims ${String(h.pcaDims)} is out of range`);
   if (!Array.isArray(h.classes) || h.classes.length < 1 || h.classes.length > 65535 || !h.classes.every((c) => typeof c === 'string')) {
     fail('header classes must be a non-empty array of strings');
@@ -182,6 +198,7 @@ export function deserializeGmmModel(bytes: Uint8Array): GmmGeneratorModel {
     formatVersion: version,
     codeVersion: h.codeVersion,
     classes,
+    geometry,
     pixels: P,
     pcaDims: D,
     componentsPerClass: h.componentsPerClass,

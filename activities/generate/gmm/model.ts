@@ -1,7 +1,9 @@
 // The embedded text-to-image generator's fitted model and the options it is fitted and sampled
 // with: PCA of the training images, a diagonal Gaussian mixture per class in PCA space (see
 // fit.ts), sampled by DDIM with classifier-free guidance (sampler.ts), stored as a compact
-// versioned blob (model-format.ts).
+// versioned blob (model-format.ts). Images are at a geometry (square, grey or RGB, HWC): the PCA
+// is over all pixelsPerImage(geometry) values, so colour is modelled jointly with shape.
+import type { ImageGeometry } from '../../../core/image/geometry.js';
 
 /** Bump when anything that changes fitted models or samples changes (it keys cached artifacts). */
 /** 2: prompt attributes bias the mixture components within a class. */
@@ -13,7 +15,9 @@ export interface GmmGeneratorModel {
   formatVersion: number;
   codeVersion: string;
   classes: string[];
-  /** Pixels per image (784). */
+  /** The images it was fitted on and samples: size x size x channels (models from before geometries: 28x28 grey). */
+  geometry: ImageGeometry;
+  /** Values per image: pixelsPerImage(geometry) (784 at 28x28 grey). */
   pixels: number;
   pcaDims: number;
   componentsPerClass: number;
@@ -22,7 +26,7 @@ export interface GmmGeneratorModel {
   trainCount: number;
   /** Fraction of the pixel variance inside the PCA subspace. */
   explainedVariance: number;
-  /** [pixels]: mean image, pixels scaled to [-1, 1]. */
+  /** [pixels]: mean image, values scaled to [-1, 1]. */
   mean: Float32Array;
   /** [pcaDims * pixels]: row d is the d-th principal direction (unit norm). */
   basis: Float32Array;
@@ -47,9 +51,12 @@ export interface GmmFitConfig {
 }
 
 export interface TrainImages {
+  /** count * pixelsPerImage(geometry) bytes, HWC. */
   images: Uint8Array;
   labels: Uint8Array;
   count: number;
+  /** Absent: 28x28 grey. */
+  geometry?: ImageGeometry;
 }
 
 export interface SampleOptions {

@@ -1,11 +1,27 @@
-// PCA of the training images, pixels scaled to [-1, 1]: the mean, the covariance of a seeded
-// subsample, its top eigenpairs, and every image's coordinates in the float32-rounded basis.
+// PCA of the training images, pixels scaled to [-1, 1]: the mean, the top eigenpairs of the
+// covariance of a seeded subsample, and every image's coordinates in the float32-rounded basis.
+//
+// Two ways to the eigenpairs, by the values per image P: up to COVARIANCE_MAX_VALUES (28x28 grey,
+// 32x32 grey, 16x16 RGB) the P x P covariance is formed and its top eigenpairs found by subspace
+// iteration (linalg.ts; cheap at these sizes, and what every model fitted before geometries was);
+// above, randomized subspace iteration on the data matrix (pca-randomized.ts), which never forms
+// the covariance: at 32x32 RGB with 10000 images it takes a fraction of the covariance's time and
+// memory, and its cost grows with P rather than P^2.
 import { createRng, permutation } from '../../../core/rng.js';
 import { topEigenpairs } from './linalg.js';
 import type { TrainImages } from './model.js';
+import { dataTopEigenpairs } from './pca-randomized.js';
 
 /** Images used to estimate the pixel covariance (all of them are used for the mean and the mixtures). */
 const COVARIANCE_SAMPLES = 20000;
+/** Largest P whose covariance is formed (see the header). */
+export const COVARIANCE_MAX_VALUES = 1024;
+
+export type PcaMethod = 'covariance' | 'randomized';
+
+export function pcaMethodFor(P: number): PcaMethod {
+  return P <= COVARIANCE_MAX_VALUES ? 'covariance' : 'randomized';
+}
 
 export interface Pca {
   /** [P] mean image, in [-1, 1] (float32, as stored). */
@@ -22,7 +38,7 @@ export interface Pca {
 }
 
 /** The top D principal directions of the n = train.count images; `step` reports each phase. */
-export function fitPca(train: TrainImages, P: number, D: number, fitSeed: number, step: (msg: string) => void): Pca {
+export function fitPca(train: TrainImages, P: number, D: number, fitSeed: number, step: (msg: string) => void, method: PcaMethod = pcaMethodFor(P)): Pca {
   const n = train.count;
   // Mean over all images, in byte units.
   const meanBytes = new Float64Array(P);
@@ -38,13 +54,7 @@ export function fitPca(train: TrainImages, P: number, D: number, fitSeed: number
     nCov === n
       ? Uint32Array.from({ length: n }, (_, i) => i)
       : permutation(n, createRng(`gmm-fit|${fitSeed}|pca-subsample`)).subarray(0, nCov).sort();
-  const cov = pixelCovariance(train.images, subsample, P);
-  let totalVariance = 0;
-  for (let p = 0; p < P; p++) totalVariance += cov[p * P + p]!;
-  step(`covariance of ${nCov} images`);
-
-  // Top D eigenpairs by subspace iteration + Rayleigh-Ritz.
-  const { values, vectors } = topEigenpairs(cov, P, D, createRng(`gmm-fit|${fitSeed}|pca-init`));
+  const { values, vectors, totalVariance } = topDirections(train.images, subsample, P, D, fitSeed, method, step);
   const basis = Float32Array.from(vectors);
   const eigenvalues = Float32Array.from(values, (v) => Math.max(v, 0));
   const mean = Float32Array.from(meanBytes, (m) => m / 127.5 - 1);
@@ -56,6 +66,30 @@ export function fitPca(train: TrainImages, P: number, D: number, fitSeed: number
   const Z = projectAll(train.images, n, P, D, mean, basis);
   step(`projected ${n} images`);
   return { mean, basis, eigenvalues, explained, totalVariance, Z };
+}
+
+/** The top D eigenpairs of the covariance of images `which`, by `method`, and its trace. */
+function topDirections(
+  images: Uint8Array,
+  which: Uint32Array,
+  P: number,
+  D: number,
+  fitSeed: number,
+  method: PcaMethod,
+  step: (msg: string) => void,
+): { values: Float64Array; vectors: Float64Array; totalVariance: number } {
+  const rng = createRng(`gmm-fit|${fitSeed}|pca-init`);
+  if (method === 'randomized') {
+    const out = dataTopEigenpairs(images, which, P, D, rng);
+    step(`randomized subspace iteration over ${which.length} images of ${P} values`);
+    return out;
+  }
+  const cov = pixelCovariance(images, which, P);
+  let totalVariance = 0;
+  for (let p = 0; p < P; p++) totalVariance += cov[p * P + p]!;
+  step(`covariance of ${which.length} images`);
+  // Top D eigenpairs by subspace iteration + Rayleigh-Ritz.
+  return { ...topEigenpairs(cov, P, D, rng), totalVariance };
 }
 
 /** Sample covariance (pixels scaled to [-1, 1]) of the given images, as a full P*P matrix. */

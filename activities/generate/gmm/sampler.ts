@@ -153,7 +153,7 @@ export function decodeInto(ready: Prepared, x0: Float64Array, x0o: number, out: 
   }
 }
 
-/** Run the DDIM sampler for one image, writing 784 bytes into out at offset. */
+/** Run the DDIM sampler for one image, writing model.pixels bytes (HWC) into out at offset. */
 function sampleInto(
   ready: Prepared,
   tables: StepTable[],
@@ -177,7 +177,7 @@ function sampleInto(
 }
 
 /**
- * One image (784 grayscale bytes) by DDIM (eta = 0) in PCA space with the closed-form mixture
+ * One image (model.pixels bytes at model.geometry: 784 grey bytes at 28x28) by DDIM (eta = 0) in PCA space with the closed-form mixture
  * denoiser and classifier-free guidance. classWeights null gives an unconditional sample whatever
  * the cfgScale. Deterministic given (model, opts).
  */
@@ -185,7 +185,7 @@ export function sampleImage(model: GmmGeneratorModel, opts: SampleOptions): Uint
   return sampleBatch(model, [opts]);
 }
 
-/** Many images, concatenated (items.length * 784 bytes); equal to calling sampleImage on each. */
+/** Many images, concatenated (items.length * model.pixels bytes); equal to calling sampleImage on each. */
 export function sampleBatch(model: GmmGeneratorModel, items: readonly SampleOptions[]): Uint8Array {
   const ready = prepare(model);
   const out = new Uint8Array(items.length * ready.P);

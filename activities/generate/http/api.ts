@@ -2,7 +2,7 @@
 // send for an item, and how to find the one image in its JSON; plus the strict response checks
 // both APIs share. The image must come as strict base64, and its header is checked before decoding
 // (PNG/JPEG/WebP only, at most maxPixels pixels, the requested size when checkSize is on).
-import { toCanonicalGrayPng, UnusableImageError, type SourceImageInfo, type ToGrayOptions } from '../../../core/image/resize.js';
+import { toCanonicalPng, UnusableImageError, type SourceImageInfo, type ToGeometryOptions } from '../../../core/image/resize.js';
 import type { GenerateItem } from '../item-generator.js';
 import { badResponse, GeneratorHttpError } from './errors.js';
 
@@ -18,10 +18,11 @@ export function decodeBase64Image(value: unknown, where: string): Uint8Array {
 
 export type Size = { width: number; height: number };
 
-/** The image as our canonical 28x28 grayscale PNG (an unusable image is a GeneratorHttpError). */
-export async function toPng(bytes: Uint8Array, opts: ToGrayOptions, where: string): Promise<{ png: Uint8Array; source: SourceImageInfo }> {
+/** The image as our canonical PNG at the geometry (an unusable image is a GeneratorHttpError). */
+export async function toPng(bytes: Uint8Array, opts: ToGeometryOptions, where: string): Promise<{ png: Uint8Array; source: SourceImageInfo }> {
   try {
-    return await toCanonicalGrayPng(bytes, opts);
+    const { png, source } = await toCanonicalPng(bytes, opts);
+    return { png, source };
   } catch (err) {
     if (err instanceof UnusableImageError) throw new GeneratorHttpError(err.reason, `${where}: ${err.message}`, { transient: false });
     throw err;

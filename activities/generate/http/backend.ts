@@ -1,8 +1,13 @@
 // The HTTP text-to-image APIs as a generation backend: nothing to load (the server holds the model),
-// each item is one request, and what each image came back as is kept in its sample's metadata (no
-// timings, so shard bytes stay reproducible).
+// each item is one request, images come at the sweep's geometry (the shard request's), and what
+// each image came back as is kept in its sample's metadata (no timings, so shard bytes stay
+// reproducible). With the spec's `keepOriginals`, each image as returned is stored content-addressed
+// at `originals/<sha256>.<ext>` in the shard's store and named in its metadata (meta.http.original).
 import type { HttpGeneratorSpec } from '../../../contracts/spec/generators.js';
+import { FASHION_MNIST_GEOMETRY, sameGeometry, type ImageGeometry } from '../../../core/image/geometry.js';
 import type { SampleMeta } from '../../../core/shards/webdataset.js';
+import { sha256Hex } from '../../../core/hash.js';
+import type { BlobStore } from '../../../core/storage.js';
 import type { GeneratorBackend } from '../generator-backend.js';
 import type { ItemGenerator } from '../item-generator.js';
 import type { HttpApi } from './api.js';
@@ -24,7 +29,28 @@ function sampleMeta(m: HttpImageMeta): NonNullable<SampleMeta['http']> {
     width: m.source.width,
     height: m.source.height,
     bytes: m.source.bytes,
+    ...(m.original === undefined ? {} : { original: m.original }),
   };
+}
+
+/** Whether a spec asks to keep each image as returned (contracts/spec/generators.ts `keepOriginals`, optional). */
+export function keepsOriginals(spec: HttpGeneratorSpec): boolean {
+  return (spec as { keepOriginals?: unknown }).keepOriginals === true;
+}
+
+const ORIGINAL_EXT: Readonly<Record<string, string>> = { png: 'png', jpeg: 'jpg', webp: 'webp' };
+
+/** Store an image as returned at `originals/<sha256>.<ext>` (once: the key names its content); resolves to the key. */
+export async function keepOriginal(store: BlobStore, bytes: Uint8Array, format: string): Promise<string> {
+  const key = `originals/${sha256Hex(bytes)}.${ORIGINAL_EXT[format] ?? 'bin'}`;
+  const head = await store.head(key).catch(() => null);
+  if (!head || head.size !== bytes.byteLength) await store.put(key, bytes);
+  return key;
+}
+
+/** The fingerprint part of the geometry: none at 28x28 grey, so those shards keep their fingerprints. */
+function geometryInputs(geometry: ImageGeometry): Record<string, unknown> {
+  return sameGeometry(geometry, FASHION_MNIST_GEOMETRY) ? {} : { geometry: { size: geometry.size, channels: geometry.channels } };
 }
 
 /** The backend of an HTTP API whose request and response shapes `apiFor` describes. */
@@ -32,12 +58,19 @@ export function httpGeneratorBackend<S extends HttpGeneratorSpec>(apiFor: (spec:
   const itemGenerator = (spec: S, opts: HttpItemGeneratorOptions = {}) => httpItemGenerator(apiFor(spec), spec, opts);
   return {
     itemGenerator,
-    fingerprintInputs: (spec) => ({ http: HTTP_BACKEND_CODE_VERSION, generator: spec }),
-    async load(spec, input) {
+    fingerprintInputs: (spec, request) => ({ http: HTTP_BACKEND_CODE_VERSION, generator: spec, ...geometryInputs(request.geometry) }),
+    async load(spec, input, store, request) {
       const kept = new Map<number, NonNullable<SampleMeta['http']>>();
+      const { geometry } = request;
       return {
         classes: input.classes ?? [],
-        itemGenerator: () => itemGenerator(spec, { onImage: (item, m) => kept.set(item.index, sampleMeta(m)) }),
+        geometry,
+        itemGenerator: () =>
+          itemGenerator(spec, {
+            geometry,
+            onImage: (item, m) => kept.set(item.index, sampleMeta(m)),
+            ...(keepsOriginals(spec) ? { keepOriginal: (bytes: Uint8Array, format: string) => keepOriginal(store, bytes, format) } : {}),
+          }),
         takeSampleMeta(index) {
           const http = kept.get(index);
           kept.delete(index);

@@ -1,15 +1,17 @@
 // Remote text-to-image backends behind the per-item seam (ItemGenerator in ../item-generator.ts):
 // each call sends one prompt to the API (./a1111.ts, ./openai-images.ts) and expects exactly one
-// image back, which is decoded and resized to the dataset's resolution with sharp
-// (core/image/resize.ts) and re-encoded as our canonical 28x28 grayscale PNG, so stored bytes do
-// not depend on the server's PNG encoder. Servers are untrusted: every guard is shared
+// image back, which is decoded and brought to the sweep's geometry with sharp by the dataset
+// import's rule (core/image/resize.ts toGeometryPixels: shorter side to `size`, centre crop; RGB
+// when the sweep's images have 3 channels) and re-encoded as our canonical PNG (28x28 grey by
+// default), so stored bytes do not depend on the server's PNG encoder. Optionally the image as
+// returned is kept too (keepOriginal: content-addressed by the caller). Servers are untrusted: every guard is shared
 // (./post-json.ts, ./body.ts, ./api.ts), and each failure is a GeneratorHttpError (./errors.ts).
 //
 // Seeds: item.seed is a string ("<generationSeed>|<index>"); both APIs take an integer, so we send
 // the first 32 bits of sha256("synthscale-http-seed|" + item.seed): deterministic, uniform, and the
 // same number through both APIs, so a server that honours seeds gives the same image either way.
-import { IMAGE_SIDE } from '../../../core/datasets/fashion-mnist.js';
 import { sha256Hex } from '../../../core/hash.js';
+import { FASHION_MNIST_GEOMETRY, type ImageGeometry } from '../../../core/image/geometry.js';
 import type { HttpGeneratorSpec } from '../../../contracts/spec/generators.js';
 import type { SourceImageInfo } from '../../../core/image/resize.js';
 import type { GenerateItem, ItemGenerator } from '../item-generator.js';
@@ -32,6 +34,8 @@ export interface HttpImageMeta {
   revisedPrompt?: string;
   /** The image as returned, before resizing. */
   source: SourceImageInfo & { bytes: number };
+  /** Where the image as returned was kept (keepOriginal's answer), when it was. */
+  original?: string;
   ms: number;
 }
 
@@ -41,6 +45,10 @@ export interface HttpItemGeneratorOptions {
   fetchImpl?: typeof fetch;
   /** Called with each image's metadata before the PNG is returned. */
   onImage?: (item: GenerateItem, meta: HttpImageMeta) => void;
+  /** What images are brought to (default 28x28 grey). */
+  geometry?: ImageGeometry;
+  /** Keep a usable image as returned (bytes, format: png, jpeg or webp); resolves to where it is (recorded as meta.original). */
+  keepOriginal?: (bytes: Uint8Array, format: string) => Promise<string>;
 }
 
 /** The integer seed sent for an item's seed string (uint32). */
@@ -60,7 +68,9 @@ export function httpItemGenerator(api: HttpApi, spec: HttpGeneratorSpec, opts: H
     const json = await postJson({ url: api.url, body: api.request(item, seed), spec, token, signal, fetchImpl });
     const expect = spec.checkSize ? api.sizes : undefined;
     const decoded = api.parse(json, where, expect);
-    const { png, source } = await toPng(decoded.image, { side: IMAGE_SIDE, maxPixels: spec.maxPixels, ...(expect ? { expectSizes: expect } : {}) }, where);
+    const geometry = opts.geometry ?? FASHION_MNIST_GEOMETRY;
+    const { png, source } = await toPng(decoded.image, { geometry, maxPixels: spec.maxPixels, ...(expect ? { expectSizes: expect } : {}) }, where);
+    const original = opts.keepOriginal ? await opts.keepOriginal(decoded.image, source.format) : undefined;
     opts.onImage?.(item, {
       backend: spec.name,
       endpoint: where,
@@ -68,6 +78,7 @@ export function httpItemGenerator(api: HttpApi, spec: HttpGeneratorSpec, opts: H
       ...(decoded.reportedSeed === undefined ? {} : { reportedSeed: decoded.reportedSeed }),
       ...(decoded.revisedPrompt === undefined ? {} : { revisedPrompt: decoded.revisedPrompt }),
       source: { ...source, bytes: decoded.image.byteLength },
+      ...(original === undefined ? {} : { original }),
       ms: Date.now() - started,
     });
     return png;

@@ -1,9 +1,9 @@
 // The generator server's two image APIs over the embedded generator: A1111 txt2img and OpenAI
-// images/generations. Each image is sampled at 28x28 (class weights from the prompt, as the embedded
-// backend does), then upscaled to the requested size with sharp (Lanczos-3) and sent as an RGB PNG.
+// images/generations. Each image is sampled at the model's geometry (28x28 grey for Fashion-MNIST;
+// class weights from the prompt, as the embedded backend does), then upscaled to the requested size
+// with sharp (Lanczos-3) and sent as an RGB PNG.
 // Image i of a request uses seed + i (as A1111 does), with sample seed String(seed + i).
-import { IMAGE_SIDE } from '../../../core/datasets/fashion-mnist.js';
-import { grayToRgbPng } from '../../../core/image/resize.js';
+import { upscaleToRgbPng } from '../../../core/image/resize.js';
 import { promptAttributes, promptToClassWeights } from '../../../core/text/text-condition.js';
 import { NON_BLANK_PATTERN } from '../generator-openapi.js';
 import { sampleBatch } from '../gmm/sampler.js';
@@ -31,10 +31,10 @@ async function render(ctx: ServerContext, r: Render): Promise<string[]> {
   const attributes = promptAttributes(r.prompt, model.classes);
   const items = Array.from({ length: r.count }, (_, i) => ({ classWeights, attributes, cfgScale: r.cfgScale, steps: r.steps, seed: String(r.seed + i) }));
   const pixels = sampleBatch(model, items);
-  const side = IMAGE_SIDE * IMAGE_SIDE;
+  const per = model.pixels;
   const out: string[] = [];
   for (let i = 0; i < r.count; i++) {
-    const png = await grayToRgbPng(pixels.subarray(i * side, (i + 1) * side), IMAGE_SIDE, r.width, r.height);
+    const png = await upscaleToRgbPng(pixels.subarray(i * per, (i + 1) * per), model.geometry, r.width, r.height);
     out.push(png.toString('base64'));
   }
   return out;

@@ -1,6 +1,8 @@
 // Generous sanity bounds for untrusted model headers (the spec allows <= 4 layers of <= 4096).
 import { CorruptModelError } from '../container.js';
 
+export { MAX_CLASSES } from '../../datasets/image-set.js';
+
 export const MAX_LAYERS = 16;
 export const MAX_WIDTH = 65536;
 export const MAX_PARAMS = 1 << 28;

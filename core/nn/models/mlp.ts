@@ -1,14 +1,16 @@
-// 'mlp': 784 -> dense ReLU layers of widths `hidden` (the trunk; features = the last width, or the
-// 784 pixels without hidden layers).
-import { INPUT_SIZE } from '../input.js';
-import { denseRelu, denseShapes, fusedDense, glorotUniform, type ModelDefinition } from './definition.js';
+// 'mlp': the image's pixelsPerImage(geometry) values (784 for 28x28 grey) -> dense ReLU layers of
+// widths `hidden` (the trunk; features = the last width, or the pixels without hidden layers).
+import { pixelsPerImage } from '../../image/geometry.js';
+import { denseRelu, denseShapes, fusedDense, glorotUniform, type ModelDefinition, type ModelSpec } from './definition.js';
 
-const trunkShapes = (hidden: readonly number[]) => denseShapes([INPUT_SIZE, ...hidden]);
+const trunkShapes = (spec: ModelSpec) => denseShapes([pixelsPerImage(spec.geometry), ...spec.hidden]);
 
 export const mlp: ModelDefinition = {
   trunkShapes,
-  trunkFeatures: (hidden) => (hidden.length ? hidden[hidden.length - 1]! : INPUT_SIZE),
-  initTrunk: (hidden, rng) => glorotUniform(trunkShapes(hidden), rng),
+  trunkFeatures: (spec) => (spec.hidden.length ? spec.hidden[spec.hidden.length - 1]! : pixelsPerImage(spec.geometry)),
+  initTrunk: (spec, rng) => glorotUniform(trunkShapes(spec), rng),
+  stateShapes: () => [],
+  initState: () => [],
   trunk: (x, weights) => denseRelu(x, weights),
   fusedTrunk: (x, weights) => fusedDense(x, weights),
 };

@@ -17,7 +17,7 @@ import { createGenerateActivities } from '../../../activities/generate/activity.
 import { fitGmmGenerator } from '../../../activities/generate/gmm/fit.js';
 import { serializeGmmModel } from '../../../activities/generate/gmm/model-format.js';
 import type { GenerateHeartbeat, GenerateShardInput, GenerateShardOutput } from '../../../activities/generate/io.js';
-import { GENERATE_ITEM_TIMEOUT_ENV } from '../../../activities/generate/shard-input.js';
+import { GENERATE_HEARTBEAT_ENV, GENERATE_ITEM_TIMEOUT_ENV, GENERATE_PART_MIN_ENV } from '../../../activities/generate/shard-input.js';
 import { synthesizePromptList } from '../../../activities/prompts/strategies.js';
 
 // Activity environment: MockActivityEnvironment runs the activity with a mocked Context (info,
@@ -42,7 +42,7 @@ export const fx = {} as {
   activities: ReturnType<typeof createGenerateActivities>;
 };
 const savedEnv: Record<string, string | undefined> = {};
-const ENV_KEYS = [WORK_LEDGER_ENV, FAULTS_ENV, STORAGE_TIMEOUT_ENV, GENERATE_ITEM_TIMEOUT_ENV];
+const ENV_KEYS = [WORK_LEDGER_ENV, FAULTS_ENV, STORAGE_TIMEOUT_ENV, GENERATE_ITEM_TIMEOUT_ENV, GENERATE_HEARTBEAT_ENV, GENERATE_PART_MIN_ENV];
 
 /** Set up the store, model, prompts and ledger before the file's tests, and clean up after. */
 export function useShardFixture(): void {
@@ -52,6 +52,10 @@ export function useShardFixture(): void {
     fx.dir = await mkdtemp(join(tmpdir(), 'synthscale-generate-'));
     fx.ledgerDir = join(fx.dir, 'ledger');
     process.env[WORK_LEDGER_ENV] = fx.ledgerDir;
+    // A heartbeat per item (production throttles them to one a second), so tests can cancel at any
+    // item, and parts of exactly CHUNK items (production lets a fast generator's parts cover 1 s).
+    process.env[GENERATE_HEARTBEAT_ENV] = '0';
+    process.env[GENERATE_PART_MIN_ENV] = '0';
     const store = (fx.store = openStore(join(fx.dir, 'store')));
     const train = await loadSplit(await locateFashionMnist(join(process.cwd(), '.synthscale/data')), 'train');
     const n = 3000;
@@ -90,6 +94,15 @@ export function useShardFixture(): void {
 export const input = (shard: string, extra: Partial<GenerateShardInput> = {}): GenerateShardInput => ({ ...fx.base, shardKey: `sources/test/${shard}.tar`, ...extra });
 export const imagesDone = (key: string, attempt?: number) => totalWork(readLedger(fx.ledgerDir), { kind: 'images', key, ...(attempt ? { attempt } : {}) });
 export const partsOf = async (key: string) => (await fx.store.list('sources/test')).filter((k) => k.startsWith(`${key}.part-`));
+/** Where the committed parts of a shard end: offsets [0, end) are in contiguous parts (0 without any). */
+export async function partsEnd(key: string): Promise<number> {
+  let end = 0;
+  for (;;) {
+    const sidecar = `${key}.part-${String(end).padStart(6, '0')}.json`;
+    if (!(await fx.store.head(sidecar))) return end;
+    end = (JSON.parse(new TextDecoder().decode(await fx.store.get(sidecar))) as { end: number }).end;
+  }
+}
 const fileOf = (key: string) => join(fx.dir, 'store', ...key.split('/'));
 
 export async function flipByte(key: string): Promise<void> {

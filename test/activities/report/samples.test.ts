@@ -76,13 +76,13 @@ describe('sample sheets', () => {
 
   test('rows are classes, columns the first K images of that class from the right source, real first', async () => {
     const { store: counting, shardReads } = countingStore(store);
-    const { sheets, problems } = await buildSampleSheets(counting, sources, { perClass: 3, scale: 2 });
+    const { sheets, problems } = await buildSampleSheets(counting, sources, { perClass: 3 });
     assert.deepEqual(problems, []);
     assert.deepEqual(sheets.map((s) => s.source), ['real', 'synth-cfg1']);
     assert.deepEqual(sheets.map((s) => s.file), ['samples-real.png', 'samples-synth-cfg1.png']);
     // K = 3 per class needs the first 30 samples: two shards of 20 per source, not all five.
     assert.equal(shardReads.length, 4, shardReads.join(', '));
-    const layout = sheetLayout(10, 3, 2);
+    const layout = sheetLayout(10, 3, 56);
     for (const sheet of sheets) {
       assert.deepEqual(sheet.classes, CLASSES);
       assert.deepEqual(sheet.shown, CLASSES.map(() => 3));
@@ -114,7 +114,7 @@ describe('sample sheets', () => {
         { ...synthetic('synth-cfg2', 2), manifestUri: sevenClasses },
         { ...synthetic('gone', 3), manifestUri: store.uri('gone/manifest.json') },
       ],
-      { perClass: 2, scale: 1, maxSamples: 50 },
+      { perClass: 2, cell: 28, maxSamples: 50 },
     );
     assert.equal(shardReads.length, 3, '3 shards of 20 reach the budget of 50; 3 more are never read');
     assert.deepEqual(sheets[0]!.shown, [2, 2, 2, 2, 2, 2, 2, 0, 0, 0]);

@@ -138,7 +138,7 @@ test("the embedded pairs' captions state each image's measured brightness, size 
   const deps = { store: openStore(join(dir, 'store')), dataDir: projectDataDir() };
   const silent: Logger = { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} };
   const env = new MockActivityEnvironment({ heartbeatTimeoutMs: 120_000 }, { logger: silent });
-  const input = { count: 30, shardSize: 20, seed: 3, datasetFingerprint: 'test' };
+  const input = { count: 30, shardSize: 20, seed: 3, datasetFingerprint: 'pairs-test-fingerprint' };
   const out = (await env.run(createPairActivities(deps).writeFashionMnistPairs, input)) as EmbeddedPairsOutput;
   assert.equal(out.shardUris.length, 2);
   assert.equal(out.captions, EMBEDDED_PAIRS_CAPTIONS);

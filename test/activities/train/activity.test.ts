@@ -1,7 +1,7 @@
 // The trainClassifier activity (MockActivityEnvironment, file store in a temp dir): a cell reads its
 // window of each manifest (offset, size; a mix part's offset and count), records the items it used
 // and its held-out examples in items.json and the fair recipe's outcome in train.json, and a
-// finished cell is a cache hit.
+// finished cell is a cache hit. The model reads the manifest's geometry and predicts its classes.
 // Run: node --import tsx --test test/activities/train/activity.test.ts
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -13,8 +13,9 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { createTrainActivities, type TrainCellInput, type TrainCellOutput, type TrainRecord } from '../../../activities/train/activity.js';
 import { TrainingSchema } from '../../../contracts/spec/sweep.js';
 import type { CellItems } from '../../../core/nn/cell-record.js';
+import { deserializeClassifier } from '../../../core/nn/classifier.js';
 import { getJson, openStore, type BlobStore } from '../../../core/storage.js';
-import { writeSource } from './source-fixture.js';
+import { writeRgbSource, writeSource } from './source-fixture.js';
 
 const silentLogger: Logger = { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} };
 let dir: string;
@@ -26,6 +27,7 @@ before(async () => {
   store = openStore(join(dir, 'store'));
   uris.pool = await writeSource(store, 'pool', 4);
   uris.mix = await writeSource(store, 'mixin', 2);
+  uris.rgb = await writeRgbSource(store, 'rgb', 2, 12, ['red', 'green', 'blue', 'grey', 'cyan']);
 });
 after(() => rm(dir, { recursive: true, force: true }));
 
@@ -62,4 +64,13 @@ test('a cell trains on its windows, records them in items.json, and is a cache h
   const fromStart = await run({ ...input, offset: 0 });
   assert.notEqual(fromStart.cellPrefix, out.cellPrefix, 'another window is another cell');
   await assert.rejects(run({ ...input, offset: 80 }), /has 120 samples, samples \[80, 130\) requested/);
+});
+
+test("a cell at the manifest's geometry and class count: a ResNet on 12x12 RGB images of 5 classes", async () => {
+  const resnetRecipe = { ...TrainingSchema.parse({ model: 'resnet', resnet: { depth: 8, width: 4 }, epochs: 1, batchSize: 16 }), backend: 'wasm' as const };
+  const out = await run({ manifestUri: uris.rgb!, size: 60, seed: 1, recipe: resnetRecipe });
+  const model = deserializeClassifier(await store.get(store.keyOf(out.modelUri)));
+  assert.deepEqual([model.arch, model.geometry, model.classes, model.resnet], ['resnet', { size: 12, channels: 3 }, 5, { depth: 8, width: 4 }]);
+  assert.equal(model.state?.length, 14);
+  await assert.rejects(run({ manifestUri: uris.rgb!, size: 30, seed: 1, recipe, mix: [{ manifestUri: uris.mix!, count: 10 }] }), /other classes|geometr/);
 });

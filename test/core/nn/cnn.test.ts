@@ -157,7 +157,7 @@ describe('cnn training on wasm', () => {
     const shapes = modelShapes('cnn', model.hidden);
     const want = tf.tidy(() => {
       const w = model.weights.map((v, i) => tf.tensor(v, shapes[i]));
-      return classifierLogits('cnn', tf.tensor2d(preprocess(testSet.images, 50), [50, 784]), w).dataSync();
+      return classifierLogits('cnn', tf.tensor2d(preprocess(testSet.images, 50), [50, 784]), w, model.hidden).dataSync();
     });
     let worst = 0;
     want.forEach((e, i) => (worst = Math.max(worst, Math.abs(e - logits[i]!) / (1 + Math.abs(e)))));

@@ -8,6 +8,7 @@
 // Run: node --import tsx --test test/activities/generate/gmm/cfg-reference.test.ts
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
+import { FASHION_MNIST_GEOMETRY } from '../../../../core/image/geometry.js';
 import { createRng } from '../../../../core/rng.js';
 import { fitGmmGenerator } from '../../../../activities/generate/gmm/fit.js';
 import { GENERATOR_CODE_VERSION, GMM_FORMAT_VERSION, type GmmGeneratorModel } from '../../../../activities/generate/gmm/model.js';
@@ -88,6 +89,7 @@ function handBuiltModel(): GmmGeneratorModel {
     formatVersion: GMM_FORMAT_VERSION,
     codeVersion: GENERATOR_CODE_VERSION,
     classes: ['left', 'right'],
+    geometry: FASHION_MNIST_GEOMETRY,
     pixels: P,
     pcaDims: 1,
     componentsPerClass: 2,
