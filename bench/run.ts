@@ -17,6 +17,9 @@ import { benchGenerator } from './generator.js';
 import { BENCH_DIR, elapsed, fmt, load1, progress, ROOT, runChild, type Row } from './lib.js';
 import { benchOrchestration } from './orchestration.js';
 import { benchRss, type RssResult } from './rss.js';
+import { benchDatasetImport } from './dataset-import.js';
+import { benchModels } from './models.js';
+import { benchRoundTrip } from './round-trip.js';
 
 interface BackendResult {
   available: boolean;
@@ -255,6 +258,12 @@ ok = (await section('orchestration', async () => {
   rows.push(...out.rows);
   sections.orchestration = out.info;
 })) && ok;
+
+// 6-8. The lab's own data: image-folder import vs sharp alone; ResNet training and its input
+// pipeline; the generateShard activity's overhead beside its generation time.
+for (const [name, fn] of [['dataset-import', benchDatasetImport], ['models', benchModels], ['round-trip', benchRoundTrip]] as const) {
+  ok = (await section(name, async () => void rows.push(...(await fn())))) && ok;
+}
 
 await writeResults(ok);
 progress(`wrote bench/results.md and bench/results.json (${rows.length} rows) in ${elapsed().toFixed(0)} s${ok ? '' : ' — some sections FAILED'}`);

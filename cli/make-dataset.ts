@@ -61,12 +61,14 @@ export async function exportDataset(opts: ExportOptions): Promise<ExportResult> 
   const train = await loadBuiltinSplit(deps, 'train', opts.dataset);
   const test = await loadBuiltinSplit(deps, 'test', opts.dataset);
   const take = (name: string, set: typeof train, count: number): SplitImages => {
-    if (!Number.isInteger(count) || count < 1 || count > set.count) throw new Error(`--${name} must be 1 to ${set.count}, not ${count}`);
+    if (!Number.isInteger(count) || count < 0 || count > set.count) throw new Error(`--${name} must be 0 to ${set.count}, not ${count}`);
     return { name, images: set.images.subarray(0, count * pixelsPerImage(set.geometry)), labels: set.labels.subarray(0, count), count };
   };
-  const splits = [take('train', train, opts.train), take('test', test, opts.test)];
+  // --train 0: an eval-only dataset (e.g. a shifted copy of the test split), no train folder.
+  const splits = [take('train', train, opts.train), take('test', test, opts.test)].filter((split) => split.count > 0);
   if (opts.shift) {
-    const t = splits[1]!;
+    const t = splits.find((split) => split.name === 'test');
+    if (!t) throw new Error('--shift needs a test split to shift: give --test 1 or more');
     const shifted = applySuite(opts.shift.suite, t.images, t.count, opts.shift.severity, opts.shift.seed);
     splits.push({ ...t, name: opts.shift.split, images: shifted });
   }
@@ -160,7 +162,7 @@ const exportCommand = defineCommand({
       layout: args.layout,
       geometry: { size: intArg('size', args.size, 32, 8, 512), channels: channels as 1 | 3 },
       out: args.out,
-      train: intArg('train', args.train, 6000, 1, 1_000_000),
+      train: intArg('train', args.train, 6000, 0, 1_000_000),
       test: intArg('test', args.test, 1000, 1, 1_000_000),
       shift: args.shift ? parseShift(args.shift, shiftSplit) : undefined,
       imagesPerShard: intArg('images-per-shard', args['images-per-shard'], 1000, 1, 1_000_000),

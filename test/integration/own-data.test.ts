@@ -74,7 +74,7 @@ test('an RGB image folder at 32x32 with its own test split and a shifted eval da
     training: { model: 'resnet', resnet: { depth: 8, width: 8 }, epochs: 8, batchSize: 32, checkpointEvery: 100 },
     eval: [
       { name: 'test', split: 'test' },
-      { name: 'rotated', split: 'test', dataset: { kind: 'imagefolder', root: rotated, title: 'Lab rotated', classes: join(rotated, 'classes.txt') } },
+      { name: 'rotated', split: 'shifted', dataset: { kind: 'imagefolder', root: rotated, title: 'Lab rotated', classes: join(rotated, 'classes.txt') } },
     ],
     maxConcurrentCells: 2,
   });
