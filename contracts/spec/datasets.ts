@@ -19,6 +19,15 @@ const shardUri = z
   .max(2000)
   .regex(/^(file|gs):\/\/\S+\.tar$/, "use a file:// or gs:// URI of a .tar shard; '{000..009}' ranges expand, e.g. gs://bucket/train-{000..099}.tar");
 
+/** A shard larger than this is refused before it is read (labelled shards here, real-pairs sources in sweep.ts). */
+export const maxShardBytesField = z
+  .number()
+  .int()
+  .min(1024)
+  .max(4 * 1024 * 1024 * 1024)
+  .default(1024 * 1024 * 1024)
+  .describe('a shard larger than this is refused before it is read');
+
 export const splitName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'use 1-64 letters, digits, dots, dashes and underscores');
 
 /** What every imported dataset may say beside its layout. */
@@ -70,13 +79,7 @@ export const LabelledShardsDatasetSchema = z
       .regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/)
       .default('cls')
       .describe("'cls': the label is the text of {key}.cls (a class index, or a class name); any other name: that field of {key}.json"),
-    maxShardBytes: z
-      .number()
-      .int()
-      .min(1024)
-      .max(4 * 1024 * 1024 * 1024)
-      .default(1024 * 1024 * 1024)
-      .describe('a shard larger than this is refused before it is read'),
+    maxShardBytes: maxShardBytesField,
     ...common,
   })
   .strict();

@@ -2,7 +2,7 @@
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { MODEL_ARCHS } from '../../core/nn/models/names.js';
-import { DatasetSchema, ImageGeometrySchema, ImportedDatasetSchema, splitName } from './datasets.js';
+import { DatasetSchema, ImageGeometrySchema, ImportedDatasetSchema, maxShardBytesField, splitName } from './datasets.js';
 import { TASK_NAMES } from '../tasks.js';
 import { A1111GeneratorSchema, OpenAiImagesGeneratorSchema } from './generators.js';
 import { PromptConfigSchema, PROMPT_STRATEGY_NAMES } from './prompts.js';
@@ -61,13 +61,7 @@ export const RealPairsSourceSchema = z
       .describe(
         "img2dataset-layout WebDataset shards ({key}.jpg|png|webp + {key}.txt + {key}.json), read in order; '{00000..00099}' ranges expand. Default: pairs built from Fashion-MNIST with the seeded caption model",
       ),
-    maxShardBytes: z
-      .number()
-      .int()
-      .min(1024)
-      .max(4 * 1024 * 1024 * 1024)
-      .default(1024 * 1024 * 1024)
-      .describe('a shard larger than this is refused before it is read'),
+    maxShardBytes: maxShardBytesField,
   })
   .strict();
 

@@ -35,31 +35,7 @@ export function topEigenpairs(A: Float64Array, P: number, k: number, rng: { norm
       T[b * m + a] = s;
     }
   }
-  const { values, vectors: W } = jacobiEigen(T, m);
-  const order = Array.from({ length: m }, (_, i) => i).sort((a, b) => values[b]! - values[a]! || a - b);
-  const outValues = new Float64Array(k);
-  const outVectors = new Float64Array(k * P);
-  for (let r = 0; r < k; r++) {
-    const col = order[r]!;
-    outValues[r] = values[col]!;
-    const off = r * P;
-    for (let j = 0; j < m; j++) {
-      const w = W[j * m + col]!;
-      if (w === 0) continue;
-      const qj = j * P;
-      for (let p = 0; p < P; p++) outVectors[off + p]! += w * Q[qj + p]!;
-    }
-    let norm = 0;
-    let big = 0;
-    for (let p = 0; p < P; p++) {
-      const v = outVectors[off + p]!;
-      norm += v * v;
-      if (Math.abs(v) > Math.abs(big)) big = v;
-    }
-    const scale = (big < 0 ? -1 : 1) / Math.sqrt(norm);
-    for (let p = 0; p < P; p++) outVectors[off + p]! *= scale;
-  }
-  return { values: outValues, vectors: outVectors };
+  return ritzPairs(T, m, Q, P, k);
 }
 
 /** out[j] = A q[j] for each of the m rows of Q (A symmetric P*P, row-major); 2x4 register tiles. */
@@ -217,4 +193,36 @@ export function weightedSqDist(x: Float64Array, xo: number, m: Float64Array, mo:
     s0 += e * e * w[mo + d]!;
   }
   return s0 + s1 + s2 + s3;
+}
+
+/**
+ * The top `k` Ritz pairs of the m x m projected matrix `T` (basis rows Q [m, P]): eigenvalues in
+ * descending order, and the Ritz vectors W^T Q normalised with their largest entry positive.
+ */
+export function ritzPairs(T: Float64Array, m: number, Q: Float64Array, P: number, k: number): { values: Float64Array; vectors: Float64Array } {
+  const { values, vectors: W } = jacobiEigen(T, m);
+  const order = Array.from({ length: m }, (_, i) => i).sort((a, b) => values[b]! - values[a]! || a - b);
+  const outValues = new Float64Array(k);
+  const outVectors = new Float64Array(k * P);
+  for (let r = 0; r < k; r++) {
+    const col = order[r]!;
+    outValues[r] = values[col]!;
+    const off = r * P;
+    for (let j = 0; j < m; j++) {
+      const w = W[j * m + col]!;
+      if (w === 0) continue;
+      const qj = j * P;
+      for (let p = 0; p < P; p++) outVectors[off + p]! += w * Q[qj + p]!;
+    }
+    let norm = 0;
+    let big = 0;
+    for (let p = 0; p < P; p++) {
+      const v = outVectors[off + p]!;
+      norm += v * v;
+      if (Math.abs(v) > Math.abs(big)) big = v;
+    }
+    const scale = (big < 0 ? -1 : 1) / Math.sqrt(norm);
+    for (let p = 0; p < P; p++) outVectors[off + p]! *= scale;
+  }
+  return { values: outValues, vectors: outVectors };
 }

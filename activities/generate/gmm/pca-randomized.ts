@@ -9,7 +9,7 @@
 // covariance (then 17 P^2 m more for its subspace iteration). The images are read in blocks of
 // BLOCK, centred into float64, and both products are done on the block while it is in cache, in
 // 4x4 register tiles. Deterministic for given bytes, rows and rng.
-import { jacobiEigen, orthonormalizeRows } from './linalg.js';
+import { orthonormalizeRows, ritzPairs } from './linalg.js';
 
 /** Power iterations; with the oversampling, the top k directions of image data converge well before. */
 export const RANDOMIZED_PCA_ITERATIONS = 6;
@@ -54,30 +54,7 @@ export function dataTopEigenpairs(
   passOverData(images, which, P, mean, Q, m4, null, T);
   const small = new Float64Array(m * m);
   for (let a = 0; a < m; a++) for (let b = 0; b < m; b++) small[a * m + b] = T[a * m4 + b]! / n;
-  const { values, vectors: W } = jacobiEigen(small, m);
-  const order = Array.from({ length: m }, (_, i) => i).sort((a, b) => values[b]! - values[a]! || a - b);
-  const outValues = new Float64Array(k);
-  const outVectors = new Float64Array(k * P);
-  for (let r = 0; r < k; r++) {
-    const col = order[r]!;
-    outValues[r] = values[col]!;
-    const off = r * P;
-    for (let j = 0; j < m; j++) {
-      const w = W[j * m + col]!;
-      if (w === 0) continue;
-      const qj = j * P;
-      for (let p = 0; p < P; p++) outVectors[off + p]! += w * Q[qj + p]!;
-    }
-    let norm = 0;
-    let big = 0;
-    for (let p = 0; p < P; p++) {
-      const v = outVectors[off + p]!;
-      norm += v * v;
-      if (Math.abs(v) > Math.abs(big)) big = v;
-    }
-    const scale = (big < 0 ? -1 : 1) / Math.sqrt(norm);
-    for (let p = 0; p < P; p++) outVectors[off + p]! *= scale;
-  }
+  const { values: outValues, vectors: outVectors } = ritzPairs(small, m, Q, P, k);
   return { values: outValues, vectors: outVectors, totalVariance };
 }
 
