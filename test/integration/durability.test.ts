@@ -67,26 +67,32 @@ test('kill -9 of the generate worker mid-shard: the sweep completes, redoing at 
         kind: 'synthetic',
         prompts: { strategy: 'classnames' },
         cfgScale: 2,
-        // Many DDIM steps make a shard take seconds, so the kill lands mid-shard.
-        generator: { name: 'embedded-gmm', pcaDims: 32, componentsPerClass: 6, steps: 300 },
+        // Many DDIM steps make a shard take seconds (parts of about 1 s of sampling, ~80 items), so
+        // the kill lands mid-shard.
+        generator: { name: 'embedded-gmm', pcaDims: 32, componentsPerClass: 6, steps: 600 },
       },
     ],
     sizes: [300, 600],
     generation: { shardSize, seed: 0, maxConcurrentShards: 1, failureBudget: 0 },
   });
   await withSweep(spec, async (handle) => {
-    // Wait until the first shard is partly done: two chunks of 50 sampled means the first chunk's
-    // part is committed (a chunk is logged when sampled, and saved before the next one starts).
-    await waitFor('a partly generated shard', () => {
+    // Wait until the first shard is partly done and its first part is durable: a chunk is logged
+    // when its part starts being written (while the next chunk is sampled), so the ledger alone
+    // does not say the part is in the store; its sidecar's checksum file (the file store's commit
+    // marker, written last) does.
+    await waitFor('a partly generated shard with a committed part', () => {
       const images = ledger((e) => e.kind === 'images' && e.key.endsWith('shard-000000.tar'));
-      const done = units(images);
-      return done >= 100 && done < shardSize - 50;
+      const first = images[0];
+      if (!first || units(images) >= shardSize) return false;
+      return existsSync(join(stack.store, `${first.key}.part-000000.json.sha256`));
     });
     const killedAt = Date.now();
     const pid = await stack.killWorker('generate');
     await stack.stack('start-workers');
     const result = (await handle.result()) as SweepResult;
     const images = ledger((e) => e.kind === 'images');
+    const ranges = images.map((e) => `${e.key.split('/').pop()}[${e.from},${e.to})#${e.attempt}`).join(' ');
+    console.log(`generate kill: parts ${ranges}`);
     const resumed = images.filter((e) => e.attempt > 1 && e.pid !== pid);
     assert.ok(resumed.length > 0, 'a later attempt on the new worker continued the shard');
     const firstResumed = resumed.sort((a, b) => Date.parse(a.time) - Date.parse(b.time))[0]!;
