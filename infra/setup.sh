@@ -1,6 +1,14 @@
 #!/usr/bin/env bash
-# Install what is missing: npm packages, the Temporal CLI, the Fashion-MNIST dataset. Idempotent.
+# Install what is missing: npm packages, the Temporal CLI, native TensorFlow, the Fashion-MNIST
+# dataset. Idempotent. `setup.sh --tests` also installs what only the tests use: the GCS emulator,
+# headless Chromium, schemathesis and webuiapi (`npm run demo` needs none of them).
 set -euo pipefail
+for_tests=0
+case "${1:-}" in
+  --tests) for_tests=1 ;;
+  '') ;;
+  *) echo "usage: infra/setup.sh [--tests]" >&2; exit 2 ;;
+esac
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 log() { echo "[setup] $*" >&2; }
@@ -12,10 +20,13 @@ fi
 
 bash infra/stack.sh ensure-cli >/dev/null
 
-# GCS emulator (PyPI gcp-storage-emulator, a small venv under .synthscale) for the gs:// store tests.
-if command -v python3 >/dev/null 2>&1; then bash infra/gcs-emulator.sh ensure; fi
-bash infra/browser.sh ensure  # headless Chromium (apt) for test/integration/browser.test.ts; never fails setup
-bash infra/schemathesis.sh ensure  # PyPI schemathesis venv for test/integration/generator-fuzz.test.ts; never fails setup
+if [[ $for_tests == 1 ]]; then
+  # GCS emulator (PyPI gcp-storage-emulator, a small venv under .synthscale) for the gs:// store tests.
+  if command -v python3 >/dev/null 2>&1; then bash infra/gcs-emulator.sh ensure; fi
+  bash infra/browser.sh ensure  # headless Chromium (apt) for the browser tests; never fails setup
+  bash infra/schemathesis.sh ensure  # PyPI schemathesis venv for test/integration/generator-fuzz.test.ts; never fails setup
+  if [[ -f infra/webuiapi.sh ]]; then bash infra/webuiapi.sh ensure; fi  # PyPI webuiapi for the A1111 Basic-auth test; never fails setup
+fi
 
 # Native TensorFlow for TF.js, built offline from PyPI's tensorflow-cpu wheel (~40 s once, ~3 s
 # after, ~1.1 GB under .synthscale). It never fails setup: on any problem it logs one line and

@@ -4,7 +4,7 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
-bash infra/setup.sh
+bash infra/setup.sh --tests
 
 total_start=$SECONDS
 trap 'echo "=== all test groups: $((SECONDS - total_start)) s"' EXIT
