@@ -15,6 +15,7 @@ import { createRecognizabilityActivities } from './evaluate/recognizability-acti
 import { createClipActivities } from './clip/activity.js';
 import { createAnalyzeActivities } from './analyze/activity.js';
 import { createReportActivities } from './report/activity.js';
+import { createNotifyActivities } from './notify/activity.js';
 
 /**
  * Storage calls retry transient failures with backoff and time out when they hang (the fault
@@ -42,6 +43,8 @@ export function createCpuActivities(rawDeps: ActivityDeps) {
     ...createPairActivities(deps),
     ...createAnalyzeActivities(deps),
     ...createReportActivities(deps),
+    // Reads SYNTHSCALE_WEBHOOK_URL / _SECRET on each call: no deps.
+    ...createNotifyActivities(),
   };
 }
 

@@ -5,12 +5,17 @@
 // Fashion-MNIST at 28x28 grey, or with --dataset <fingerprint> a dataset the store has a
 // descriptor for (a sweep's, e.g. an imported one), at its geometry and with its classes (with the
 // spec's defaults this reproduces what the sweep's fitGenerator activity fits).
+// Auth, from environment variables named on the command line (never the values: they would show in
+// `ps`): --token-env, a bearer token; --api-auth-env USER_VAR:PASSWORD_VAR, HTTP Basic on the A1111
+// routes as a web UI started with --api-auth user:pass wants (webuiapi's set_auth, the a1111
+// backend's basicAuth).
 import { defineCommand } from 'citty';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { datasetDescriptor, datasetFingerprint, depsFromEnv, loadDatasetSplit } from '../core/activity-deps.js';
 import { geometryLabel } from '../core/image/geometry.js';
 import { startGeneratorServer, type GeneratorServerLimits } from '../activities/generate/generator-server.js';
+import type { BasicCredentials } from '../activities/generate/server/auth.js';
 import { fitGmmGenerator } from '../activities/generate/gmm/fit.js';
 import type { GmmGeneratorModel } from '../activities/generate/gmm/model.js';
 import { deserializeGmmModel } from '../activities/generate/gmm/model-format.js';
@@ -23,6 +28,22 @@ function positiveInt(name: string, raw: string | undefined, fallback: number, ma
   const v = Number(raw);
   if (!/^\d+$/.test(raw.trim()) || !Number.isSafeInteger(v) || v < min || v > max) throw new Error(`--${name}=${raw}: expected an integer in [${min}, ${max}]`);
   return v;
+}
+
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
+
+/** --api-auth-env USER_VAR:PASSWORD_VAR: the Basic credentials from those two variables. */
+export function basicFromEnv(spec: string, env: NodeJS.ProcessEnv): BasicCredentials {
+  const [userVar, passwordVar, ...rest] = spec.split(':');
+  if (rest.length > 0 || !userVar || !passwordVar || !ENV_NAME.test(userVar) || !ENV_NAME.test(passwordVar)) {
+    // The value is not echoed: it may be the credentials themselves, typed by mistake.
+    throw new Error('--api-auth-env: expected USER_VAR:PASSWORD_VAR, the names of two environment variables (not the credentials themselves)');
+  }
+  const user = env[userVar];
+  const password = env[passwordVar];
+  if (!user) throw new Error(`--api-auth-env: environment variable ${userVar} (the user) is not set or empty`);
+  if (!password) throw new Error(`--api-auth-env: environment variable ${passwordVar} (the password) is not set or empty`);
+  return { user, password };
 }
 
 async function loadModel(source: string): Promise<GmmGeneratorModel> {
@@ -61,6 +82,7 @@ export const serveGenerator = defineCommand({
     components: { type: 'string', description: 'mixture components per class of the fitted model (spec default)' },
     'fit-seed': { type: 'string', description: 'seed of the fit (spec default)' },
     'token-env': { type: 'string', description: 'require a bearer token, read from this environment variable' },
+    'api-auth-env': { type: 'string', description: 'USER_VAR:PASSWORD_VAR: require HTTP Basic on the A1111 routes (like A1111 --api-auth), user and password read from these environment variables' },
     'max-n': { type: 'string', description: 'images per request' },
     'max-side': { type: 'string', description: 'largest width or height' },
     'max-steps': { type: 'string', description: 'most sampler steps' },
@@ -74,6 +96,7 @@ export const serveGenerator = defineCommand({
       token = process.env[args['token-env']];
       if (!token) throw new Error(`--token-env ${args['token-env']}: that environment variable is not set or empty`);
     }
+    const basic = args['api-auth-env'] ? basicFromEnv(args['api-auth-env'], process.env) : undefined;
     let model: GmmGeneratorModel;
     if (args.model) {
       model = await loadModel(args.model);
@@ -97,14 +120,19 @@ export const serveGenerator = defineCommand({
       port,
       limits,
       ...(token ? { token } : {}),
+      ...(basic ? { basic } : {}),
       log: (line) => console.log(line),
     });
     console.log(`serving ${server.url}`);
     console.log(`  AUTOMATIC1111: POST ${server.url}/sdapi/v1/txt2img   (generator: { name: a1111, baseUrl: ${server.url} })`);
     console.log(`  OpenAI images: POST ${server.url}/v1/images/generations   (generator: { name: openai-images, baseUrl: ${server.url}/v1 })`);
     console.log(`  OpenAPI 3.1:   GET  ${server.url}/openapi.json   (limits included; fuzz it with: bash infra/schemathesis.sh run ${server.url})`);
-    console.log(token ? `  auth: bearer token from $${args['token-env']}` : '  auth: none');
-    if (!token && !['127.0.0.1', 'localhost', '::1'].includes(args.host)) console.log(`  warning: listening on ${args.host} without a token`);
+    const auth = [
+      ...(basic ? [`Basic (--api-auth style) on the A1111 routes${token ? '' : ' and the OpenAI routes'}, user and password from $${args['api-auth-env']!.split(':').join(' and $')}`] : []),
+      ...(token ? [`bearer token from $${args['token-env']}`] : []),
+    ];
+    console.log(`  auth: ${auth.length ? auth.join('; ') : 'none'}`);
+    if (!token && !basic && !['127.0.0.1', 'localhost', '::1'].includes(args.host)) console.log(`  warning: listening on ${args.host} without a token`);
     await new Promise<void>((resolve) => {
       const stop = () => {
         process.off('SIGINT', stop);

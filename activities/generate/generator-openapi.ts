@@ -5,8 +5,8 @@
 
 export interface GeneratorOpenApiOptions {
   limits: { maxN: number; maxWidth: number; maxHeight: number; maxSteps: number; maxBodyBytes: number };
-  /** Routes other than /healthz and /openapi.json need `Authorization: Bearer <token>`. */
-  auth: boolean;
+  /** The schemes each API's routes accept (./server/auth.ts); empty: open. /healthz and /openapi.json are always open. */
+  auth: { a1111: ('bearer' | 'basic')[]; openai: ('bearer' | 'basic')[] };
   maxPromptChars: number;
   defaults: { steps: number; cfgScale: number; width: number; height: number; size: string };
   modelName: string;
@@ -37,32 +37,41 @@ const nullable = (schema: Record<string, unknown>) => ({ ...schema, type: [schem
 
 /** What every operation of the document shares. */
 interface Parts {
-  security: { bearer: never[] }[];
+  /** An operation's `security`: any one of its API's schemes. */
+  security(api: Api): Record<string, never[]>[];
+  /** The 401 response of an API's operations (none when they are open). */
+  unauthorized(api: Api): Record<string, unknown>;
   /** The 400/401/413 responses, with the API's error schema. */
-  errors(schema: string): Record<string, unknown>;
+  errors(api: Api): Record<string, unknown>;
   /** seed, steps and cfg_scale, as both image APIs take them. */
   common: Record<string, unknown>;
   json(schema: unknown): Record<string, unknown>;
 }
 
+type Api = 'a1111' | 'openai';
+const ERROR_SCHEMA: Record<Api, string> = { a1111: 'A1111Error', openai: 'OpenAiError' };
+
 function parts(o: GeneratorOpenApiOptions): Parts {
   const { limits } = o;
-  const security = o.auth ? [{ bearer: [] }] : [];
-  const errors = (schema: string) => {
-    const ref = { content: { 'application/json': { schema: { $ref: `#/components/schemas/${schema}` } } } };
-    return {
-      '400': { description: 'a field is missing, of the wrong type or out of range; or the body is not a JSON object', ...ref },
-      ...(o.auth ? { '401': { description: 'missing or wrong bearer token', headers: { 'WWW-Authenticate': { schema: { type: 'string' } } }, ...ref } } : {}),
-      '413': { description: `the body is larger than ${limits.maxBodyBytes} bytes`, ...ref },
-    };
+  const security = (api: Api) => o.auth[api].map((scheme) => ({ [scheme]: [] as never[] }));
+  const errorRef = (api: Api) => ({ content: { 'application/json': { schema: { $ref: `#/components/schemas/${ERROR_SCHEMA[api]}` } } } });
+  const unauthorized = (api: Api) => {
+    if (o.auth[api].length === 0) return {};
+    const what = o.auth[api].map((scheme) => (scheme === 'basic' ? 'Basic credentials' : 'bearer token')).join(' or ');
+    return { '401': { description: `missing or wrong ${what}`, headers: { 'WWW-Authenticate': { schema: { type: 'string' } } }, ...errorRef(api) } };
   };
+  const errors = (api: Api) => ({
+    '400': { description: 'a field is missing, of the wrong type or out of range; or the body is not a JSON object', ...errorRef(api) },
+    ...unauthorized(api),
+    '413': { description: `the body is larger than ${limits.maxBodyBytes} bytes`, ...errorRef(api) },
+  });
   const common = {
     seed: nullable({ type: 'integer', minimum: -1, maximum: o.maxSeed, description: 'image i uses seed + i; -1 or absent: a fresh seed' }),
     steps: nullable({ type: 'integer', minimum: 1, maximum: limits.maxSteps, default: o.defaults.steps }),
     cfg_scale: nullable({ type: 'number', minimum: 0, maximum: 50, default: o.defaults.cfgScale }),
   };
   const json = (schema: unknown) => ({ content: { 'application/json': { schema } } });
-  return { security, errors, common, json };
+  return { security, unauthorized, errors, common, json };
 }
 
 export function generatorOpenApi(o: GeneratorOpenApiOptions): Record<string, unknown> {
@@ -94,7 +103,7 @@ function txt2imgOperation(o: GeneratorOpenApiOptions, { security, errors, common
   return {
     operationId: 'txt2img',
     summary: 'AUTOMATIC1111 txt2img: batch_size * n_iter images as base64 PNGs',
-    security,
+    security: security('a1111'),
     requestBody: {
       required: true,
       ...json({
@@ -126,7 +135,7 @@ function txt2imgOperation(o: GeneratorOpenApiOptions, { security, errors, common
           },
         }),
       },
-      ...errors('A1111Error'),
+      ...errors('a1111'),
     },
   };
 }
@@ -137,7 +146,7 @@ function generationsOperation(o: GeneratorOpenApiOptions, { security, errors, co
   return {
     operationId: 'createImage',
     summary: 'OpenAI images API (b64_json only), plus the extensions seed, steps and cfg_scale',
-    security,
+    security: security('openai'),
     requestBody: {
       required: true,
       ...json({
@@ -174,19 +183,19 @@ function generationsOperation(o: GeneratorOpenApiOptions, { security, errors, co
           },
         }),
       },
-      ...errors('OpenAiError'),
+      ...errors('openai'),
     },
   };
 }
 
 /** The model listings of both APIs, and the health check. */
-function listingPaths(o: GeneratorOpenApiOptions, { security, json }: Parts): Record<string, unknown> {
+function listingPaths(o: GeneratorOpenApiOptions, { security, unauthorized, json }: Parts): Record<string, unknown> {
   return {
     '/sdapi/v1/sd-models': {
       get: {
         operationId: 'sdModels',
         summary: 'AUTOMATIC1111 model listing (one entry)',
-        security,
+        security: security('a1111'),
         responses: {
           '200': {
             description: 'the served model',
@@ -201,7 +210,7 @@ function listingPaths(o: GeneratorOpenApiOptions, { security, json }: Parts): Re
               },
             }),
           },
-          ...(o.auth ? { '401': { description: 'missing or wrong bearer token', ...json({ $ref: '#/components/schemas/A1111Error' }) } } : {}),
+          ...unauthorized('a1111'),
         },
       },
     },
@@ -209,7 +218,7 @@ function listingPaths(o: GeneratorOpenApiOptions, { security, json }: Parts): Re
       get: {
         operationId: 'listModels',
         summary: 'OpenAI model listing (one entry)',
-        security,
+        security: security('openai'),
         responses: {
           '200': {
             description: 'the served model',
@@ -229,7 +238,7 @@ function listingPaths(o: GeneratorOpenApiOptions, { security, json }: Parts): Re
               },
             }),
           },
-          ...(o.auth ? { '401': { description: 'missing or wrong bearer token', ...json({ $ref: '#/components/schemas/OpenAiError' }) } } : {}),
+          ...unauthorized('openai'),
         },
       },
     },
@@ -255,7 +264,7 @@ function listingPaths(o: GeneratorOpenApiOptions, { security, json }: Parts): Re
 
 function components(): Record<string, unknown> {
   return {
-    securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
+    securitySchemes: { bearer: { type: 'http', scheme: 'bearer' }, basic: { type: 'http', scheme: 'basic', description: "as AUTOMATIC1111's --api-auth user:pass" } },
     schemas: {
       A1111Error: { type: 'object', required: ['error', 'detail'], properties: { error: { type: 'string' }, detail: { type: 'string' } } },
       OpenAiError: {

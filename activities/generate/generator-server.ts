@@ -15,16 +15,17 @@
 // seed or -1 ("random") takes the next seed of a per-server counter hashed to 32 bits, so a fresh
 // server answers the same sequence of requests with the same images.
 //
-// Hardening: binds loopback by default; optional bearer token (compared in constant time) on
+// Hardening: binds loopback by default; optional bearer token and/or HTTP Basic credentials (A1111
+// --api-auth style; ./server/auth.ts: Basic on the A1111 routes, compared in constant time) on
 // every route except /healthz and /openapi.json; request bodies capped while they are read (413);
 // n, size and steps capped (400); errors as JSON in each API's own shape. String lengths count
 // code points, as JSON Schema's maxLength does, so the OpenAPI document describes the checks exactly.
 // Default sizes and steps shrink to the limits, so a request that leaves them out is always within them.
-import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { generatorOpenApi } from './generator-openapi.js';
 import type { GmmGeneratorModel } from './gmm/model.js';
+import { serverAuth, type BasicCredentials, type RouteApi, type ServerAuth } from './server/auth.js';
 import { DEFAULT_CFG_SCALE, DEFAULT_SERVER_LIMITS, MAX_PROMPT_CHARS, SERVED_MODEL_NAME, serverContext, type GeneratorServerLimits, type ServerContext } from './server/context.js';
 import { generations, txt2img, type Handler } from './server/handlers.js';
 import { errorBody, readJsonObject, RequestError, sendJson, type Body, type ErrorStyle } from './server/request.js';
@@ -37,8 +38,10 @@ export interface GeneratorServerOptions {
   host?: string;
   /** Default 0 (any free port). */
   port?: number;
-  /** When set, requests need `Authorization: Bearer <token>`. */
+  /** When set, requests need `Authorization: Bearer <token>` (or, on the A1111 routes, the Basic credentials when set too). */
   token?: string;
+  /** When set, the A1111 routes (and the OpenAI ones unless a token is set) need `Authorization: Basic`, as A1111's --api-auth does. */
+  basic?: BasicCredentials;
   limits?: Partial<GeneratorServerLimits>;
   /** One line per request (default: silent). */
   log?: (line: string) => void;
@@ -59,34 +62,25 @@ function checkLimits(limits: GeneratorServerLimits): void {
 interface Route {
   method: 'GET' | 'POST';
   style: ErrorStyle;
-  auth: boolean;
+  /** Which API's credentials the route needs; none: open. */
+  auth: RouteApi | null;
   handle: Handler;
 }
 
 export async function startGeneratorServer(opts: GeneratorServerOptions): Promise<GeneratorServer> {
   const limits: GeneratorServerLimits = { ...DEFAULT_SERVER_LIMITS, ...opts.limits };
   checkLimits(limits);
-  // Sent as `Authorization: Bearer <token>`: one visible-ASCII word.
-  if (opts.token !== undefined && !/^[\x21-\x7e]{1,1024}$/.test(opts.token)) {
-    throw new Error('the bearer token must be 1-1024 visible ASCII characters (no spaces)');
-  }
+  const auth = serverAuth(opts.token, opts.basic);
   const ctx = serverContext(opts.model, limits);
   const openApi = generatorOpenApi({
     limits,
-    auth: opts.token !== undefined,
+    auth: { a1111: auth.schemes('a1111'), openai: auth.schemes('openai') },
     maxPromptChars: MAX_PROMPT_CHARS,
     defaults: { steps: ctx.defaults.steps, cfgScale: DEFAULT_CFG_SCALE, width: ctx.defaults.width, height: ctx.defaults.height, size: ctx.defaults.size },
     modelName: SERVED_MODEL_NAME,
     maxSeed: ctx.maxSeed,
   });
-  const tokenDigest = opts.token === undefined ? null : createHash('sha256').update(opts.token).digest();
-  const authorized = (req: IncomingMessage): boolean => {
-    if (!tokenDigest) return true;
-    const m = /^Bearer +(\S+) *$/i.exec(req.headers.authorization ?? '');
-    if (!m) return false;
-    return timingSafeEqual(createHash('sha256').update(m[1]!).digest(), tokenDigest);
-  };
-  const serve = requestHandler(routes(ctx, openApi), { maxBodyBytes: limits.maxBodyBytes, authorized, log: opts.log ?? (() => {}) });
+  const serve = requestHandler(routes(ctx, openApi), { maxBodyBytes: limits.maxBodyBytes, auth, log: opts.log ?? (() => {}) });
   const server = createServer((req, res) => void serve(req, res, Date.now()));
   server.requestTimeout = 120_000;
   server.headersTimeout = 30_000;
@@ -113,12 +107,12 @@ export async function startGeneratorServer(opts: GeneratorServerOptions): Promis
 function routes(ctx: ServerContext, openApi: unknown): Record<string, Route> {
   const { modelSha } = ctx;
   return {
-    '/sdapi/v1/txt2img': { method: 'POST', style: 'a1111', auth: true, handle: txt2img(ctx) },
-    '/v1/images/generations': { method: 'POST', style: 'openai', auth: true, handle: generations(ctx) },
+    '/sdapi/v1/txt2img': { method: 'POST', style: 'a1111', auth: 'a1111', handle: txt2img(ctx) },
+    '/v1/images/generations': { method: 'POST', style: 'openai', auth: 'openai', handle: generations(ctx) },
     '/sdapi/v1/sd-models': {
       method: 'GET',
       style: 'a1111',
-      auth: true,
+      auth: 'a1111',
       handle: () => [
         { title: `${SERVED_MODEL_NAME} [${modelSha.slice(0, 10)}]`, model_name: SERVED_MODEL_NAME, hash: modelSha.slice(0, 10), sha256: modelSha, filename: 'embedded', config: null },
       ],
@@ -126,17 +120,17 @@ function routes(ctx: ServerContext, openApi: unknown): Record<string, Route> {
     '/v1/models': {
       method: 'GET',
       style: 'openai',
-      auth: true,
+      auth: 'openai',
       handle: () => ({ object: 'list', data: [{ id: SERVED_MODEL_NAME, object: 'model', created: 0, owned_by: 'synthscale' }] }),
     },
-    '/healthz': { method: 'GET', style: 'plain', auth: false, handle: () => ({ status: 'ok', model: SERVED_MODEL_NAME, sha256: modelSha }) },
-    '/openapi.json': { method: 'GET', style: 'plain', auth: false, handle: () => openApi },
+    '/healthz': { method: 'GET', style: 'plain', auth: null, handle: () => ({ status: 'ok', model: SERVED_MODEL_NAME, sha256: modelSha }) },
+    '/openapi.json': { method: 'GET', style: 'plain', auth: null, handle: () => openApi },
   };
 }
 
 interface Serving {
   maxBodyBytes: number;
-  authorized(req: IncomingMessage): boolean;
+  auth: ServerAuth;
   log(line: string): void;
 }
 
@@ -150,7 +144,10 @@ function requestHandler(table: Record<string, Route>, s: Serving) {
     try {
       if (!route) throw new RequestError(404, `no route ${path}`);
       if (req.method !== route.method) throw new RequestError(405, `use ${route.method} for ${path}`, { allow: route.method });
-      if (route.auth && !s.authorized(req)) throw new RequestError(401, 'missing or invalid bearer token', { 'www-authenticate': 'Bearer' });
+      if (route.auth && !s.auth.authorized(req, route.auth)) {
+        const schemes = s.auth.schemes(route.auth);
+        throw new RequestError(401, `missing or invalid ${schemes.map((x) => (x === 'basic' ? 'Basic credentials' : 'bearer token')).join(' or ')}`, { 'www-authenticate': s.auth.challenge(route.auth) });
+      }
       let body: Body = {};
       if (route.method === 'POST') body = await readJsonObject(req, s.maxBodyBytes);
       else req.resume();

@@ -1,7 +1,9 @@
 // Sweep-spec schemas of the remote text-to-image backends (see http-backends.ts). They land in
 // workflow inputs and history, so they hold no secrets: `apiKeyEnv` is the NAME of the environment
-// variable that holds the bearer token, read by the worker at call time, and a base URL may carry
-// no credentials, query string or fragment (an `?api_key=` would end up in history too).
+// variable that holds the bearer token, `basicAuth` (A1111 only) names the two variables that hold
+// the user and password of HTTP Basic (what a web UI started with `--api-auth user:pass` wants),
+// both read by the worker at call time; a base URL may carry no credentials, query string or
+// fragment (an `?api_key=` would end up in history too).
 import { z } from 'zod';
 
 /** Longest Retry-After a spec may allow (a hostile or confused server could ask for days). */
@@ -67,13 +69,22 @@ const httpUrl = z.string().superRefine((value, ctx) => {
     return;
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') ctx.addIssue({ code: 'custom', message: `use http or https, not ${url.protocol}` });
-  if (url.username || url.password) ctx.addIssue({ code: 'custom', message: 'no credentials in the URL (it is stored in workflow history); use apiKeyEnv' });
+  if (url.username || url.password) ctx.addIssue({ code: 'custom', message: 'no credentials in the URL (it is stored in workflow history); use apiKeyEnv (or basicAuth for a1111)' });
   if (url.search || url.hash) ctx.addIssue({ code: 'custom', message: 'no query string or fragment in the base URL' });
 });
 
 const envName = z
   .string()
   .regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, 'the NAME of an environment variable (letters, digits, _), never the token itself');
+
+/** HTTP Basic credentials by the names of the variables holding them (never the values). */
+export const BasicAuthEnvSchema = z
+  .object({
+    userEnv: envName.describe('environment variable holding the user name (the part before ":" of --api-auth)'),
+    passwordEnv: envName.describe('environment variable holding the password (the part after ":" of --api-auth)'),
+  })
+  .strict();
+export type BasicAuthEnv = z.output<typeof BasicAuthEnvSchema>;
 
 export const A1111GeneratorSchema = z
   .object({
@@ -84,10 +95,19 @@ export const A1111GeneratorSchema = z
     negativePrompt: z.string().max(2000).default(''),
     width: z.number().int().min(8).max(8192).default(512),
     height: z.number().int().min(8).max(8192).default(512),
-    apiKeyEnv: envName.optional().describe('environment variable holding a bearer token (e.g. for --api-auth proxies)'),
+    apiKeyEnv: envName.optional().describe('environment variable holding a bearer token (for a reverse proxy that wants one)'),
+    basicAuth: BasicAuthEnvSchema.optional().describe(
+      'HTTP Basic credentials, as a web UI started with --api-auth user:pass wants: the names of the variables holding them, e.g. { userEnv: A1111_USER, passwordEnv: A1111_PASSWORD }',
+    ),
     ...limits,
   })
-  .strict();
+  .strict()
+  .superRefine((spec, ctx) => {
+    // One Authorization header: a request can carry a bearer token or Basic credentials, not both.
+    if (spec.apiKeyEnv !== undefined && spec.basicAuth !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['basicAuth'], message: 'set apiKeyEnv (bearer token) or basicAuth (--api-auth user:pass), not both: a request carries one Authorization header' });
+    }
+  });
 
 export const OpenAiImagesGeneratorSchema = z
   .object({

@@ -1,4 +1,5 @@
 // Reading an untrusted response body without ever buffering more than a cap of it.
+import { redact } from './auth.js';
 import { GeneratorHttpError } from './errors.js';
 
 /**
@@ -44,8 +45,8 @@ export async function readCapped(res: Response, cap: number, where: string, opts
   return out;
 }
 
-/** A short, printable excerpt of an error body (JSON `detail`/`error.message` when present), token redacted. */
-export function errorExcerpt(body: Uint8Array, token: string | undefined): string {
+/** A short, printable excerpt of an error body (JSON `detail`/`error.message` when present), secrets redacted. */
+export function errorExcerpt(body: Uint8Array, secrets: readonly string[]): string {
   let text = new TextDecoder().decode(body);
   try {
     const json = JSON.parse(text) as Record<string, unknown>;
@@ -56,7 +57,7 @@ export function errorExcerpt(body: Uint8Array, token: string | undefined): strin
   } catch {
     /* not JSON: use the text */
   }
-  if (token) text = text.split(token).join('[redacted]');
+  text = redact(text, secrets);
   text = text.replace(/[\x00-\x1f\x7f]+/g, ' ').trim();
   return text.length > 200 ? `${text.slice(0, 200)}...` : text;
 }

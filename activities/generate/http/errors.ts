@@ -71,13 +71,11 @@ function statusReason(status: number): HttpFailureReason {
   return 'redirect'; // a 3xx that fetch did not refuse (no Location)
 }
 
-export function statusError(res: Response, where: string, excerpt: string, spec: HttpGeneratorSpec): GeneratorHttpError {
+/** The error of a non-2xx response; `authHint` (./auth.ts) is appended to a 401 or 403. */
+export function statusError(res: Response, where: string, excerpt: string, spec: HttpGeneratorSpec, authHint = ''): GeneratorHttpError {
   const status = res.status;
   const transient = TRANSIENT_STATUSES.has(status);
-  let hint = '';
-  if (status === 401 || status === 403) {
-    hint = spec.apiKeyEnv ? ` (check the bearer token in $${spec.apiKeyEnv})` : ' (the server wants a token: set apiKeyEnv in the generator spec)';
-  }
+  const hint = status === 401 || status === 403 ? authHint : '';
   const retryAfterMs = status === 429 || status === 503 ? parseRetryAfter(res.headers.get('retry-after'), Date.now(), spec.maxRetryAfterMs) : undefined;
   const retry = retryAfterMs === undefined ? '' : `, retry after ${retryAfterMs} ms`;
   return new GeneratorHttpError(statusReason(status), `${where}: HTTP ${status}${hint}${retry}${excerpt ? `: ${excerpt}` : ''}`, {

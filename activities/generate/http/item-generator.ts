@@ -16,7 +16,8 @@ import type { HttpGeneratorSpec } from '../../../contracts/spec/generators.js';
 import type { SourceImageInfo } from '../../../core/image/resize.js';
 import type { GenerateItem, ItemGenerator } from '../item-generator.js';
 import { toPng, type HttpApi } from './api.js';
-import { describeUrl, postJson, readToken } from './post-json.js';
+import { readAuth } from './auth.js';
+import { describeUrl, postJson } from './post-json.js';
 
 /** Part of the shard fingerprint of HTTP-generated samples: bump when the request, the checks or the decode/resize change. */
 export const HTTP_BACKEND_CODE_VERSION = 'http-sharp-cover-3';
@@ -40,7 +41,7 @@ export interface HttpImageMeta {
 }
 
 export interface HttpItemGeneratorOptions {
-  /** Where the token named by `apiKeyEnv` is read, at each call (default process.env). */
+  /** Where the credentials named by `apiKeyEnv` or `basicAuth` are read, at each call (default process.env). */
   env?: NodeJS.ProcessEnv;
   fetchImpl?: typeof fetch;
   /** Called with each image's metadata before the PNG is returned. */
@@ -62,10 +63,10 @@ export function httpItemGenerator(api: HttpApi, spec: HttpGeneratorSpec, opts: H
   const fetchImpl = opts.fetchImpl ?? globalThis.fetch;
   return async (item, signal) => {
     const started = Date.now();
-    const token = readToken(spec, opts.env ?? process.env, where);
+    const auth = readAuth(spec, opts.env ?? process.env, where);
     api.checkItem?.(item, where);
     const seed = httpSeed(item.seed);
-    const json = await postJson({ url: api.url, body: api.request(item, seed), spec, token, signal, fetchImpl });
+    const json = await postJson({ url: api.url, body: api.request(item, seed), spec, auth, signal, fetchImpl });
     const expect = spec.checkSize ? api.sizes : undefined;
     const decoded = api.parse(json, where, expect);
     const geometry = opts.geometry ?? FASHION_MNIST_GEOMETRY;

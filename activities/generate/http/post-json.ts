@@ -2,9 +2,10 @@
 // deadline (timeoutMs) and, once the response has started, an idle deadline (idleTimeoutMs),
 // combined with the caller's signal; redirects refused (they could carry the token elsewhere); the
 // body read under a byte cap (an error body only up to 16 KiB, for the message). One call is one
-// request: retrying is the activity's business. Messages name the endpoint, never the token.
+// request: retrying is the activity's business. Messages name the endpoint, never the credentials.
 import { isTransientError } from '../../../core/resilience.js';
 import type { HttpGeneratorSpec } from '../../../contracts/spec/generators.js';
+import { authHint, type RequestAuth } from './auth.js';
 import { errorExcerpt, readCapped } from './body.js';
 import { GeneratorHttpError, statusError } from './errors.js';
 
@@ -19,28 +20,18 @@ export function endpointUrl(baseUrl: string, path: string): URL {
 
 export const describeUrl = (url: URL) => `${url.host}${url.pathname}`;
 
-/** The bearer token named by the spec's apiKeyEnv, read from `env` (undefined when it names none). */
-export function readToken(spec: HttpGeneratorSpec, env: NodeJS.ProcessEnv, where: string): string | undefined {
-  if (!spec.apiKeyEnv) return undefined;
-  const token = env[spec.apiKeyEnv];
-  const fail = (problem: string) =>
-    new GeneratorHttpError('config', `${where}: environment variable ${spec.apiKeyEnv} (apiKeyEnv) ${problem} on this worker`, { transient: false });
-  if (token === undefined || token.trim() === '') throw fail('is not set or empty');
-  if (!/^[\x21-\x7e]+$/.test(token.trim())) throw fail('holds characters a bearer token cannot contain');
-  return token.trim();
-}
-
 export interface PostOptions {
   url: URL;
   body: unknown;
   spec: HttpGeneratorSpec;
-  token: string | undefined;
+  /** The Authorization to send (./auth.ts readAuth), if any. */
+  auth: RequestAuth | undefined;
   signal: AbortSignal | undefined;
   fetchImpl: typeof fetch;
 }
 
 /** POST JSON, within the spec's deadlines and body cap; returns the parsed JSON of a 2xx response. */
-export async function postJson({ url, body, spec, token, signal, fetchImpl }: PostOptions): Promise<unknown> {
+export async function postJson({ url, body, spec, auth, signal, fetchImpl }: PostOptions): Promise<unknown> {
   const where = describeUrl(url);
   if (signal?.aborted) throw signal.reason ?? new Error('aborted');
   const deadline = new AbortController();
@@ -75,7 +66,7 @@ export async function postJson({ url, body, spec, token, signal, fetchImpl }: Po
         headers: {
           'content-type': 'application/json',
           accept: 'application/json',
-          ...(token ? { authorization: `Bearer ${token}` } : {}),
+          ...(auth ? { authorization: auth.header } : {}),
         },
         body: JSON.stringify(body),
         signal: combined,
@@ -88,8 +79,8 @@ export async function postJson({ url, body, spec, token, signal, fetchImpl }: Po
     let bytes: Uint8Array;
     try {
       if (!res.ok) {
-        const excerpt = errorExcerpt(await readCapped(res, ERROR_BODY_BYTES, where, { truncate: true, onData }), token);
-        throw statusError(res, where, excerpt, spec);
+        const excerpt = errorExcerpt(await readCapped(res, ERROR_BODY_BYTES, where, { truncate: true, onData }), auth?.secrets ?? []);
+        throw statusError(res, where, excerpt, spec, authHint(spec, res.headers.get('www-authenticate')));
       }
       bytes = await readCapped(res, spec.maxResponseBytes, where, { onData });
     } catch (err) {
