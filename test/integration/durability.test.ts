@@ -112,7 +112,7 @@ test('kill -9 of the train worker mid-training: the cell resumes from its last c
   const checkpointEvery = 100;
   const spec = tinySpec('dur-train-kill', {
     sizes: [2000],
-    training: { hidden: [256], epochs: 1, minSteps: 900, batchSize: 64, checkpointEvery },
+    training: { hidden: [256], epochs: 1, minSteps: 900, batchSize: 64, checkpointEvery, patience: 0 },
   });
   // Only this sweep's cell: earlier tests trained cells too.
   const earlierKeys = new Set(ledger().map((e) => e.key));
@@ -130,6 +130,7 @@ test('kill -9 of the train worker mid-training: the cell resumes from its last c
     const run = units(all);
     console.log(`train kill: reached step ${reachedBeforeKill}, resumed from ${resumedFrom}; ${run} steps run for ${totalSteps} (recomputed ${run - totalSteps})`);
     assert.ok(resumedFrom > 0 && resumedFrom % checkpointEvery === 0, `resumed at a checkpoint (${resumedFrom})`);
+    assert.ok(run >= totalSteps, `every step was trained: ${run} of ${totalSteps}`);
     assert.ok(run - totalSteps <= checkpointEvery, `steps recomputed ${run - totalSteps} <= one checkpoint interval`);
     assert.equal(result.stats.cellsDone, 1);
     // The cell's record in the store says the finished model came from a resumed attempt.
@@ -146,7 +147,9 @@ test('kill -9 of the train worker mid-CLIP-cell: the CLIP cell resumes from its 
   const spec = tinySpec('dur-clip-kill', {
     sizes: [2000],
     tasks: ['clip'],
-    clip: { hidden: [128], embedDim: 32, tokenWidth: 32, maxTokens: 16, epochs: 1, minSteps: totalSteps, batchSize: 64, checkpointEvery },
+    // patience 0: no early stop, so training runs all its steps and the kill lands mid-training
+    // (with the default patience it stopped near step 260, sometimes before the kill).
+    clip: { hidden: [128], embedDim: 32, tokenWidth: 32, maxTokens: 16, epochs: 1, minSteps: totalSteps, batchSize: 64, checkpointEvery, patience: 0 },
   });
   const earlierKeys = new Set(ledger().map((e) => e.key));
   await withSweep(spec, async (handle) => {
@@ -162,6 +165,7 @@ test('kill -9 of the train worker mid-CLIP-cell: the CLIP cell resumes from its 
     const run = units(all);
     console.log(`clip kill: resumed from ${resumedFrom}; ${run} steps run for ${totalSteps} (recomputed ${run - totalSteps})`);
     assert.ok(resumedFrom > 0 && resumedFrom % checkpointEvery === 0, `resumed at a checkpoint (${resumedFrom})`);
+    assert.ok(run >= totalSteps, `every step was trained: ${run} of ${totalSteps}`);
     assert.ok(run - totalSteps <= checkpointEvery, `steps recomputed ${run - totalSteps} <= one checkpoint interval`);
     const record = JSON.parse(await readFile(join(stack.store, ...all[0]!.key.split('/'), 'train.json'), 'utf8'));
     assert.equal(record.resumedFromStep, resumedFrom);
