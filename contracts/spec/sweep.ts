@@ -1,5 +1,4 @@
 // The sweep spec: a YAML/JSON file validated into typed config before any workflow starts.
-import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { MODEL_ARCHS } from '../../core/nn/models/names.js';
 import { DatasetSchema, ImageGeometrySchema, ImportedDatasetSchema, maxShardBytesField, splitName } from './datasets.js';
@@ -8,6 +7,29 @@ import { A1111GeneratorSchema, OpenAiImagesGeneratorSchema } from './generators.
 import { PromptConfigSchema, PROMPT_STRATEGY_NAMES } from './prompts.js';
 import { OodSelectionSchema } from './ood.js';
 import { ClipTrainingSchema } from './clip.js';
+import { totalCells } from '../grid.js';
+import { specErrorOf } from './errors.js';
+import { specIssuesOf, type Locate } from './issues.js';
+import { readSpecText } from './text.js';
+
+export { SpecError, type SpecIssue } from './errors.js';
+
+/**
+ * What one sweep may hold: far more than a study needs (the paper's rerun, specs/paper.yaml, is
+ * 28 sources x 6 sizes x 3 seeds = 504 cells), few enough that a mistyped spec cannot plan a
+ * million cells or a history no server keeps.
+ */
+export const SPEC_LIMITS = { sources: 256, sizes: 64, seeds: 64, cells: 20_000 } as const;
+
+const SPLIT_HINT = 'split the study into several sweeps (each its own sweepId)';
+
+/** zod's too_big error for a list, naming its length, the cap and the fix. */
+function listCap(field: string, cap: number, fix: string) {
+  return {
+    error: (issue: { input?: unknown }) =>
+      `${field} has ${Array.isArray(issue.input) ? issue.input.length : 'too many'} entries; at most ${cap} fit one sweep: ${fix}`,
+  };
+}
 
 const name = z
   .string()
@@ -185,6 +207,7 @@ export const SweepSpecSchema = z
     sources: z
       .array(SourceSchema)
       .min(1)
+      .max(SPEC_LIMITS.sources, listCap('sources', SPEC_LIMITS.sources, SPLIT_HINT))
       .refine((s) => new Set(s.map((x) => x.name)).size === s.length, 'source names must be unique')
       .superRefine((sources, ctx) => {
         sources.forEach((source, i) => {
@@ -216,8 +239,13 @@ export const SweepSpecSchema = z
     sizes: z
       .array(z.number().int().min(10).max(1_000_000).describe("at most the dataset's real pool (half its training split; the other half is the generators'), checked when the sweep is planned"))
       .min(1)
+      .max(SPEC_LIMITS.sizes, listCap('sizes', SPEC_LIMITS.sizes, `a scaling curve needs 5-20 sizes; ${SPLIT_HINT}`))
       .refine((s) => new Set(s).size === s.length, 'sizes must be unique'),
-    seeds: z.array(z.number().int().min(0)).min(1).refine((s) => new Set(s).size === s.length, 'seeds must be unique'),
+    seeds: z
+      .array(z.number().int().min(0))
+      .min(1)
+      .max(SPEC_LIMITS.seeds, listCap('seeds', SPEC_LIMITS.seeds, `a handful of seeds gives the error bars; ${SPLIT_HINT}`))
+      .refine((s) => new Set(s).size === s.length, 'seeds must be unique'),
     generation: z
       .object({
         shardSize: z.number().int().min(1).max(100000).default(1000),
@@ -295,6 +323,14 @@ export const SweepSpecSchema = z
   })
   .strict()
   .superRefine((spec, ctx) => {
+    const cells = totalCells(spec);
+    if (cells > SPEC_LIMITS.cells) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [],
+        message: `the grid has ${cells} cells (${spec.sources.length} sources x tasks x ${spec.sizes.length} sizes x ${spec.seeds.length} seeds); at most ${SPEC_LIMITS.cells} fit one sweep: ${SPLIT_HINT}, e.g. one per group of sources, or use fewer sizes or seeds`,
+      });
+    }
     if (spec.recognizability && !spec.sources.some((s) => s.kind === 'real')) {
       ctx.addIssue({ code: 'custom', path: ['recognizability'], message: 'needs a real source to train its judge on: add { name: real, kind: real } to sources' });
     }
@@ -338,37 +374,26 @@ export type GeneratorSpec = z.output<typeof GeneratorSchema>;
 export type EmbeddedGeneratorSpec = z.output<typeof EmbeddedGeneratorSchema>;
 export type TrainingRecipe = z.output<typeof TrainingSchema>;
 
-export class SpecError extends Error {
-  readonly code = 'E_INVALID_SPEC';
-  constructor(
-    message: string,
-    readonly issues: { path: string; message: string }[],
-  ) {
-    super(message);
+/**
+ * Validate a parsed object. Each problem names its field (sources and eval sets by name), suggests
+ * the known key or value a misspelt one was meant to be, and, with `locate` (a spec read from
+ * text), says its line and column.
+ */
+export function validateSpec(raw: unknown, origin = 'spec', locate?: Locate): SweepSpec {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+    const what = raw === null || raw === undefined ? 'empty' : Array.isArray(raw) ? 'a list' : `a ${typeof raw}`;
+    const where = locate?.([], 'value');
+    const hint = `the spec is ${what}: a spec is a mapping with sweepId, dataset, sources, sizes and seeds (see specs/demo.yaml)`;
+    throw specErrorOf(origin, [{ path: '(root)', message: hint, ...(where ? { line: where.line, column: where.column } : {}) }]);
   }
-}
-
-/** Validate a parsed object; errors name each offending field by its dotted path. */
-export function validateSpec(raw: unknown, origin = 'spec'): SweepSpec {
   const result = SweepSpecSchema.safeParse(raw);
   if (result.success) return result.data;
-  const issues = result.error.issues.map((issue) => ({
-    path: issue.path.map(String).join('.') || '(root)',
-    message: issue.message,
-  }));
-  const lines = issues.map((i) => `  ${i.path}: ${i.message}`).join('\n');
-  throw new SpecError(`${origin} is invalid:\n${lines}`, issues);
+  const { issues, total } = specIssuesOf(SweepSpecSchema, result.error.issues, raw, locate);
+  throw specErrorOf(origin, issues, total);
 }
 
+/** Parse a spec's text (JSON when `origin` ends in .json, else YAML) and validate it; errors say file:line:col. */
 export function parseSpecText(text: string, origin: string): SweepSpec {
-  let raw: unknown;
-  try {
-    raw = origin.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
-  } catch (err) {
-    throw new SpecError(`${origin} is not valid ${origin.endsWith('.json') ? 'JSON' : 'YAML'}: ${(err as Error).message}`, [
-      { path: '(root)', message: 'parse error' },
-    ]);
-  }
-  return validateSpec(raw, origin);
+  const { raw, locate } = readSpecText(text, origin);
+  return validateSpec(raw, origin, locate);
 }
-

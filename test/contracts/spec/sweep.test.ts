@@ -43,9 +43,9 @@ test('errors name the offending field by path', () => {
     sources: [{ name: 'syn', kind: 'synthetic', prompts: { strategy: 'haiku' }, cfgScale: -1 }],
   });
   const paths = issues.map((i) => i.path);
-  assert.ok(paths.includes('sources.0.prompts.strategy'), paths.join());
-  assert.ok(paths.includes('sources.0.cfgScale'), paths.join());
-  assert.match(issues.find((i) => i.path === 'sources.0.prompts.strategy')!.message, /classnames/);
+  assert.ok(paths.includes('sources[syn].prompts.strategy'), paths.join());
+  assert.ok(paths.includes('sources[syn].cfgScale'), paths.join());
+  assert.match(issues.find((i) => i.path === 'sources[syn].prompts.strategy')!.message, /classnames/);
 });
 
 test('unsafe names, duplicate sources, unknown keys and bad sizes are rejected', () => {
@@ -81,14 +81,14 @@ test('real-pairs sources: CLIP only, shard URIs checked, usable as the real part
   const lab = spec.sources[1]!;
   assert.ok(lab.kind === 'real-pairs' && lab.maxShardBytes === 1024 ** 3);
 
-  assert.deepEqual(issuesOf({ ...minimal, sources: [{ name: 'lab', kind: 'real-pairs' }] }).map((i) => i.path), ['sources.0.kind'], 'no clip task');
+  assert.deepEqual(issuesOf({ ...minimal, sources: [{ name: 'lab', kind: 'real-pairs' }] }).map((i) => i.path), ['sources[lab].kind'], 'no clip task');
   const badUri = issuesOf({ ...minimal, tasks: ['clip'], sources: [{ name: 'lab', kind: 'real-pairs', shards: ['https://example.com/0.tar'] }] });
-  assert.equal(badUri[0]!.path, 'sources.0.shards.0');
+  assert.equal(badUri[0]!.path, 'sources[lab].shards.0');
   assert.match(badUri[0]!.message, /file:\/\/ or gs:\/\//);
   const badRef = issuesOf({
     ...minimal,
     sources: [{ name: 'real', kind: 'real' }, { name: 's', kind: 'synthetic', prompts: { strategy: 'real-captions', source: 'real' }, cfgScale: 2 }],
   });
-  assert.equal(badRef[0]!.path, 'sources.1.prompts.source');
+  assert.equal(badRef[0]!.path, 'sources[s].prompts.source');
   assert.match(badRef[0]!.message, /not a real-pairs source/);
 });
