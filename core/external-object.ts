@@ -3,6 +3,7 @@
 import { lstat, readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { NotFoundError, ObjectTooLargeError } from './blob-store.js';
+import { BraceError, expandBraces as expandPattern } from './shards/brace.js';
 
 export class ExternalUriError extends Error {
   readonly code = 'E_EXTERNAL_URI';
@@ -32,36 +33,16 @@ export async function readExternalObject(uri: string, opts: { maxBytes: number }
   throw new ExternalUriError(`${uri}: unsupported scheme; use file:// or gs://`);
 }
 
-const MAX_EXPANDED = 100_000;
-
 /**
- * WebDataset-style brace expansion: "{00000..00099}" is a zero-padded numeric range (width from the
- * first bound), "{a,b}" a list; several braces expand as a product. Capped at 100,000 names.
+ * WebDataset-style brace expansion (shards/brace.ts): "{00000..00099}" is a zero-padded numeric
+ * range, "{a,b}" a list, several braces a product; at most MAX_SHARDS (100,000) names, counted
+ * before any is made. Problems are ExternalUriErrors.
  */
 export function expandBraces(pattern: string): string[] {
-  const open = pattern.indexOf('{');
-  if (open < 0) {
-    if (pattern.includes('}')) throw new ExternalUriError(`${pattern}: unbalanced '}'`);
-    return [pattern];
+  try {
+    return expandPattern(pattern);
+  } catch (err) {
+    if (err instanceof BraceError) throw new ExternalUriError(err.message);
+    throw err;
   }
-  const close = pattern.indexOf('}', open);
-  if (close < 0) throw new ExternalUriError(`${pattern}: unbalanced '{'`);
-  const body = pattern.slice(open + 1, close);
-  const range = /^(\d+)\.\.(\d+)$/.exec(body);
-  let options: string[];
-  if (range) {
-    const [from, to] = [Number(range[1]), Number(range[2])];
-    if (to < from) throw new ExternalUriError(`${pattern}: range {${body}} runs backwards`);
-    if (to - from + 1 > MAX_EXPANDED) throw new ExternalUriError(`${pattern}: range {${body}} names more than ${MAX_EXPANDED} shards`);
-    const width = range[1]!.length;
-    options = Array.from({ length: to - from + 1 }, (_, i) => String(from + i).padStart(width, '0'));
-  } else if (body.includes(',')) {
-    options = body.split(',');
-  } else {
-    throw new ExternalUriError(`${pattern}: {${body}} is neither a range like {00000..00099} nor a list like {a,b}`);
-  }
-  const head = pattern.slice(0, open);
-  const tails = expandBraces(pattern.slice(close + 1));
-  if (options.length * tails.length > MAX_EXPANDED) throw new ExternalUriError(`${pattern} names more than ${MAX_EXPANDED} shards`);
-  return options.flatMap((o) => tails.map((t) => `${head}${o}${t}`));
 }

@@ -9,6 +9,7 @@ import type { DatasetImportInput } from '../../contracts/datasets.js';
 import type { ActivityDeps } from '../../core/activity-deps.js';
 import { nonRetryable } from '../../core/non-retryable.js';
 import { checkSizesFit, resolveEvalDatasets, resolveMainDataset } from './datasets.js';
+import { checkRealPairsSources } from './real-pairs.js';
 
 export { SYNTHETIC_SHARDS_CODE_VERSION, sourceKeyFor } from '../../contracts/plan.js';
 export { evalSetsFor } from '../../contracts/eval-sets.js';
@@ -32,6 +33,8 @@ export function createPlanActivities(deps: ActivityDeps) {
   return {
     async planSweep(input: PlanSweepInput): Promise<SweepPlan> {
       const spec = nonRetryable(FAILURE_TYPES.invalidSpec, () => validateSpec(input.spec, 'sweep spec'));
+      // Before any work: real-pairs shard sets (a plan after dataset imports was preceded by one that checked them).
+      if (!input.imported) await checkRealPairsSources(spec);
       const imported = input.imported ?? {};
       const main = await resolveMainDataset(deps, spec, imported);
       if ('imports' in main) return pending(spec, deps.store.root, main.imports);

@@ -5,6 +5,7 @@
 // the layout timm and open_clip read; img2dataset output with a label field). Also the geometry.
 import { z } from 'zod';
 import { DATASET_NAMES } from '../../core/datasets/registry.js';
+import { shardListProblem } from '../../core/shards/brace.js';
 import { MAX_IMAGE_SIZE, MIN_IMAGE_SIZE } from '../../core/image/geometry.js';
 
 /** A local path, or a file:// or gs:// URI. */
@@ -20,6 +21,12 @@ const shardUri = z
   .regex(/^(file|gs):\/\/\S+\.tar$/, "use a file:// or gs:// URI of a .tar shard; '{000..009}' ranges expand, e.g. gs://bucket/train-{000..099}.tar");
 
 /** A shard larger than this is refused before it is read (labelled shards here, real-pairs sources in sweep.ts). */
+
+/** A shard list whose brace ranges name too many shards (or one shard twice) fails here, before expansion. */
+export function shardListIssue(uris: string[], ctx: z.RefinementCtx): void {
+  const problem = shardListProblem(uris);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+}
 export const maxShardBytesField = z
   .number()
   .int()
@@ -71,7 +78,7 @@ export const LabelledShardsDatasetSchema = z
   .object({
     kind: z.literal('webdataset'),
     splits: z
-      .record(splitName, z.array(shardUri).min(1).max(100_000))
+      .record(splitName, z.array(shardUri).min(1).max(100_000).superRefine(shardListIssue))
       .refine((s) => Object.keys(s).length >= 1, 'name at least one split, e.g. { train: [...], test: [...] }')
       .describe('per split, its shards in order'),
     label: z

@@ -1,7 +1,7 @@
 // The sweep spec: a YAML/JSON file validated into typed config before any workflow starts.
 import { z } from 'zod';
 import { MODEL_ARCHS } from '../../core/nn/models/names.js';
-import { DatasetSchema, ImageGeometrySchema, ImportedDatasetSchema, maxShardBytesField, splitName } from './datasets.js';
+import { DatasetSchema, ImageGeometrySchema, ImportedDatasetSchema, maxShardBytesField, shardListIssue, splitName } from './datasets.js';
 import { TASK_NAMES } from '../tasks.js';
 import { A1111GeneratorSchema, OpenAiImagesGeneratorSchema } from './generators.js';
 import { PromptConfigSchema, PROMPT_STRATEGY_NAMES } from './prompts.js';
@@ -79,6 +79,7 @@ export const RealPairsSourceSchema = z
       .array(shardUri)
       .min(1)
       .max(10000)
+      .superRefine(shardListIssue)
       .optional()
       .describe(
         "img2dataset-layout WebDataset shards ({key}.jpg|png|webp + {key}.txt + {key}.json), read in order; '{00000..00099}' ranges expand. Default: pairs built from Fashion-MNIST with the seeded caption model",
