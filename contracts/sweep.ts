@@ -32,7 +32,12 @@ export interface SweepState {
   paused: boolean;
   /** Recognizability results per synthetic source, once measured (spec.recognizability). */
   recognizability?: RecognizabilityRef[];
+  /** Finished cells' losses per curve and N (the first eval set), for the live slopes of the sweep's details. */
+  liveLosses?: LiveLosses;
 }
+
+/** Per curve (source or `clip:<source>`), per N: the sum and count of finished cells' losses. */
+export type LiveLosses = Record<string, Record<string, { sum: number; cells: number }>>;
 
 export interface RecognizabilityRef {
   source: string;
@@ -153,4 +158,17 @@ export interface CellWorkflowOutput {
   cached: boolean;
   stepsRun: number;
   activityRetries: number;
+  /** The headline metrics per eval set, in the input's order (absent from cells run before they were returned). */
+  metrics?: CellEvalMetrics[];
+}
+
+/** One eval set's headline numbers for a cell (the full results, per class, stay in the store). */
+export interface CellEvalMetrics {
+  evalSet: string;
+  accuracy: number;
+  loss: number;
+  /** Expected calibration error. */
+  ece: number;
+  /** CLIP cells: the single-template zero-shot accuracy, the learned logit scale and, on clean sets, the linear probe's accuracy. */
+  clip?: { singleAccuracy: number; logitScale: number; probeAccuracy?: number };
 }

@@ -1,7 +1,8 @@
 // Per task: what its cells add to the cell workflow's input, and which activities train and
 // evaluate them. The one place to add a task on the workflow side (contracts/tasks.ts has the rest).
+import type { ActivityOptions } from '@temporalio/workflow';
 import type { SweepPlan } from '../contracts/plan.js';
-import type { CellWorkflowInput } from '../contracts/sweep.js';
+import type { CellEvalMetrics, CellWorkflowInput } from '../contracts/sweep.js';
 import type { TaskName } from '../contracts/tasks.js';
 import type { EvalSetSpec } from '../contracts/types.js';
 import { train } from './proxies.js';
@@ -23,12 +24,23 @@ export interface EvaluateArgs {
   shift?: EvalSetSpec['shift'];
 }
 
-export type EvaluateCell = (args: EvaluateArgs, cell: CellWorkflowInput) => Promise<{ cached: boolean; attempt: number }>;
+/** One evaluation as the cell reports it: its headline metrics (small; per-class results stay in the store). */
+export interface EvaluatedCell {
+  cached: boolean;
+  attempt: number;
+  metrics: CellEvalMetrics;
+}
+
+export type EvaluateCell = (args: EvaluateArgs, cell: CellWorkflowInput, options: ActivityOptions) => Promise<EvaluatedCell>;
 
 export interface CellTask {
   /** Fields the task's cells add to their workflow input. */
   cellInput(plan: SweepPlan): Partial<CellWorkflowInput>;
-  train(input: CellWorkflowInput, data: { manifestUri: string; size: number; offset?: number; seed: number; mix?: CellWorkflowInput['mix'] }): Promise<TrainedCell>;
+  train(
+    input: CellWorkflowInput,
+    data: { manifestUri: string; size: number; offset?: number; seed: number; mix?: CellWorkflowInput['mix'] },
+    options: ActivityOptions,
+  ): Promise<TrainedCell>;
   evaluate: EvaluateCell;
 }
 
@@ -36,15 +48,24 @@ export const CELL_TASKS: { readonly [T in TaskName]: CellTask } = {
   // Classifier cells carry no task field: their input is as it was before CLIP existed.
   classifier: {
     cellInput: () => ({}),
-    train: (input, data) => train.trainClassifier({ ...data, recipe: input.recipe }),
-    evaluate: (args) => train.evaluateClassifier(args),
+    train: (input, data, options) => train.trainClassifier.executeWithOptions(options, [{ ...data, recipe: input.recipe }]),
+    evaluate: async (args, _cell, options) => {
+      const out = await train.evaluateClassifier.executeWithOptions(options, [args]);
+      return { cached: out.cached, attempt: out.attempt, metrics: { evalSet: args.evalSet, accuracy: out.accuracy, loss: out.loss, ece: out.ece } };
+    },
   },
   clip: {
     cellInput: (plan) => {
       const { spec, datasetRef } = plan;
       return { task: 'clip', clipRecipe: spec.clip, captionSeed: spec.generation.seed, ...(datasetRef ? { dataset: { fingerprint: datasetRef, classes: plan.classes } } : {}) };
     },
-    train: (input, data) => train.trainClipCell({ ...data, recipe: input.clipRecipe!, captionSeed: input.captionSeed ?? 0 }),
-    evaluate: (args, cell) => train.evaluateClip({ ...args, ...(cell.dataset ? { trainDataset: cell.dataset.fingerprint, classes: cell.dataset.classes } : {}) }),
+    train: (input, data, options) => train.trainClipCell.executeWithOptions(options, [{ ...data, recipe: input.clipRecipe!, captionSeed: input.captionSeed ?? 0 }]),
+    evaluate: async (args, cell, options) => {
+      const out = await train.evaluateClip.executeWithOptions(options, [
+        { ...args, ...(cell.dataset ? { trainDataset: cell.dataset.fingerprint, classes: cell.dataset.classes } : {}) },
+      ]);
+      const clip = { singleAccuracy: out.single.accuracy, logitScale: out.logitScale, ...(out.probe ? { probeAccuracy: out.probe.accuracy } : {}) };
+      return { cached: out.cached, attempt: out.attempt, metrics: { evalSet: args.evalSet, accuracy: out.accuracy, loss: out.loss, ece: out.ece, clip } };
+    },
   },
 };

@@ -1,8 +1,9 @@
 // One data source: real images sharded as they are, image-caption pairs imported, or prompts ->
 // generator -> shards for the largest N. One handler per source kind (workflows/sources).
-import { defineQuery, setHandler, workflowInfo } from '@temporalio/workflow';
+import { defineQuery, patched, setCurrentDetails, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import { sourceKind } from '../contracts/sources.js';
 import { emptyGenerationStats, type DataSourceInput, type DataSourceOutput, type DataSourceProgress, type DataSourceSpec } from '../contracts/sweep.js';
+import { STAGE } from './search-attributes.js';
 import { pauseSignal, resumeSignal } from './signals.js';
 import { createSourceRun, type SourceHandler } from './sources/context.js';
 import { realPairsSource } from './sources/real-pairs.js';
@@ -35,7 +36,11 @@ export async function dataSourceWorkflow(input: DataSourceInput): Promise<DataSo
   setHandler(pauseSignal, () => void (progress.paused = true));
   setHandler(resumeSignal, () => void (progress.paused = false));
   const handler = SOURCE_HANDLERS[input.source.kind] as SourceHandler<DataSourceSpec>;
-  return handler(createSourceRun(input, target, progress));
+  const output = await handler(createSourceRun(input, target, progress));
+  // A finished source reads `done` in the UI's SynthscaleStage filter (runs recorded before stayed at their last stage).
+  if (patched('source-stage-done')) upsertSearchAttributes([{ key: STAGE, value: 'done' }]);
+  setCurrentDetails(`**done** \`${input.source.name}\`: ${output.summary.images} images`);
+  return output;
 }
 
 /** Child workflow ids are `${parent}/${part}` so a sweep's children group together in the UI. */

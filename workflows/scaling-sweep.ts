@@ -2,19 +2,21 @@
 // analysis -> report. History stays bounded for any number of cells: cells run in a sliding
 // window, and after a page of cells the workflow continues as new, carrying its cursors and
 // counters (not per-cell data). The phases live in workflows/sweep/.
-import { ApplicationFailure, continueAsNew, upsertMemo, upsertSearchAttributes } from '@temporalio/workflow';
+import { ApplicationFailure, ContinueAsNew, continueAsNew, isCancellation, patched, upsertMemo, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { DatasetImportOutput } from '../contracts/datasets.js';
 import { FAILURE_TYPES } from '../contracts/failures.js';
 import { judgeSourceOf, totalCells } from '../contracts/grid.js';
 import type { SweepPlan } from '../contracts/plan.js';
 import type { SweepResult, SweepState } from '../contracts/sweep.js';
 import type { SourceSummary } from '../contracts/types.js';
+import { summary } from './labels.js';
 import { cpu, importer } from './proxies.js';
 import { SWEEP_ID } from './search-attributes.js';
 import { Semaphore } from './semaphore.js';
 import { runCells } from './sweep/cells.js';
 import { mixedSummary, sourceData } from './sweep/data.js';
 import { analyzeAndReport } from './sweep/finish.js';
+import { completedNotice, failedNotice, notify } from './sweep/notify.js';
 import { measureRecognizability } from './sweep/recognizability.js';
 import { SweepRun } from './sweep/run.js';
 
@@ -22,6 +24,23 @@ import { SweepRun } from './sweep/run.js';
 export async function scalingSweepWorkflow(specInput: unknown, carried?: SweepState): Promise<SweepResult> {
   const run = new SweepRun(carried);
   run.installHandlers();
+  try {
+    const result = await runSweep(run, specInput, carried);
+    // Runs recorded before notices were sent completed without one.
+    if (patched(NOTIFY_PATCH)) await notify(completedNotice(run, result));
+    return result;
+  } catch (err) {
+    // Continue-as-new is not a failure; a cancelled sweep was stopped by a person who knows.
+    if (err instanceof ContinueAsNew || isCancellation(err) || !patched(NOTIFY_PATCH)) throw err;
+    await notify(failedNotice(run, run.plan?.spec.sweepId ?? sweepIdOf(specInput), err));
+    throw err;
+  }
+}
+
+const NOTIFY_PATCH = 'notify-sweep';
+
+async function runSweep(run: SweepRun, specInput: unknown, carried: SweepState | undefined): Promise<SweepResult> {
+  run.showProgress();
   const plan = run.plan ?? (await planSweep(run, specInput));
   const { spec } = plan;
   run.stats.cellsTotal = totalCells(spec);
@@ -55,15 +74,17 @@ const MAX_IMPORT_ROUNDS = 3;
 /** Validates the spec and pins what the sweep depends on (first run only; carried after that). */
 async function planSweep(run: SweepRun, specInput: unknown): Promise<SweepPlan> {
   const t0 = Date.now();
-  let plan = await cpu.planSweep({ spec: specInput });
+  let plan = await cpu.planSweep.executeWithOptions(summary('plan · validate the spec, resolve datasets and eval sets, pin source keys'), [{ spec: specInput }]);
   // The lab's own datasets are imported first (the sweep's, then eval sets' matched to its classes).
   const imported: Record<string, DatasetImportOutput> = {};
   for (let round = 0; plan.imports?.length; round++) {
     if (round >= MAX_IMPORT_ROUNDS) throw ApplicationFailure.nonRetryable(`the plan still asks for imports after ${round} rounds`, FAILURE_TYPES.invalidInput);
     const requests = plan.imports;
-    const outputs = await Promise.all(requests.map((request) => importer.importDataset(request)));
+    const outputs = await Promise.all(
+      requests.map((request) => importer.importDataset.executeWithOptions(summary(`import dataset · ${request.role} · splits ${request.splits.join(', ')}`), [request])),
+    );
     requests.forEach((request, i) => void (imported[request.role] = outputs[i]!));
-    plan = await cpu.planSweep({ spec: specInput, imported });
+    plan = await cpu.planSweep.executeWithOptions(summary(`plan · round ${round + 2}, with ${Object.keys(imported).length} imported datasets`), [{ spec: specInput, imported }]);
   }
   run.plan = plan;
   run.addSeconds('plan', t0);
@@ -75,4 +96,10 @@ async function planSweep(run: SweepRun, specInput: unknown): Promise<SweepPlan> 
     seeds: plan.spec.seeds.join(','),
   });
   return plan;
+}
+
+/** The sweep's id for a notice when the plan failed: the spec's, if it has one, else the workflow id. */
+function sweepIdOf(specInput: unknown): string {
+  const id = typeof specInput === 'object' && specInput !== null ? (specInput as { sweepId?: unknown }).sweepId : undefined;
+  return typeof id === 'string' ? id.slice(0, 200) : workflowInfo().workflowId;
 }

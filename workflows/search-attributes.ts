@@ -4,6 +4,8 @@ import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/commo
 export const SWEEP_ID = defineSearchAttributeKey('SynthscaleSweepId', SearchAttributeType.KEYWORD);
 export const STAGE = defineSearchAttributeKey('SynthscaleStage', SearchAttributeType.KEYWORD);
 export const DATA_SOURCE = defineSearchAttributeKey('SynthscaleSource', SearchAttributeType.KEYWORD);
+/** A cell's N (images trained on): `SynthscaleSize=1000` or `SynthscaleSize>=10000`. */
+export const SIZE = defineSearchAttributeKey('SynthscaleSize', SearchAttributeType.INT);
 
 /** Names and types for `temporal server start-dev --search-attribute Name=Type`. */
-export const SEARCH_ATTRIBUTE_FLAGS = ['SynthscaleSweepId=Keyword', 'SynthscaleStage=Keyword', 'SynthscaleSource=Keyword'];
+export const SEARCH_ATTRIBUTE_FLAGS = ['SynthscaleSweepId=Keyword', 'SynthscaleStage=Keyword', 'SynthscaleSource=Keyword', 'SynthscaleSize=Int'];

@@ -1,6 +1,6 @@
 // What every source-kind handler of the data-source workflow shares: its input, the progress the
 // query reports, stage changes (search attribute + progress), and progress signals to the sweep.
-import { getExternalWorkflowHandle, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { getExternalWorkflowHandle, setCurrentDetails, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { DataSourceInput, DataSourceOutput, DataSourceProgress, DataSourceSpec, GenerationStats } from '../../contracts/sweep.js';
 import { STAGE } from '../search-attributes.js';
 import { sourceProgressSignal } from '../signals.js';
@@ -29,6 +29,9 @@ export function createSourceRun<S extends DataSourceSpec>(
   progress: DataSourceProgress,
 ): SourceRun<S> {
   const parent = workflowInfo().parent;
+  // The UI's current details: the source's stage and shards, live while a worker answers.
+  const details = () =>
+    setCurrentDetails(`**${progress.stage}** \`${input.source.name}\` · ${progress.shardsDone} of ${progress.shardsTotal} shards · ${progress.imagesDone} of ${target} images`);
   return {
     input,
     source: input.source,
@@ -40,8 +43,10 @@ export function createSourceRun<S extends DataSourceSpec>(
     setStage(stage) {
       progress.stage = stage;
       upsertSearchAttributes([{ key: STAGE, value: stage }]);
+      details();
     },
     async reportProgress() {
+      details();
       if (!parent) return;
       await getExternalWorkflowHandle(parent.workflowId).signal(sourceProgressSignal, {
         source: input.source.name,

@@ -4,6 +4,7 @@ import { describeSource } from '../../contracts/sources.js';
 import type { RealPairsSourceSpec } from '../../contracts/spec/sweep.js';
 import { importer } from '../proxies.js';
 import type { SourceHandler } from './context.js';
+import { summary } from '../labels.js';
 
 export const realPairsSource: SourceHandler<RealPairsSourceSpec> = async ({ input, source, progress, shardsTotal, stats, setStage }) => {
   // The embedded pairs are written as img2dataset shards first, then read like a lab's own.
@@ -11,15 +12,15 @@ export const realPairsSource: SourceHandler<RealPairsSourceSpec> = async ({ inpu
   const shards =
     source.shards ??
     (
-      await importer.writeFashionMnistPairs({
+      await importer.writeFashionMnistPairs.executeWithOptions(summary(`caption pairs · ${source.name} · ${input.count} seeded image-caption pairs`), [{
         count: input.count,
         shardSize: input.shardSize,
         seed: input.generationSeed,
         datasetFingerprint: input.datasetFingerprint,
-      })
+      }])
     ).shardUris;
   setStage('import');
-  const out = await importer.importPairShards({
+  const out = await importer.importPairShards.executeWithOptions(summary(`import pairs · ${source.name} · ${shards.length} shards · ${input.count} pairs`), [{
     source: source.name,
     field: `sources.${input.sourceIndex ?? '?'}.shards`,
     datasetFingerprint: input.datasetFingerprint,
@@ -29,7 +30,7 @@ export const realPairsSource: SourceHandler<RealPairsSourceSpec> = async ({ inpu
     maxShardBytes: source.maxShardBytes,
     classes: input.classes,
     description: describeSource(source),
-  });
+  }]);
   Object.assign(progress, { stage: 'done', shardsDone: shardsTotal, imagesDone: out.totalSamples });
   return {
     summary: {

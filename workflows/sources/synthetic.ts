@@ -10,6 +10,8 @@ import type { ShardRecord } from '../../contracts/sweep.js';
 import { cpu, fit, generate } from '../proxies.js';
 import { Semaphore } from '../semaphore.js';
 import type { SourceHandler, SourceRun } from './context.js';
+import { describeGenerator } from '../../contracts/generators.js';
+import { summary } from '../labels.js';
 
 type GenerateShardOutput = Awaited<ReturnType<typeof generate.generateShard>>;
 
@@ -20,22 +22,26 @@ export const syntheticSource: SourceHandler<SyntheticSourceSpec> = async (run) =
   run.setStage(isFittedGenerator(generator) ? 'fit-generator' : 'prompts');
   // A fitted kind's model is fitted beside prompt synthesis; a remote generator is a running server.
   const [model, prompts] = await Promise.all([
-    isFittedGenerator(generator) ? fit.fitGenerator({ generator, classes: input.classes, datasetFingerprint: input.datasetFingerprint }) : Promise.resolve(null),
-    cpu.synthesizePrompts({
+    isFittedGenerator(generator)
+      ? fit.fitGenerator.executeWithOptions(summary(`fit generator · ${source.name} · ${describeGenerator(generator)}`), [
+          { generator, classes: input.classes, datasetFingerprint: input.datasetFingerprint },
+        ])
+      : Promise.resolve(null),
+    cpu.synthesizePrompts.executeWithOptions(summary(`prompts · ${source.name} · ${source.prompts.strategy} · ${run.target} prompts`), [{
       prompts: source.prompts,
       classes: input.classes,
       ...(input.wnids ? { wnids: input.wnids } : {}),
       count: run.target,
       seed: input.generationSeed,
       ...(input.captionsManifestUri ? { captionsManifestUri: input.captionsManifestUri } : {}),
-    }),
+    }]),
   ]);
 
   run.setStage('generate');
   const shards = await generateShards(run, model?.modelUri, prompts.promptsUri);
 
   run.setStage('manifest');
-  const manifest = await cpu.writeSourceManifest({
+  const manifest = await cpu.writeSourceManifest.executeWithOptions(summary(`manifest · ${source.name} · ${shards.length} shards · ${run.target} images`), [{
     // Content, not the sweep's label: sweeps that share this source share its manifest and cells.
     source: sourceContentName(sourceKey),
     kind: 'synthetic',
@@ -45,7 +51,7 @@ export const syntheticSource: SourceHandler<SyntheticSourceSpec> = async (run) =
     manifestKey: manifestKey(sourceKey, run.target),
     shards,
     requiredSamples: input.count,
-  });
+  }]);
   progress.stage = 'done';
   return {
     summary: {
@@ -79,7 +85,7 @@ function generateShards(run: SourceRun<SyntheticSourceSpec>, modelUri: string | 
         await condition(() => !progress.paused);
         const firstIndex = shard * shardSize;
         const count = Math.min(shardSize, run.target - firstIndex);
-        const out = await generate.generateShard({
+        const shardInput = {
           // Shard bytes name the content key, not the sweep's label, so other sweeps can share them.
           source: sourceContentName(sourceKey),
           shardKey: `${sourceKey}/${shardFileName(shard, count, shardSize)}`,
@@ -93,7 +99,9 @@ function generateShards(run: SourceRun<SyntheticSourceSpec>, modelUri: string | 
           generatorLabel,
           // A fitted generator's shard input stays as it was (its model URI says it all).
           ...(modelUri !== undefined ? {} : { generator, classes: input.classes, datasetFingerprint: input.datasetFingerprint }),
-        });
+        };
+        const label = `generate · ${source.name} · shard ${shard + 1} of ${run.shardsTotal} · images ${firstIndex}–${firstIndex + count - 1} · CFG ${source.cfgScale}`;
+        const out = await generate.generateShard.executeWithOptions(summary(label), [shardInput]);
         countShard(run, out);
         await run.reportProgress();
         return { uri: out.uri, sha256: out.sha256, bytes: out.bytes, samples: out.samples, firstIndex: out.firstIndex, failedItems: out.failedItems };

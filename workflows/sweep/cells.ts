@@ -4,10 +4,13 @@ import { condition, executeChild, ParentClosePolicy, workflowInfo } from '@tempo
 import { cellAt, cellCountOf, cellData, sortedSizes } from '../../contracts/grid.js';
 import { cellWorkflowPart } from '../../contracts/keys.js';
 import type { SweepPlan } from '../../contracts/plan.js';
+import type { CellWorkflowInput } from '../../contracts/sweep.js';
+import { TASKS } from '../../contracts/tasks.js';
 import type { SourceSummary } from '../../contracts/types.js';
 import { CELL_TASKS } from '../cell-tasks.js';
 import { childId } from '../data-source.js';
-import { DATA_SOURCE, STAGE, SWEEP_ID } from '../search-attributes.js';
+import { cellDetails, cellMemo, cellSummary } from '../labels.js';
+import { DATA_SOURCE, SIZE, STAGE, SWEEP_ID } from '../search-attributes.js';
 import type { Semaphore } from '../semaphore.js';
 import { trainCellWorkflow } from '../train-cell.js';
 import type { SweepRun } from './run.js';
@@ -37,6 +40,7 @@ export async function runCells(run: SweepRun, plan: SweepPlan, summary: SourceSu
     }
     run.inFlight.cells++;
     run.inFlight.started++;
+    run.showProgress();
     const cell = cellAt(spec, name, index, sizes);
     jobs.push(
       (async () => {
@@ -45,6 +49,7 @@ export async function runCells(run: SweepRun, plan: SweepPlan, summary: SourceSu
         } finally {
           run.inFlight.cells--;
           cellWindow.release();
+          run.showProgress();
         }
       })(),
     );
@@ -57,32 +62,33 @@ async function runCell(run: SweepRun, plan: SweepPlan, summary: SourceSummary, c
   const { spec } = plan;
   // Which images: the source's manifest for the cell's seed, from the seed's window on (contracts/grid.ts).
   const data = cellData(spec, (name) => run.summaryOf(name), cell);
+  const input: CellWorkflowInput = {
+    sweepId: spec.sweepId,
+    source: cell.source,
+    manifestUri: data.manifestUri,
+    size: cell.size,
+    ...(data.offset ? { offset: data.offset } : {}),
+    seed: cell.seed,
+    recipe: spec.training,
+    // Plans from before they listed eval sets: the spec's entries as they were.
+    evalSets: plan.evalSets ?? spec.eval.map(({ name, split }) => ({ name, split })),
+    ...(data.mix ? { mix: data.mix } : {}),
+    ...CELL_TASKS[cell.task].cellInput(plan),
+  };
   const result = await executeChild(trainCellWorkflow, {
     workflowId: childId(cellWorkflowPart(cell)),
-    args: [
-      {
-        sweepId: spec.sweepId,
-        source: cell.source,
-        manifestUri: data.manifestUri,
-        size: cell.size,
-        ...(data.offset ? { offset: data.offset } : {}),
-        seed: cell.seed,
-        recipe: spec.training,
-        // Plans from before they listed eval sets: the spec's entries as they were.
-        evalSets: plan.evalSets ?? spec.eval.map(({ name, split }) => ({ name, split })),
-        ...(data.mix ? { mix: data.mix } : {}),
-        ...CELL_TASKS[cell.task].cellInput(plan),
-      },
-    ],
+    args: [input],
+    // What the UI shows of the child without decoding its input: label, details, memo, N.
+    staticSummary: cellSummary(cell),
+    staticDetails: cellDetails(input),
+    memo: cellMemo(input),
     typedSearchAttributes: [
       { key: SWEEP_ID, value: spec.sweepId },
       { key: DATA_SOURCE, value: cell.source },
       { key: STAGE, value: 'train' },
+      { key: SIZE, value: cell.size },
     ],
     parentClosePolicy: ParentClosePolicy.TERMINATE,
   });
-  run.stats.cellsDone++;
-  run.stats.trainStepsRun += result.stepsRun;
-  run.stats.cellActivityRetries += result.activityRetries;
-  if (result.cached) run.stats.cellsCached++;
+  run.cellFinished(TASKS[cell.task].curveName(cell.source), cell.size, result);
 }

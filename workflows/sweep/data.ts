@@ -9,6 +9,7 @@ import type { MixedSourceSpec } from '../../contracts/spec/sweep.js';
 import type { DataSourceSpec, GenerationStats } from '../../contracts/sweep.js';
 import type { SourceSummary } from '../../contracts/types.js';
 import { childId, dataSourceWorkflow } from '../data-source.js';
+import { sourceDetails, sourceMemo, sourceSummary } from '../labels.js';
 import { DATA_SOURCE, STAGE, SWEEP_ID } from '../search-attributes.js';
 import type { SweepRun } from './run.js';
 
@@ -40,13 +41,17 @@ export async function sourceData(run: SweepRun, plan: SweepPlan, source: DataSou
   const captionsFrom = source.kind === 'synthetic' && source.prompts.strategy === 'real-captions' ? source.prompts.source : undefined;
   if (captionsFrom) await condition(() => run.summaryOf(captionsFrom) !== undefined);
   const t0 = Date.now();
+  const count = imagesNeeded(spec, source.name);
   const out = await executeChild(dataSourceWorkflow, {
     workflowId: childId(sourceWorkflowPart(source.name)),
+    staticSummary: sourceSummary(source),
+    staticDetails: sourceDetails(source, spec.sweepId, count),
+    memo: sourceMemo(source, spec.sweepId),
     args: [
       {
         sweepId: spec.sweepId,
         source,
-        count: imagesNeeded(spec, source.name),
+        count,
         shardSize: spec.generation.shardSize,
         generationSeed: spec.generation.seed,
         maxConcurrentShards: spec.generation.maxConcurrentShards,

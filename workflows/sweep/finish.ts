@@ -2,6 +2,7 @@
 import { workflowInfo } from '@temporalio/workflow';
 import type { SweepPlan } from '../../contracts/plan.js';
 import type { SweepResult } from '../../contracts/sweep.js';
+import { summary } from '../labels.js';
 import { cpu } from '../proxies.js';
 import type { SweepRun } from './run.js';
 
@@ -13,18 +14,23 @@ export async function analyzeAndReport(run: SweepRun, plan: SweepPlan): Promise<
   sources.sort((a, b) => order.indexOf(a.name) - order.indexOf(b.name));
   run.setStage('analyze');
   let t0 = Date.now();
-  const analysis = await cpu.analyzeSweepResults({
-    sweepId: spec.sweepId,
-    spec,
-    sources,
-    ...(plan.evalSets ? { evalSets: plan.evalSets } : {}),
-    ...(recognizability ? { recognizability } : {}),
-  });
+  const analysis = await cpu.analyzeSweepResults.executeWithOptions(summary(`analyze · ${sources.length} sources · ${stats.cellsTotal} cells · power-law fits`), [
+    {
+      sweepId: spec.sweepId,
+      spec,
+      sources,
+      ...(plan.evalSets ? { evalSets: plan.evalSets } : {}),
+      ...(recognizability ? { recognizability } : {}),
+    },
+  ]);
   run.addSeconds('analyze', t0);
+  // The headline slopes: each curve on the first eval set, as the analysis fitted them.
+  const headlineSet = analysis.slopes[0]?.evalSet;
+  run.fittedSlopes = analysis.slopes.filter((s) => s.evalSet === headlineSet).map((s) => ({ curve: s.source, b: s.lossSlope, from: 'fitted' as const }));
 
   run.setStage('report');
   t0 = Date.now();
-  const report = await cpu.renderSweepReport({
+  const report = await cpu.renderSweepReport.executeWithOptions(summary(`report · ${spec.sweepId} · html, markdown, plots, sample sheets`), [{
     sweepId: spec.sweepId,
     workflowId: workflowInfo().workflowId,
     analysisUri: analysis.analysisUri,
@@ -34,7 +40,7 @@ export async function analyzeAndReport(run: SweepRun, plan: SweepPlan): Promise<
     ...(plan.dataset ? { dataset: plan.dataset } : {}),
     ...(plan.evalDatasets ? { evalDatasets: plan.evalDatasets } : {}),
     ...(plan.evalSets ? { evalSets: plan.evalSets } : {}),
-  });
+  }]);
   run.addSeconds('report', t0);
   run.setStage('done');
   return {

@@ -4,6 +4,7 @@ import { condition } from '@temporalio/workflow';
 import { judgeSourceOf, largestSize } from '../../contracts/grid.js';
 import type { SweepPlan } from '../../contracts/plan.js';
 import type { RecognizabilityRef } from '../../contracts/sweep.js';
+import { summary } from '../labels.js';
 import { train } from '../proxies.js';
 import type { SweepRun } from './run.js';
 
@@ -13,27 +14,35 @@ export async function measureRecognizability(run: SweepRun, plan: SweepPlan): Pr
   const judgeSource = judgeSourceOf(spec)!;
   await condition(() => run.summaryOf(judgeSource.name) !== undefined);
   const realSummary = run.summaryOf(judgeSource.name)!;
-  const judge = await train.trainClassifier({
-    manifestUri: realSummary.seedManifests?.[String(spec.seeds[0])] ?? realSummary.manifestUri,
-    size: Math.min(options.judgeImages, realSummary.images),
-    seed: 0,
-    recipe: { ...spec.training, ...options.judge },
-  });
+  const judgeSize = Math.min(options.judgeImages, realSummary.images);
+  const judge = await train.trainClassifier.executeWithOptions(summary(`train judge · ${judgeSource.name} · N=${judgeSize} · seed 0`), [
+    {
+      manifestUri: realSummary.seedManifests?.[String(spec.seeds[0])] ?? realSummary.manifestUri,
+      size: judgeSize,
+      seed: 0,
+      recipe: { ...spec.training, ...options.judge },
+    },
+  ]);
   const dataset = plan.datasetRef;
   const testSplit = spec.eval.find((e) => !e.dataset)?.split ?? 'test';
-  const judgeEval = await train.evaluateClassifier({ modelUri: judge.modelUri, evalSet: 'judge-test', split: testSplit, ...(dataset ? { dataset } : {}) });
+  const judgeEval = await train.evaluateClassifier.executeWithOptions(summary(`evaluate judge · on ${testSplit}`), [
+    { modelUri: judge.modelUri, evalSet: 'judge-test', split: testSplit, ...(dataset ? { dataset } : {}) },
+  ]);
   return Promise.all(
     spec.sources
       .filter((s) => s.kind === 'synthetic' || s.kind === 'control')
       .map(async (s) => {
         await condition(() => run.summaryOf(s.name) !== undefined);
-        const out = await train.measureRecognizability({
-          judgeModelUri: judge.modelUri,
-          judgeTestAccuracy: judgeEval.accuracy,
-          manifestUri: run.summaryOf(s.name)!.manifestUri,
-          count: options.images ?? largestSize(spec),
-          ...(dataset ? { datasetFingerprint: dataset } : {}),
-        });
+        const count = options.images ?? largestSize(spec);
+        const out = await train.measureRecognizability.executeWithOptions(summary(`recognizability · ${s.name} · ${count} images`), [
+          {
+            judgeModelUri: judge.modelUri,
+            judgeTestAccuracy: judgeEval.accuracy,
+            manifestUri: run.summaryOf(s.name)!.manifestUri,
+            count,
+            ...(dataset ? { datasetFingerprint: dataset } : {}),
+          },
+        ]);
         return { source: s.name, resultUri: out.resultUri, overall: out.overall };
       }),
   );

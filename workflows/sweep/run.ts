@@ -1,13 +1,22 @@
 // The state of one run of the sweep workflow: what continue-as-new carries (plan, finished
 // sources, cell cursors, counters), stage timing, and the pause/resume/progress handlers.
-import { getExternalWorkflowHandle, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
+import { getExternalWorkflowHandle, setCurrentDetails, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
 import { sourceWorkflowPart } from '../../contracts/keys.js';
 import type { SweepPlan } from '../../contracts/plan.js';
-import { emptyGenerationStats, type RecognizabilityRef, type SweepProgress, type SweepState, type SweepStats } from '../../contracts/sweep.js';
+import {
+  emptyGenerationStats,
+  type CellWorkflowOutput,
+  type LiveLosses,
+  type RecognizabilityRef,
+  type SweepProgress,
+  type SweepState,
+  type SweepStats,
+} from '../../contracts/sweep.js';
 import type { SourceSummary } from '../../contracts/types.js';
 import { childId } from '../data-source.js';
 import { STAGE } from '../search-attributes.js';
 import { pauseSignal, progressQuery, resumeSignal, sourceProgressSignal } from '../signals.js';
+import { liveSlopes, progressMarkdown, type SlopeLine } from './progress.js';
 
 export class SweepRun {
   readonly runStarted = Date.now();
@@ -25,6 +34,9 @@ export class SweepRun {
   /** Per source: cells [0, cursor) in grid order are finished. */
   cursors: Record<string, number>;
   recognizability: RecognizabilityRef[] | undefined;
+  /** Finished cells' losses per curve and N (carried), and the analysis's slopes once it ran. */
+  readonly liveLosses: LiveLosses;
+  fittedSlopes: SlopeLine[] | undefined;
   private readonly imagesBySource = new Map<string, { done: number; total: number }>();
 
   constructor(carried?: SweepState) {
@@ -39,6 +51,7 @@ export class SweepRun {
     this.sources = carried?.sources ?? [];
     this.cursors = carried?.cursors ?? {};
     this.recognizability = carried?.recognizability;
+    this.liveLosses = carried?.liveLosses ?? {};
   }
 
   installHandlers(): void {
@@ -52,6 +65,7 @@ export class SweepRun {
     });
     setHandler(sourceProgressSignal, (update) => {
       this.imagesBySource.set(update.source, { done: update.imagesDone, total: update.imagesTotal });
+      this.showProgress();
     });
     setHandler(progressQuery, (): SweepProgress => this.progress());
   }
@@ -83,6 +97,28 @@ export class SweepRun {
   setStage(next: string): void {
     this.stage = next;
     upsertSearchAttributes([{ key: STAGE, value: next }]);
+    this.showProgress();
+  }
+
+  /** The UI's current details (no history event): what the progress query says, as markdown. */
+  showProgress(): void {
+    setCurrentDetails(progressMarkdown(this.progress(), this.fittedSlopes ?? liveSlopes(this.liveLosses)));
+  }
+
+  /** A cell finished: its counters, and its first eval set's loss for the live slopes. */
+  cellFinished(curve: string, size: number, result: CellWorkflowOutput): void {
+    const { stats } = this;
+    stats.cellsDone++;
+    stats.trainStepsRun += result.stepsRun;
+    stats.cellActivityRetries += result.activityRetries;
+    if (result.cached) stats.cellsCached++;
+    const loss = result.metrics?.[0]?.loss;
+    if (loss !== undefined && Number.isFinite(loss)) {
+      const bySize = (this.liveLosses[curve] ??= {});
+      const at = (bySize[String(size)] ??= { sum: 0, cells: 0 });
+      at.sum += loss;
+      at.cells++;
+    }
   }
 
   addSeconds(name: string, since: number): void {
@@ -104,6 +140,7 @@ export class SweepRun {
       stageSeconds: this.stageSeconds,
       paused: this.paused,
       ...(this.recognizability ? { recognizability: this.recognizability } : {}),
+      ...(Object.keys(this.liveLosses).length > 0 ? { liveLosses: this.liveLosses } : {}),
     };
   }
 }
