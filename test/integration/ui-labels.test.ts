@@ -128,6 +128,12 @@ test('the sweep keeps its progress in its current details while it runs', () => 
   assert.match(liveDetails.at(-1)!, new RegExp(`^\\*\\*done\\*\\* · ${CELL_COUNT} of ${CELL_COUNT} cells`));
 });
 
+test('the progress is in the sweep\'s memo too, which the server serves without a worker', { timeout: 30_000 }, async () => {
+  const memo = (await client.workflow.getHandle(`sweep-${SWEEP_ID}`).describe()).memo ?? {};
+  assert.match(String(memo.progress), new RegExp(`^done · ${CELL_COUNT} of ${CELL_COUNT} cells`), `memo.progress: ${String(memo.progress)}`);
+  assert.equal(memo.sweepId, SWEEP_ID, 'the memo keeps what the plan put there');
+});
+
 test('every finished workflow of the sweep ends at SynthscaleStage="done"', { timeout: 60_000 }, async () => {
   const all = await listUntil(BY_SWEEP, (ids) => ids.length === 1 + spec.sources.length + CELL_COUNT);
   const done = await listUntil(`${BY_SWEEP} AND SynthscaleStage="done"`, (ids) => ids.length === all.length);

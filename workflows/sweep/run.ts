@@ -1,6 +1,6 @@
 // The state of one run of the sweep workflow: what continue-as-new carries (plan, finished
 // sources, cell cursors, counters), stage timing, and the pause/resume/progress handlers.
-import { getExternalWorkflowHandle, setCurrentDetails, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
+import { getExternalWorkflowHandle, patched, setCurrentDetails, setHandler, upsertMemo, upsertSearchAttributes } from '@temporalio/workflow';
 import { sourceWorkflowPart } from '../../contracts/keys.js';
 import type { SweepPlan } from '../../contracts/plan.js';
 import {
@@ -17,6 +17,9 @@ import { childId } from '../data-source.js';
 import { STAGE } from '../search-attributes.js';
 import { pauseSignal, progressQuery, resumeSignal, sourceProgressSignal } from '../signals.js';
 import { liveSlopes, progressMarkdown, type SlopeLine } from './progress.js';
+
+/** Least workflow time between two progress memos besides stage changes (each is a history event). */
+const PROGRESS_MEMO_EVERY_MS = 60_000;
 
 export class SweepRun {
   readonly runStarted = Date.now();
@@ -37,6 +40,8 @@ export class SweepRun {
   /** Finished cells' losses per curve and N (carried), and the analysis's slopes once it ran. */
   readonly liveLosses: LiveLosses;
   fittedSlopes: SlopeLine[] | undefined;
+  /** When the progress memo was last written, and what it said (see publishProgressMemo). */
+  private memo = { at: 0, stage: '', allDone: false };
   private readonly imagesBySource = new Map<string, { done: number; total: number }>();
 
   constructor(carried?: SweepState) {
@@ -102,7 +107,24 @@ export class SweepRun {
 
   /** The UI's current details (no history event): what the progress query says, as markdown. */
   showProgress(): void {
-    setCurrentDetails(progressMarkdown(this.progress(), this.fittedSlopes ?? liveSlopes(this.liveLosses)));
+    const markdown = progressMarkdown(this.progress(), this.fittedSlopes ?? liveSlopes(this.liveLosses));
+    setCurrentDetails(markdown);
+    this.publishProgressMemo(markdown);
+  }
+
+  /**
+   * The current details are served by a query, so the UI shows them only while a worker is up; the
+   * memo (one history event per upsert) is read from the server. So the progress also goes into
+   * the memo: on a stage change, when the last cell finishes, and else at most once a minute.
+   */
+  private publishProgressMemo(markdown: string): void {
+    const now = Date.now();
+    const { stage } = this;
+    const allDone = this.stats.cellsTotal > 0 && this.stats.cellsDone === this.stats.cellsTotal;
+    const due = stage !== this.memo.stage || (allDone && !this.memo.allDone) || now - this.memo.at >= PROGRESS_MEMO_EVERY_MS;
+    if (!due || !patched('progress-memo')) return;
+    this.memo = { at: now, stage, allDone };
+    upsertMemo({ progress: markdown.replace(/\*\*/g, '').split('  \n').join(' · ') });
   }
 
   /** A cell finished: its counters, and its first eval set's loss for the live slopes. */
