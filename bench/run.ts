@@ -20,6 +20,7 @@ import { benchRss, type RssResult } from './rss.js';
 import { benchDatasetImport } from './dataset-import.js';
 import { benchModels } from './models.js';
 import { benchRoundTrip } from './round-trip.js';
+import { benchCli } from './cli.js';
 
 interface BackendResult {
   available: boolean;
@@ -261,7 +262,7 @@ ok = (await section('orchestration', async () => {
 
 // 6-8. The lab's own data: image-folder import vs sharp alone; ResNet training and its input
 // pipeline; the generateShard activity's overhead beside its generation time.
-for (const [name, fn] of [['dataset-import', benchDatasetImport], ['models', benchModels], ['round-trip', benchRoundTrip]] as const) {
+for (const [name, fn] of [['dataset-import', benchDatasetImport], ['models', benchModels], ['round-trip', benchRoundTrip], ['cli', benchCli]] as const) {
   ok = (await section(name, async () => void rows.push(...(await fn())))) && ok;
 }
 

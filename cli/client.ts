@@ -6,9 +6,27 @@ import { inputHash } from '../core/hash.js';
 import type { SweepSpec } from '../contracts/spec/sweep.js';
 import { TASK_QUEUES } from '../workflows/task-queues.js';
 import { SWEEP_ID } from '../workflows/search-attributes.js';
-import { explainTemporalError, temporalEnvSummary } from './temporal-errors.js';
+import { explainTemporalError, isNamespaceNotFound, temporalEnvSummary } from './temporal-errors.js';
 
-export async function connectClient(): Promise<{ client: Client; close: () => Promise<void>; address: string }> {
+export interface ConnectedClient {
+  client: Client;
+  close: () => Promise<void>;
+  address: string;
+  /** The error with its fix; an unknown namespace also lists the namespaces the server has. */
+  explain: (err: unknown) => Promise<Error>;
+}
+
+/** Names of the namespaces on the server (empty when they cannot be listed, e.g. on Temporal Cloud). */
+export async function listNamespaces(connection: Connection): Promise<string[]> {
+  try {
+    const { namespaces } = await connection.workflowService.listNamespaces({ pageSize: 100 });
+    return namespaces.map((n) => n.namespaceInfo?.name ?? '').filter((n) => n && n !== 'temporal-system');
+  } catch {
+    return [];
+  }
+}
+
+export async function connectClient(): Promise<ConnectedClient> {
   const env = connectionOptionsFromEnv();
   // Encrypts payloads when SYNTHSCALE_CODEC_KEY (or a keyring) is set; checked before connecting.
   const dataConverter = dataConverterFromEnv();
@@ -18,11 +36,15 @@ export async function connectClient(): Promise<{ client: Client; close: () => Pr
   } catch (err) {
     throw explainTemporalError(err, temporalEnvSummary());
   }
-  return { client: new Client({ connection, namespace: env.namespace, dataConverter }), close: () => connection.close(), address: env.connection.address };
+  const explain = async (err: unknown) =>
+    explainTemporalError(err, temporalEnvSummary(), isNamespaceNotFound(err) ? { namespaces: await listNamespaces(connection) } : {});
+  return { client: new Client({ connection, namespace: env.namespace, dataConverter }), close: () => connection.close(), address: env.connection.address, explain };
 }
 
+export const SWEEP_WORKFLOW_PREFIX = 'sweep-';
+
 export function sweepWorkflowId(sweepId: string): string {
-  return `sweep-${sweepId}`;
+  return `${SWEEP_WORKFLOW_PREFIX}${sweepId}`;
 }
 
 export function uiLink(workflowId: string, namespace = process.env.TEMPORAL_NAMESPACE ?? 'default'): string {
@@ -50,6 +72,8 @@ export async function startSweep(client: Client, spec: SweepSpec, opts: { codeFi
       workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
       typedSearchAttributes: [{ key: SWEEP_ID, value: spec.sweepId }],
       memo: { specHash: specHash(spec), ...(opts.codeFingerprint ? { codeFingerprint: opts.codeFingerprint } : {}) },
+      // The UI's label of the sweep (its children and activities carry their own: workflows/labels.ts).
+      staticSummary: `sweep ${spec.sweepId} · ${spec.sources.map((s) => s.name).join(', ')} · N=${spec.sizes.join(',')} · seeds ${spec.seeds.join(',')}`.slice(0, 200),
     });
   } catch (err) {
     throw explainTemporalError(err, temporalEnvSummary());

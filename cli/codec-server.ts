@@ -1,7 +1,9 @@
 // `synthscale codec-server`: the Temporal codec-server protocol (POST /encode and /decode with
 // `{ payloads: [...] }` in Temporal's JSON form) over this environment's payload keys, so the
 // Temporal UI and CLI can show what the workers encrypted. Loopback by default; CORS answers the
-// UI's origin only; an optional bearer token from an environment variable (never logged).
+// UI's origins only (by default the local UI under both loopback spellings, http://localhost:PORT
+// and http://127.0.0.1:PORT, since a browser sends whichever the user typed); an optional bearer
+// token from an environment variable (never logged).
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -159,6 +161,11 @@ export function createCodecServer(opts: CodecServerOptions): Server {
   });
 }
 
+/** The local Temporal UI's origin under both spellings a user may type. */
+export function localUiOrigins(uiPort: string | number = process.env.SYNTHSCALE_UI_PORT ?? 8233): string[] {
+  return [`http://localhost:${uiPort}`, `http://127.0.0.1:${uiPort}`];
+}
+
 function loopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || host.startsWith('127.');
 }
@@ -173,8 +180,8 @@ export const codecServer = defineCommand({
     port: { type: 'string', description: 'port to listen on (0: any free port)', default: '8888' },
     'ui-origin': {
       type: 'string',
-      description: 'origin of the Temporal UI allowed to call, comma-separated for several',
-      default: `http://localhost:${process.env.SYNTHSCALE_UI_PORT ?? 8233}`,
+      description: 'origins of the Temporal UI allowed to call, comma-separated',
+      default: localUiOrigins().join(','),
     },
     'token-env': { type: 'string', description: 'name of an environment variable holding a bearer token that every request must carry' },
     'max-body-mib': { type: 'string', description: 'largest request body accepted, in MiB', default: '16' },

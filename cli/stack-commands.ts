@@ -1,10 +1,10 @@
 // `synthscale dev`, `synthscale worker` and `synthscale spec`: run the stack's pieces and check specs.
+// What only one command needs is imported inside it (`spec` never loads Temporal).
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { defineCommand } from 'citty';
-import { loadSpecFile } from './spec-file.js';
 import { PROJECT_ROOT } from './code-fingerprint.js';
-import { temporalEnvSummary } from './temporal-errors.js';
 
 function stackScript(command: string): Promise<void> {
   return new Promise((resolveDone, reject) => {
@@ -25,7 +25,10 @@ export const dev = defineCommand({
     if (args.status) return stackScript('status');
     await stackScript('up');
     const ui = process.env.SYNTHSCALE_UI_PORT ?? '8233';
-    console.log(`Temporal UI: http://localhost:${ui}   (workers log to .synthscale/run/*.log)`);
+    const run = join(process.env.SYNTHSCALE_HOME ?? '.synthscale', 'run');
+    console.log(`Temporal UI: http://localhost:${ui} (or http://127.0.0.1:${ui})   (workers log to ${run}/*.log)`);
+    const { codecFromEnv } = await import('../core/payload-codec.js');
+    if (codecFromEnv()) console.log(`Payloads are encrypted: the UI decodes them through the codec server the stack started (${run}/codec.log).`);
     console.log('Next: npx synthscale sweep start specs/demo.yaml --wait      Stop: npx synthscale dev --stop');
   },
 });
@@ -55,10 +58,13 @@ export const worker = defineCommand({
       if (!/^\d+$/.test(args.gpu)) throw new Error(`--gpu takes a GPU index such as 0, not "${args.gpu}"`);
       process.env.CUDA_VISIBLE_DEVICES = args.gpu;
     }
+    const { temporalEnvSummary } = await import('./temporal-errors.js');
     const env = temporalEnvSummary();
     console.log(`starting the ${queue} worker for ${env.address} namespace ${env.namespace} (auth: ${env.auth})`);
+    // The prebuilt CLI (bin/build-cli.js) has no TypeScript loader; workers run from their sources.
+    if ((globalThis as Record<symbol, unknown>)[Symbol.for('synthscale.cli.prebuilt')]) (await import('tsx/esm/api')).register();
     // The worker modules start at import, after the environment above is set.
-    await import(`../workers/${queue}.js`);
+    await import(pathToFileURL(join(PROJECT_ROOT, 'workers', `${queue}.ts`)).href);
   },
 });
 
@@ -69,6 +75,7 @@ export const specCommand = defineCommand({
     json: { type: 'boolean', description: 'print the validated spec as JSON', default: false },
   },
   async run({ args }) {
+    const { loadSpecFile } = await import('./spec-file.js');
     const spec = await loadSpecFile(args.file);
     if (args.json) console.log(JSON.stringify(spec, null, 1));
     else console.log(`${args.file}: valid (sweep ${spec.sweepId}: ${spec.sources.length} sources, ${spec.sizes.length} sizes, ${spec.seeds.length} seeds, tasks ${spec.tasks.join('+')})`);

