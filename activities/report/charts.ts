@@ -6,6 +6,8 @@ import type { TopLevelSpec } from 'vega-lite';
 import type { SweepAnalysis } from '../../contracts/analysis.js';
 import { panelSpec } from './scaling-panel.js';
 import { evalSetLabel, type ReportView } from './dataset-view.js';
+import { facetChartSpec, useFacets } from './facet-chart.js';
+import { flatLayout, type ReportLayout } from './layout.js';
 
 /** A Vega-Lite spec as a standalone SVG document. */
 export async function toSvg(spec: TopLevelSpec): Promise<string> {
@@ -79,7 +81,10 @@ function recognizabilityDots(values: RecognizabilityRow[], classCount: number): 
 }
 
 /** The scaling chart: per eval set a row of two panels (loss, error vs N), one colour per source; `view` labels the rows. */
-export function chartSpec(a: SweepAnalysis, sweepId: string, view?: ReportView): TopLevelSpec {
+export function chartSpec(a: SweepAnalysis, sweepId: string, view?: ReportView, layout: ReportLayout = flatLayout()): TopLevelSpec {
+  // Many sources: small multiples by the spec's factors, on the clean eval set (the others are in the slope-ratio heatmap and the tables).
+  const main = view?.clean ?? a.evalSets[0];
+  if (main !== undefined && useFacets(a, layout, main)) return facetChartSpec(a, sweepId, layout, main, evalSetLabel(view, main));
   const sourceOrder = [...new Set(a.curves.map((c) => c.source))];
   const multiEval = a.evalSets.length > 1;
   const rows = a.evalSets.map((evalSet) => {
@@ -116,7 +121,7 @@ export function chartSpec(a: SweepAnalysis, sweepId: string, view?: ReportView):
 }
 
 /** The scaling chart of the analysis (loss and error vs N per eval set) as a standalone SVG document. */
-export function renderChartSvg(a: SweepAnalysis, sweepId: string, view?: ReportView): Promise<string> {
-  return toSvg(chartSpec(a, sweepId, view));
+export function renderChartSvg(a: SweepAnalysis, sweepId: string, view?: ReportView, layout?: ReportLayout): Promise<string> {
+  return toSvg(chartSpec(a, sweepId, view, layout));
 }
 

@@ -60,8 +60,12 @@ export type Block =
   | { kind: 'gallery'; images: { file: string; alt: string }[] }
   /** A collapsed code listing (the sweep spec). */
   | { kind: 'code'; summary: string; language: string; code: string }
-  /** Blocks shown collapsed under a one-line summary (long per-class tables). */
-  | { kind: 'details'; summary: string; blocks: Block[] };
+  /** Blocks shown collapsed under a one-line summary (long per-class tables, an eval set's tables); `open`: shown unfolded at first. */
+  | { kind: 'details'; summary: string; blocks: Block[]; open?: boolean }
+  /** The one-screen summary at the top: a section of its own, under `title`. */
+  | { kind: 'summary'; title: string; blocks: Block[] }
+  /** Checkboxes that show or hide each source's marks in every chart of the page (HTML only: CSS, no script). */
+  | { kind: 'toggles'; label: string; groups: { title: string; sources: string[] }[] };
 
 export const heading = (level: 1 | 2 | 3, text: Text): Block => ({ kind: 'heading', level, text });
 export const paragraph = (text: Text): Block => ({ kind: 'paragraph', text });
@@ -135,7 +139,12 @@ function markdownLines(block: Block): string[] {
     case 'code':
       return [`<details><summary>${summaryHtml(block.summary)}</summary>`, '', `\`\`\`${block.language}`, block.code, '```', '', '</details>'];
     case 'details':
-      return [`<details><summary>${summaryHtml(block.summary)}</summary>`, '', ...block.blocks.flatMap((b) => [...markdownLines(b), '']), '</details>'];
+      return [`<details${block.open ? ' open' : ''}><summary>${summaryHtml(block.summary)}</summary>`, '', ...block.blocks.flatMap((b) => [...markdownLines(b), '']), '</details>'];
+    case 'summary':
+      return [`## ${markdownData(block.title)}`, '', ...block.blocks.flatMap((b) => [...markdownLines(b), ''])];
+    case 'toggles':
+      // A static page has nothing to toggle; report.html has the checkboxes.
+      return [];
   }
 }
 

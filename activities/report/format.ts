@@ -2,7 +2,7 @@
 // part per eval set.
 import type { MetricScaling, PercentileInterval, SweepAnalysis, WithholdReason } from '../../contracts/analysis.js';
 import type { MeanCI } from '../../core/stats/student-t.js';
-import { heading, md, type Block, type Text } from './document.js';
+import { md, type Block, type Text } from './document.js';
 import type { ReportView } from './dataset-view.js';
 
 /** Fixed decimals, exponent notation when very large or small; a dash when missing. */
@@ -95,11 +95,19 @@ export function evalSetHeading(evalSet: string, view?: ReportView): Text {
   return md`Eval set \`${evalSet}\``;
 }
 
-/** One part per eval set, under an "Eval set" heading when the sweep has several; empty parts are left out. */
+/** An eval set's heading as plain text (a details summary): as evalSetHeading, without markup. */
+export function evalSetSummary(evalSet: string, view?: ReportView): string {
+  const e = view?.evalSets.find((x) => x.name === evalSet);
+  if (e?.kind === 'dataset') return `Eval set ${evalSet}: ${e.dataset?.title ?? 'another dataset'}, split ${e.split ?? '?'}`;
+  return `Eval set ${evalSet}${e?.kind === 'ood' ? ' (shifted)' : ''}`;
+}
+
+/**
+ * One part per eval set; with several eval sets each is folded under its name (a details block),
+ * the first one open, so a sweep with many eval sets stays a page one can scroll. Empty parts are left out.
+ */
 export function perEvalSet(a: SweepAnalysis, part: (evalSet: string) => Block[], view?: ReportView): Block[] {
-  return a.evalSets.flatMap((evalSet) => {
-    const blocks = part(evalSet);
-    if (blocks.length === 0 || a.evalSets.length === 1) return blocks;
-    return [heading(3, evalSetHeading(evalSet, view)), ...blocks];
-  });
+  const parts = a.evalSets.map((evalSet) => ({ evalSet, blocks: part(evalSet) })).filter((p) => p.blocks.length > 0);
+  if (a.evalSets.length === 1) return parts.flatMap((p) => p.blocks);
+  return parts.map((p, i): Block => ({ kind: 'details', summary: evalSetSummary(p.evalSet, view), blocks: p.blocks, ...(i === 0 ? { open: true } : {}) }));
 }

@@ -2,6 +2,8 @@
 // SVG, raster images as data: URIs, no scripts and no external URLs, so report.html can be mailed,
 // attached to a ticket or opened offline. All text from data is escaped; the only tags are the
 // ones written here and those in the charts Vega renders (which escapes its own text).
+// The source legend is interactive without a script: each source's checkbox hides the chart marks
+// whose aria-label is that source's name (the charts' description channel) through a CSS :has() rule.
 import type { Block, Text } from './document.js';
 import type { RasterImage } from './raster.js';
 
@@ -122,6 +124,9 @@ function imageHtml(file: string, alt: string, figure: HtmlFigure | undefined): s
   return `<img src="${src}" alt="${escapeHtml(alt)}" width="${figure.width}" height="${figure.height}">`;
 }
 
+/** Cells up to this many characters do not wrap on wide screens ("0.612 ± 0.002", "0.55 [0.53, 0.56]"). */
+const SHORT_CELL = 24;
+
 function blockHtml(block: Block, id: string | null, figures: HtmlOptions['figures']): string {
   switch (block.kind) {
     case 'heading':
@@ -132,7 +137,8 @@ function blockHtml(block: Block, id: string | null, figures: HtmlOptions['figure
       return `<ul>\n${block.items.map((item) => `<li>${inlineHtml(item)}</li>`).join('\n')}\n</ul>`;
     case 'table': {
       const head = `<tr>${block.header.map((h) => `<th>${escapeHtml(h)}</th>`).join('')}</tr>`;
-      const rows = block.rows.map((row) => `<tr>${row.map((cell) => `<td>${inlineHtml(cell)}</td>`).join('')}</tr>`);
+      // Short cells (numbers with their intervals) stay on one line on a wide screen; long text wraps.
+      const rows = block.rows.map((row) => `<tr>${row.map((cell, i) => `<td${i > 0 && plainText(cell).length <= SHORT_CELL ? ' class="short"' : ''}>${inlineHtml(cell)}</td>`).join('')}</tr>`);
       return `<div class="table"><table>\n<thead>${head}</thead>\n<tbody>\n${rows.join('\n')}\n</tbody>\n</table></div>`;
     }
     case 'figure':
@@ -144,8 +150,42 @@ function blockHtml(block: Block, id: string | null, figures: HtmlOptions['figure
     case 'code':
       return `<details><summary>${escapeHtml(block.summary)}</summary>\n<pre><code>${escapeHtml(block.code)}</code></pre>\n</details>`;
     case 'details':
-      return `<details><summary>${escapeHtml(block.summary)}</summary>\n${block.blocks.map((b) => blockHtml(b, null, figures)).join('\n')}\n</details>`;
+      return `<details${block.open ? ' open' : ''}><summary>${escapeHtml(block.summary)}</summary>\n${block.blocks.map((b) => blockHtml(b, null, figures)).join('\n')}\n</details>`;
+    case 'summary':
+      return `<section class="summary" id="${sectionId(block.title)}">\n<h2>${escapeHtml(block.title)}</h2>\n${block.blocks.map((b) => blockHtml(b, null, figures)).join('\n')}\n</section>`;
+    case 'toggles':
+      return togglesHtml(block, toggleIds(block));
   }
+}
+
+/** The checkbox ids of a toggles block's sources, in order: `show-<n>`, numbered over the block. */
+function toggleIds(block: Extract<Block, { kind: 'toggles' }>): Map<string, string> {
+  const names = [...new Set(block.groups.flatMap((g) => g.sources))];
+  return new Map(names.map((name, i) => [name, `show-${i + 1}`]));
+}
+
+/** A form of checkboxes, one per source (checked: shown), grouped; the reset button shows all again. */
+function togglesHtml(block: Extract<Block, { kind: 'toggles' }>, ids: Map<string, string>): string {
+  const groups = block.groups.map(
+    (g) =>
+      `<span class="toggle-group"><span class="toggle-title">${escapeHtml(g.title)}:</span> ${g.sources
+        .map((name) => `<input type="checkbox" id="${ids.get(name)}" checked><label for="${ids.get(name)}">${escapeHtml(name)}</label>`)
+        .join(' ')}</span>`,
+  );
+  return `<form class="toggles" aria-label="${escapeHtml(block.label)}"><strong>${escapeHtml(block.label)}</strong> <input type="reset" value="show all">\n${groups.join('\n')}\n</form>`;
+}
+
+/** A CSS string literal's contents: every character outside [A-Za-z0-9 _-] as a hex escape (so nothing can end the string or the style element). */
+function cssString(s: string): string {
+  return s.replace(/[^A-Za-z0-9 _-]/g, (c) => `\\${c.codePointAt(0)!.toString(16)} `);
+}
+
+/** One rule per toggled source: while its box is unchecked, its marks in every chart are hidden. */
+function toggleCss(blocks: readonly Block[]): string {
+  return blocks
+    .flatMap((block) => (block.kind === 'toggles' ? [...toggleIds(block)] : []))
+    .map(([name, id]) => `body:has(#${id}:not(:checked)) svg [aria-label="${cssString(name)}"] { display: none; }`)
+    .join('\n');
 }
 
 const STYLE = `
@@ -165,6 +205,17 @@ figure { margin: 1em 0; overflow-x: auto; } figure.chart svg { max-width: 100%; 
 .gallery figure { margin: 0; } figcaption { font-size: .85em; color: #555; max-width: 40em; }
 figure.raster img { image-rendering: pixelated; }
 .missing { color: #a00; }
+td { overflow-wrap: break-word; }
+.summary { border: 1px solid #d8dee4; border-radius: 6px; padding: 0 1em .4em; background: #fcfcfd; }
+.summary h2 { margin-top: .5em; } .summary p { margin: .4em 0; } .summary table { font-size: .82em; } .summary ul { margin: .3em 0; padding-left: 1.3em; }
+.summary li { margin: .1em 0; }
+details > summary { cursor: pointer; font-weight: 600; margin: .25em 0; }
+.toggles { font-size: .85em; background: #f6f8fa; border: 1px solid #e1e4e8; border-radius: 4px; padding: .4em .8em; margin: 1em 0; line-height: 1.9; }
+.toggle-group { display: block; } .toggle-title { color: #555; }
+.toggles label { margin-right: .7em; } .toggles input[type=checkbox] { margin: 0 .2em 0 0; vertical-align: -2px; }
+.toggles input:not(:checked) + label { color: #999; text-decoration: line-through; }
+@media (min-width: 901px) { td.short { white-space: nowrap; } }
+@media (max-width: 900px) { body { font-size: 14px; padding: 0 .6em; } table { font-size: .8em; } th, td { padding: .2em .35em; } }
 `;
 
 /** The whole page: the title block, a contents list, then every block in order. */
@@ -183,7 +234,7 @@ export function toHtml(blocks: readonly Block[], options: HtmlOptions): string {
     `<meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src data:; style-src 'unsafe-inline'">`,
     '<meta name="viewport" content="width=device-width, initial-scale=1">',
     `<title>${escapeHtml(options.title)}</title>`,
-    `<style>${STYLE}</style>`,
+    `<style>${STYLE}${toggleCss(blocks)}\n</style>`,
     '</head>',
     '<body>',
     ...body,

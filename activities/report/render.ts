@@ -23,9 +23,16 @@ import { paperContextSection, runSections, samplesSection, specSection } from '.
 import { specDataset } from './format.js';
 import { reportView, type ReportDatasets } from './dataset-view.js';
 import { datasetSection } from './sections-dataset.js';
+import { reportLayout, type ReportLayout } from './layout.js';
+import { summarySection } from './sections-summary.js';
+import { slopeRatioSection, sourceToggles, sameImagesSection } from './sections-scale.js';
+import { slopeRatioHeatmapSpec, SLOPE_RATIO_FIGURE } from './heatmap.js';
+import { toSvg } from './charts.js';
+import { useFacets } from './facet-chart.js';
 
 export { RECOGNIZABILITY_FIGURE, SCALING_FIGURE } from './figures.js';
 export { DIVERSITY_FIGURE } from './diversity-chart.js';
+export { SLOPE_RATIO_FIGURE } from './heatmap.js';
 export { PAPER_FIGURE1_SLOPES } from './sections-context.js';
 
 export interface ReportMeta {
@@ -51,6 +58,8 @@ export interface ReportExtras {
   sampleSheets?: SampleSheet[];
   /** Why a source has no sheet (its shards could not be read). */
   sampleProblems?: string[];
+  /** Source name -> digest of its images (image-digest.ts): sources with equal digests are shown once. */
+  imageDigests?: Record<string, string>;
 }
 
 export interface RenderedReport {
@@ -69,24 +78,30 @@ export interface RenderedReport {
   /** The CFG trade-off figure (cfg-tradeoff.svg), when the sweep has sources that differ only in CFG. */
   diversitySvg: string | null;
   diversityPng: RasterImage | null;
+  /** The slope-ratio heatmap (slope-ratios.svg, .png), when the sweep has comparisons to real data. */
+  slopeRatioSvg: string | null;
+  slopeRatioPng: RasterImage | null;
 }
 
 /** The whole report as one document, in reading order: the findings first, linking to the sections after them. */
-export function reportDocument(a: SweepAnalysis, meta: ReportMeta, extras: ReportExtras = {}): Block[] {
+export function reportDocument(a: SweepAnalysis, meta: ReportMeta, extras: ReportExtras = {}, layout: ReportLayout = reportLayout(a.sources, meta.spec, extras.imageDigests)): Block[] {
   const view = reportView(a, meta.spec, meta);
   const body = [
     ...methodSection(a),
-    ...headlineSection(a, view),
-    // The chart right after the headline numbers: the first thing a reader of the page looks for.
-    ...figureSection(),
+    ...headlineSection(a, view, layout),
+    // The charts right after the headline numbers: the first thing a reader of the page looks for.
+    ...slopeRatioSection(a, layout),
+    ...figureSection(useFacets(a, layout, view.clean ?? a.evalSets[0] ?? '')),
+    ...sourceToggles(a, layout),
     // What the sweep trained and evaluated on, before the sources drawn from it.
     ...datasetSection(view),
     ...sourcesSection(a),
-    ...resultsSection(a, view),
-    ...fitsSection(a, view),
-    ...comparisonSection(a, view),
-    ...paperSections(a, view),
-    ...cfgSection(a, view),
+    ...sameImagesSection(layout),
+    ...resultsSection(a, view, layout),
+    ...fitsSection(a, view, layout),
+    ...comparisonSection(a, view, layout),
+    ...paperSections(a, view, layout),
+    ...cfgSection(a, view, layout),
     ...diversitySections(a, view.clean),
     ...samplesSection(extras),
     ...paperContextSection(a, view.dataset?.title ?? specDataset(meta.spec)),
@@ -94,23 +109,31 @@ export function reportDocument(a: SweepAnalysis, meta: ReportMeta, extras: Repor
     ...specSection(meta.spec),
   ];
   const sections = new Set(body.flatMap((b) => (b.kind === 'heading' && b.level === 2 && typeof b.text === 'string' ? [b.text] : [])));
-  return [...titleSection(a, meta, view), ...findingsSection(a, sections), ...body];
+  const findings = findingsSection(a, sections);
+  if (findings.length > 0) sections.add('Findings');
+  // The summary first, under the title: one screen with the headline numbers and verdicts.
+  const [title, ...facts] = titleSection(a, meta, view);
+  return [title!, ...summarySection(a, layout, view, sections), ...facts, ...findings, ...body];
 }
 
 /** Renders the analysis as JSON ({ meta, analysis }), Markdown, HTML, and the charts as SVG and PNG. */
 export async function renderReport(analysis: SweepAnalysis, meta: ReportMeta, extras: ReportExtras = {}): Promise<RenderedReport> {
   const json = JSON.stringify({ meta, analysis }, null, 2);
   const view = reportView(analysis, meta.spec, meta);
-  const svg = await renderChartSvg(analysis, meta.sweepId, view);
+  const layout = reportLayout(analysis.sources, meta.spec, extras.imageDigests);
+  const svg = await renderChartSvg(analysis, meta.sweepId, view, layout);
+  const heatmap = slopeRatioHeatmapSpec(analysis, layout, view);
+  const slopeRatioSvg = heatmap ? await toSvg(heatmap) : null;
   const recognizabilitySvg = await renderRecognizabilitySvg(analysis);
   const diversitySvg = await renderDiversitySvg(analysis, view.clean);
   const raster = (s: string | null) => (s === null ? null : rasterizeSvg(s));
-  const [png, recognizabilityPng, diversityPng] = await Promise.all([rasterizeSvg(svg), raster(recognizabilitySvg), raster(diversitySvg)]);
-  const blocks = reportDocument(analysis, meta, extras);
+  const [png, recognizabilityPng, diversityPng, slopeRatioPng] = await Promise.all([rasterizeSvg(svg), raster(recognizabilitySvg), raster(diversitySvg), raster(slopeRatioSvg)]);
+  const blocks = reportDocument(analysis, meta, extras, layout);
   const figures = new Map<string, HtmlFigure>([[SCALING_FIGURE.file, { svg }]]);
+  if (slopeRatioSvg !== null) figures.set(SLOPE_RATIO_FIGURE.file, { svg: slopeRatioSvg });
   if (recognizabilitySvg !== null) figures.set(RECOGNIZABILITY_FIGURE.file, { svg: recognizabilitySvg });
   if (diversitySvg !== null) figures.set(DIVERSITY_FIGURE.file, { svg: diversitySvg });
   for (const sheet of extras.sampleSheets ?? []) figures.set(sheet.file, sheet.image);
   const html = toHtml(blocks, { title: `Scaling report: ${meta.sweepId}`, figures });
-  return { json, markdown: toMarkdown(blocks), html, svg, png, recognizabilitySvg, recognizabilityPng, diversitySvg, diversityPng };
+  return { json, markdown: toMarkdown(blocks), html, svg, png, recognizabilitySvg, recognizabilityPng, diversitySvg, diversityPng, slopeRatioSvg, slopeRatioPng };
 }

@@ -50,16 +50,22 @@ export interface SampleSheetOptions {
   maxRows?: number;
   /** Called before each source is read (the activity heartbeats). */
   onSource?: (source: string) => void;
+  /** Source name -> digest of its images: sources with the same images get one sheet, captioned with all their names. */
+  imageDigests?: Readonly<Record<string, string>>;
 }
 
 /** Sheets of more classes show this many, spread evenly over the class list. */
 export const MAX_ROWS = 24;
 
-/** Sources that own their images, real kinds first; mixed sources show nothing of their own. */
-export function sheetSources(sources: readonly SourceSummary[]): SourceSummary[] {
+/**
+ * Sources that own their images, real kinds first; mixed sources show nothing of their own, and a
+ * source with the same manifest or the same images (`imageDigests`, image-digest.ts) as an earlier one has no sheet of its own.
+ */
+export function sheetSources(sources: readonly SourceSummary[], imageDigests: Readonly<Record<string, string>> = {}): SourceSummary[] {
   const own = sources.filter((s) => s.kind !== 'mixed' && !isClipCurve(s.name));
   const realFirst = [...own.filter((s) => s.kind !== 'synthetic'), ...own.filter((s) => s.kind === 'synthetic')];
-  return realFirst.filter((s, i) => realFirst.findIndex((t) => t.manifestUri === s.manifestUri) === i);
+  const same = (s: SourceSummary, t: SourceSummary) => t.manifestUri === s.manifestUri || (imageDigests[s.name] !== undefined && imageDigests[s.name] === imageDigests[t.name]);
+  return realFirst.filter((s, i) => realFirst.findIndex((t) => same(s, t)) === i);
 }
 
 export function sheetFileName(source: string): string {
@@ -123,7 +129,8 @@ export async function buildSampleSheets(
   const sheets: SampleSheet[] = [];
   const problems: string[] = [];
   // One source at a time: its images are held only while its sheet is drawn.
-  for (const source of sheetSources(sources)) {
+  const digests = options.imageDigests ?? {};
+  for (const source of sheetSources(sources, digests)) {
     options.onSource?.(source.name);
     try {
       const manifest = await readManifest(store, source.manifestUri);
@@ -131,12 +138,14 @@ export async function buildSampleSheets(
       const { images, geometry } = await firstImagesPerClass(store, manifest, perClass, maxSamples, rows);
       const classes = rows.map((c) => manifest.classes[c]!);
       const cell = options.cell ?? thumbnailSide(geometry.size);
+      // The other sources with the same images, named in the caption (their sheets would repeat this one).
+      const twins = digests[source.name] === undefined ? [] : sources.filter((s) => s.name !== source.name && s.kind !== 'mixed' && digests[s.name] === digests[source.name]).map((s) => s.name);
       const title = sheetTitle(source);
       const subset = rows.length < manifest.classes.length ? ` (${rows.length} of ${manifest.classes.length} classes)` : '';
       sheets.push({
         source: source.name,
         file: sheetFileName(source.name),
-        caption: `${title}: ${source.description} · ${geometryLabel(geometry)}${subset}`,
+        caption: `${title}: ${source.description} · ${geometryLabel(geometry)}${subset}${twins.length > 0 ? ` · same images as ${twins.join(', ')}` : ''}`,
         classes,
         classCount: manifest.classes.length,
         columns: perClass,

@@ -3,6 +3,7 @@
 import type { CurveAnalysis } from '../../contracts/analysis.js';
 import { predictPowerLaw } from '../../core/stats/powerlaw.js';
 import { withheldText } from './format.js';
+import { logTicks, sizeTicks } from './ticks.js';
 
 type Metric = 'loss' | 'error';
 
@@ -28,6 +29,12 @@ interface FitRow {
   series: string;
 }
 
+/**
+ * Each mark's aria-label is its source's name: what the report page's source checkboxes hide
+ * (html.ts), and what a screen reader reads.
+ */
+export const SOURCE_DESCRIPTION = { field: 'source', type: 'nominal' } as const;
+
 const SERIES_MEAN = 'mean ± 95% CI';
 const SERIES_FIT = 'power-law fit';
 
@@ -40,7 +47,7 @@ export interface PanelSpec {
 }
 
 /** The panel's points and fit lines, and the sources drawn without a fit line (with why). */
-function panelRows(curves: CurveAnalysis[], metric: Metric, sourceOrder: string[]): { means: MeanRow[]; fits: FitRow[]; noFit: string[] } {
+export function panelRows(curves: CurveAnalysis[], metric: Metric, sourceOrder: string[]): { means: MeanRow[]; fits: FitRow[]; noFit: string[] } {
   const k = sourceOrder.length;
   const means: MeanRow[] = [];
   const fits: FitRow[] = [];
@@ -69,7 +76,7 @@ function panelRows(curves: CurveAnalysis[], metric: Metric, sourceOrder: string[
 }
 
 /** The y domain [yMin, yMax] and the mean rows drawn in it (CI ends clipped to it). */
-function panelDomain(means: MeanRow[], fits: FitRow[]): { yMin: number; yMax: number; meanRows: MeanRow[] } {
+export function panelDomain(means: MeanRow[], fits: FitRow[]): { yMin: number; yMax: number; meanRows: MeanRow[] } {
   // Log axes need positive values: pick a domain from the positive values and clip CI ends below it.
   const positives = [
     ...means.map((r) => r.y),
@@ -100,10 +107,13 @@ function panelEncodings(metric: Metric, means: MeanRow[], yMin: number, yMax: nu
     type: 'quantitative',
     title: 'training images N (log scale)',
     scale: { type: 'log', domain: xDomain, nice: false },
-    axis: { format: '~s', grid: true, labelOverlap: 'greedy' },
+    // Every N up to the largest, thinned so labels do not collide (Vega's log ticks could drop the largest).
+    axis: { format: '~s', grid: true, values: sizeTicks(means.map((r) => r.n), 1.9), labelOverlap: 'greedy' },
   };
   const yTitle = `${METRIC_LABEL[metric]} (log scale)`;
+  // Round values inside the domain: Vega's log ticks label only powers of ten, none on a loss axis over 1..3.
   const yScale = { type: 'log', domain: [yMin, yMax], nice: false };
+  const yAxis = { values: logTicks(yMin, yMax), format: '~g' };
   // The legend would take its symbol from the faint band layer: keep the points' solid circles.
   const color = {
     field: 'source',
@@ -121,8 +131,8 @@ function panelEncodings(metric: Metric, means: MeanRow[], yMin: number, yMax: nu
   };
   // The CI from lo to hi: drawn as a band and as bars.
   // stack: null, or Vega-Lite stacks one source's area on another's (areas with a color field stack by default).
-  const interval = { x, y: { field: 'lo', type: 'quantitative', title: yTitle, scale: yScale, stack: null }, y2: { field: 'hi' }, color };
-  const yMean = { field: 'y', type: 'quantitative', title: yTitle, scale: yScale };
+  const interval = { x, y: { field: 'lo', type: 'quantitative', title: yTitle, scale: yScale, axis: yAxis, stack: null }, y2: { field: 'hi' }, color, description: SOURCE_DESCRIPTION };
+  const yMean = { field: 'y', type: 'quantitative', title: yTitle, scale: yScale, axis: yAxis };
   return { x, yMean, interval, color, dash };
 }
 
@@ -162,7 +172,7 @@ export function panelSpec(curves: CurveAnalysis[], metric: Metric, evalSet: stri
     {
       data: { values: meanRows },
       mark: { type: 'line', strokeWidth: 1.5, strokeOpacity: 0.6 },
-      encoding: { x, y: yMean, color, strokeDash: dash },
+      encoding: { x, y: yMean, color, strokeDash: dash, description: SOURCE_DESCRIPTION },
     },
     {
       data: { values: meanRows },
@@ -171,6 +181,7 @@ export function panelSpec(curves: CurveAnalysis[], metric: Metric, evalSet: stri
         x,
         y: yMean,
         color,
+        description: SOURCE_DESCRIPTION,
         tooltip: [
           { field: 'source', type: 'nominal' },
           { field: 'n', type: 'quantitative', title: 'N' },
@@ -185,7 +196,7 @@ export function panelSpec(curves: CurveAnalysis[], metric: Metric, evalSet: stri
     layers.push({
       data: { values: fits },
       mark: { type: 'line', strokeWidth: 1.5, strokeOpacity: 0.9 },
-      encoding: { x, y: yMean, color, strokeDash: dash },
+      encoding: { x, y: yMean, color, strokeDash: dash, description: SOURCE_DESCRIPTION },
     });
   }
   return {

@@ -6,16 +6,19 @@ import { heading, list, paragraph, table, type Block } from './document.js';
 import { EVIDENCE_SECTIONS } from './figures.js';
 import { ci, interval, num } from './format.js';
 import { viewByName, type ReportView } from './dataset-view.js';
+import { flatLayout, type ReportLayout } from './layout.js';
 
-export function cfgSection(a: SweepAnalysis, view: ReportView = viewByName(a)): Block[] {
+const CFG_HEADER = ['source', 'CFG', 'description', 'accuracy at largest N', 'recognizability'];
+
+export function cfgSection(a: SweepAnalysis, view: ReportView = viewByName(a), layout: ReportLayout = flatLayout()): Block[] {
   const clean = view.clean;
-  const sources = a.sources.filter((s) => s.kind === 'synthetic' && s.cfgScale !== undefined).sort((p, q) => p.cfgScale! - q.cfgScale!);
+  const sources = a.sources.filter((s) => s.kind === 'synthetic' && s.cfgScale !== undefined && layout.shown(s.name)).sort((p, q) => p.cfgScale! - q.cfgScale!);
   if (!clean || sources.length < 2) return [];
   const rows = sources.map((s) => {
     const curve = a.curves.find((c) => c.source === s.name && c.evalSet === clean);
     const last = curve?.perN[curve.perN.length - 1];
     const recognizability = a.recognizability.find((r) => r.source === s.name);
-    return [s.name, String(s.cfgScale), s.description, last ? `${ci(last.accuracy)} (N=${last.n})` : '—', recognizability ? num(recognizability.overall) : '—'];
+    return [layout.label(s.name), String(s.cfgScale), s.description, last ? `${ci(last.accuracy)} (N=${last.n})` : '—', recognizability ? num(recognizability.overall) : '—'];
   });
   const finding = a.findings.find((f) => f.claim === 'cfg-optimum');
   const tests = (finding?.evidence ?? []).filter((e) => e.verdict !== undefined);
@@ -26,8 +29,17 @@ export function cfgSection(a: SweepAnalysis, view: ReportView = viewByName(a)): 
         'The CFG finding compares sources that differ only in CFG at the largest N they all have, with seed-bootstrap intervals of the accuracy differences: ' +
         'an optimum inside the CFG range must beat both ends beyond their intervals.',
     ),
-    table(['source', 'CFG', 'description', 'accuracy at largest N', 'recognizability'], rows),
+    // Many sources: folded (the figure's colours and the summary carry the CFG comparison).
+    ...(rows.length > 10
+      ? [{ kind: 'details', summary: `Accuracy at the largest N of the ${rows.length} sources with a CFG scale`, blocks: [table(CFG_HEADER, rows)] } as Block]
+      : [table(CFG_HEADER, rows)]),
     ...(finding ? [paragraph(`Verdict: ${finding.verdict}. ${finding.reason}.`)] : []),
-    ...(tests.length > 0 ? [list(tests.map((e) => `${e.label}: ${e.measure} = ${num(e.value)} ${interval(e.ci95)}`))] : []),
+    ...testsList(tests.map((e) => `${e.label}: ${e.measure} = ${num(e.value)} ${interval(e.ci95)}`)),
   ];
+}
+
+/** The finding's tests as a list, folded when there are many. */
+function testsList(items: string[]): Block[] {
+  if (items.length === 0) return [];
+  return items.length > 8 ? [{ kind: 'details', summary: `The ${items.length} tests`, blocks: [list(items)] }] : [list(items)];
 }

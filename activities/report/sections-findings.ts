@@ -2,7 +2,7 @@
 // findings, activities/analyze/findings.ts), with its numbers, intervals, verdict and a link to its
 // evidence further down; then which variance the intervals cover (the Method section says how).
 import type { Finding, FindingEvidence, SweepAnalysis, Verdict } from '../../contracts/analysis.js';
-import { heading, joinText, link, md, paragraph, table, type Block, type Text } from './document.js';
+import { heading, joinText, link, list, md, paragraph, table, type Block, type Text } from './document.js';
 import { EVIDENCE_SECTIONS, METHOD_SECTION } from './figures.js';
 import { interval, num } from './format.js';
 import { sectionId } from './html.js';
@@ -28,6 +28,23 @@ function evidenceLink(f: Finding, present: ReadonlySet<string>): Text {
   return present.has(title) ? link(title, sectionId(title)) : '—';
 }
 
+/** A finding's tests shown in its table row; the rest are folded under the table (a large sweep runs hundreds). */
+const EVIDENCE_SHOWN = 4;
+
+function evidenceCell(f: Finding): string {
+  if (f.evidence.length === 0) return '—';
+  const shown = f.evidence.slice(0, EVIDENCE_SHOWN).map(evidenceText).join(' · ');
+  const more = f.evidence.length - EVIDENCE_SHOWN;
+  return more > 0 ? `${shown} · … and ${more} more tests (all under the table)` : shown;
+}
+
+/** Every test of the findings with more than EVIDENCE_SHOWN, folded, one list per finding. */
+function allEvidence(findings: readonly Finding[]): Block[] {
+  const long = findings.filter((f) => f.evidence.length > EVIDENCE_SHOWN);
+  if (long.length === 0) return [];
+  return long.map((f) => ({ kind: 'details', summary: `All ${f.evidence.length} tests: ${f.statement.split(/[:.]\s/)[0]}`, blocks: [list(f.evidence.map(evidenceText))] }));
+}
+
 /** The verdict in bold, its reason after it. */
 function verdictCell(f: Finding): Text {
   return joinText([md`**${VERDICT[f.verdict]}**`, f.reason], ': ');
@@ -44,8 +61,9 @@ export function findingsSection(a: SweepAnalysis, present: ReadonlySet<string>):
     ),
     table(
       ['paper finding', 'verdict', 'this sweep: numbers [95% interval]', 'evidence'],
-      a.findings.map((f) => [f.statement, verdictCell(f), f.evidence.length ? f.evidence.map(evidenceText).join(' · ') : '—', evidenceLink(f, present)]),
+      a.findings.map((f) => [f.statement, verdictCell(f), evidenceCell(f), evidenceLink(f, present)]),
     ),
+    ...allEvidence(a.findings),
     paragraph(joinText([md`**Intervals.** ${a.settings.variance} How they are computed: `, present.has(METHOD_SECTION) ? link(METHOD_SECTION, sectionId(METHOD_SECTION)) : METHOD_SECTION, '.'], '')),
   ];
 }

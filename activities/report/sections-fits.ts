@@ -5,11 +5,11 @@ import { heading, list, md, paragraph, table, type Block, type Text } from './do
 import { EVIDENCE_SECTIONS } from './figures.js';
 import { interval, num, perEvalSet, sig, signed, sortedUnique, withInterval } from './format.js';
 import type { ReportView } from './dataset-view.js';
+import { flatLayout, type ReportLayout } from './layout.js';
 
-/** One metric's row of the fits table. */
-function fitRow(source: string, m: MetricScaling): Text[] {
+/** One metric's row of the fits table: the plain fit and its checks. */
+function fitRow(source: string, m: MetricScaling, maxN: number): Text[] {
   const f = m.fit;
-  const o = m.offsetFit;
   const h = m.holdout;
   return [
     source,
@@ -19,16 +19,22 @@ function fitRow(source: string, m: MetricScaling): Text[] {
     interval(m.slopeBootstrapCI95),
     f ? sig(f.a, 4) : '—',
     f ? num(f.r2) : '—',
-    h ? `${h.relativeError >= 0 ? '+' : ''}${(100 * h.relativeError).toFixed(1)}% (N=${h.n})` : '—',
+    // The held-out N only where it is not the sweep's largest.
+    h ? `${h.relativeError >= 0 ? '+' : ''}${(100 * h.relativeError).toFixed(1)}%${h.n !== maxN ? ` (N=${h.n})` : ''}` : '—',
     m.monotone ? 'yes' : md`**no**`,
-    o ? num(o.c) : '—',
-    o ? withInterval(o.b, m.offsetExponentCI95) : '—',
-    o ? (m.offsetUnidentified ? md`**unidentified**` : 'yes') : '—',
     m.unreliable ? `⚠ withheld: ${m.reason ?? ''}` : 'ok',
   ];
 }
 
-export function fitsSection(a: SweepAnalysis, view?: ReportView): Block[] {
+const FIT_HEADER = ['source', 'metric', 'b', 'b t CI', 'b boot. CI', 'a', 'R² (log)', 'held out (largest N)', 'monotone', 'status'];
+
+/** One metric's row of the offset-fit table. */
+function offsetRow(source: string, m: MetricScaling): Text[] {
+  const o = m.offsetFit;
+  return [source, m.metric, o ? num(o.c) : '—', o ? withInterval(o.b, m.offsetExponentCI95) : '—', o ? (m.offsetUnidentified ? md`**unidentified**` : 'yes') : '—'];
+}
+
+export function fitsSection(a: SweepAnalysis, view?: ReportView, layout: ReportLayout = flatLayout()): Block[] {
   return [
     heading(2, 'Fits'),
     paragraph(
@@ -39,16 +45,25 @@ export function fitsSection(a: SweepAnalysis, view?: ReportView): Block[] {
         'search bounds of b or failed, and such an exponent is unidentified.',
     ),
     ...perEvalSet(a, (evalSet) => {
-      const curves = a.curves.filter((x) => x.evalSet === evalSet);
-      const rows = curves.flatMap((c) => [c.error, c.loss].map((m) => fitRow(c.source, m)));
+      const curves = a.curves.filter((x) => x.evalSet === evalSet && layout.shown(x.source));
+      const maxN = Math.max(0, ...a.sizes);
+      const errorRows = curves.map((c) => fitRow(layout.label(c.source), c.error, maxN));
+      const lossRows = curves.map((c) => fitRow(layout.label(c.source), c.loss, maxN));
+      const offsetRows = curves.flatMap((c) => [c.error, c.loss].map((m) => offsetRow(layout.label(c.source), m)));
       const offsetReasons = curves.flatMap((c) =>
         [c.error, c.loss]
           .filter((m) => (m.offsetFit && !m.offsetFit.converged) || m.offsetFitError)
           .map((m) => `${c.source}, ${m.metric}: ${m.offsetFit?.reason ?? m.offsetFitError ?? ''}`),
       );
       return [
-        table(['source', 'metric', 'b', 'b t CI', 'b bootstrap CI', 'a', 'R² (log)', 'held out', 'monotone', 'offset c', 'offset b [CI]', 'offset b identified', 'status'], rows),
-        ...(offsetReasons.length > 0 ? [paragraph('Offset fits not converged:'), list(offsetReasons)] : []),
+        // Two narrow tables rather than one of 13 columns: each reads at 800 px.
+        table(FIT_HEADER, errorRows),
+        { kind: 'details', summary: 'Loss fits', blocks: [table(FIT_HEADER, lossRows)] },
+        {
+          kind: 'details',
+          summary: 'Offset fits y = c + a·N^(−b)',
+          blocks: [table(['source', 'metric', 'offset c', 'offset b [CI]', 'offset b identified'], offsetRows), ...(offsetReasons.length > 0 ? [paragraph('Offset fits not converged:'), list(offsetReasons)] : [])],
+        },
       ];
     }, view),
   ];
@@ -60,33 +75,42 @@ function roundN(x: number | null): string {
 }
 
 /** The slope-ratio and gap table, then the real-data equivalents, on one eval set. */
-function comparisonPart(a: SweepAnalysis, evalSet: string, realSource: string): Block[] {
-  const comps = a.comparisons.filter((c) => c.evalSet === evalSet);
+function comparisonPart(a: SweepAnalysis, evalSet: string, realSource: string, layout: ReportLayout): Block[] {
+  const comps = a.comparisons.filter((c) => c.evalSet === evalSet && layout.shown(c.source));
   if (comps.length === 0) return [];
   const ns = sortedUnique(comps.flatMap((c) => c.accuracyGap.map((g) => g.n)));
   const notes = comps.flatMap((c) => c.notes.map((n) => `${c.source}: ${n}`));
   const effectiveNs = sortedUnique(comps.flatMap((c) => c.effectiveRealN.map((e) => e.n)));
   return [
     table(
-      ['source', 'error slope ratio [95% CI]', 'loss slope ratio [95% CI]', ...ns.map((n) => `gap @ N=${n} [95% CI]`)],
-      comps.map((c) => [
-        c.source,
-        withInterval(c.errorSlopeRatio, c.errorSlopeRatioCI95),
-        withInterval(c.lossSlopeRatio, c.lossSlopeRatioCI95),
-        ...ns.map((n) => {
-          const g = c.accuracyGap.find((x) => x.n === n);
-          return g ? withInterval(g.gap, g.ci95, signed) : '—';
-        }),
-      ]),
+      ['source', 'error slope ratio [95% CI]', 'loss slope ratio [95% CI]'],
+      comps.map((c) => [layout.label(c.source), withInterval(c.errorSlopeRatio, c.errorSlopeRatioCI95), withInterval(c.lossSlopeRatio, c.lossSlopeRatioCI95)]),
     ),
+    {
+      kind: 'details',
+      summary: 'Accuracy gaps to real data per N',
+      blocks: [
+        table(
+          ['source', ...ns.map((n) => `gap @ N=${n} [95% CI]`)],
+          comps.map((c) => [
+            layout.label(c.source),
+            ...ns.map((n) => {
+              const g = c.accuracyGap.find((x) => x.n === n);
+              return g ? withInterval(g.gap, g.ci95, signed) : '—';
+            }),
+          ]),
+        ),
+      ],
+    },
     ...(notes.length > 0 ? [list(notes)] : []),
+    { kind: 'details', summary: 'Effective real-data equivalents', blocks: [
     paragraph(
       md`**Effective real-data equivalent**: how many real images reach the same error (loss) as N images of the source, from ${realSource}'s fitted power law, with its bootstrap 95% interval (— where that fit is withheld; * = outside the real curve's measured N, extrapolated).`,
     ),
     table(
       ['source', ...effectiveNs.map((n) => `N=${n}: error [CI] (loss)`)],
       comps.map((c) => [
-        c.source,
+        layout.label(c.source),
         ...effectiveNs.map((n) => {
           const e = c.effectiveRealN.find((x) => x.n === n);
           if (!e) return '—';
@@ -95,10 +119,11 @@ function comparisonPart(a: SweepAnalysis, evalSet: string, realSource: string): 
         }),
       ]),
     ),
+    ] },
   ];
 }
 
-export function comparisonSection(a: SweepAnalysis, view?: ReportView): Block[] {
+export function comparisonSection(a: SweepAnalysis, view?: ReportView, layout: ReportLayout = flatLayout()): Block[] {
   const out: Block[] = [heading(2, EVIDENCE_SECTIONS.comparison)];
   if (a.realSource === null || a.comparisons.length === 0) {
     out.push(paragraph(a.realSource === null ? 'No real source in this sweep: nothing to compare against.' : 'No synthetic source to compare.'));
@@ -111,6 +136,6 @@ export function comparisonSection(a: SweepAnalysis, view?: ReportView): Block[] 
         'Accuracy gap = accuracy(synthetic) − accuracy(real) at the same N (negative: synthetic is behind). Intervals: the seed bootstrap (see Method).',
     ),
   );
-  out.push(...perEvalSet(a, (evalSet) => comparisonPart(a, evalSet, realSource), view));
+  out.push(...perEvalSet(a, (evalSet) => comparisonPart(a, evalSet, realSource, layout), view));
   return out;
 }

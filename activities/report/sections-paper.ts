@@ -7,12 +7,16 @@ import { num, perEvalSet, signed, sortedUnique, withInterval } from './format.js
 import { EVIDENCE_SECTIONS } from './figures.js';
 import { viewByName, type ReportView } from './dataset-view.js';
 import { recognizabilitySection } from './sections-recognizability.js';
+import { flatLayout, type ReportLayout } from './layout.js';
+
+/** From this many table cells on, the OOD table is folded (the slope-ratio heatmap shows its ratios at a glance). */
+const OOD_TABLE_OPEN_CELLS = 60;
 
 /** The paper's analyses: OOD evaluation, classifiers vs CLIP, mixing real with synthetic, recognizability. */
-export function paperSections(a: SweepAnalysis, view: ReportView = viewByName(a)): Block[] {
+export function paperSections(a: SweepAnalysis, view: ReportView = viewByName(a), layout: ReportLayout = flatLayout()): Block[] {
   const clean = view.clean;
   if (!clean) return [...mixingSection(a, view), ...recognizabilitySection(a)];
-  return [...oodSection(a, clean, view), ...clipSection(a, clean, view.dataset?.classes?.length), ...mixingSection(a, view), ...recognizabilitySection(a)];
+  return [...oodSection(a, clean, view, layout), ...clipSection(a, clean, view.dataset?.classes?.length), ...mixingSection(a, view), ...recognizabilitySection(a)];
 }
 
 /** A shifted eval set's column title: its name, and another dataset's title. */
@@ -21,7 +25,7 @@ function shiftedTitle(evalSet: string, view: ReportView): string {
   return e?.kind === 'dataset' ? `${evalSet} (${e.dataset?.title ?? 'another dataset'})` : evalSet;
 }
 
-function oodSection(a: SweepAnalysis, clean: string, view: ReportView): Block[] {
+function oodSection(a: SweepAnalysis, clean: string, view: ReportView, layout: ReportLayout): Block[] {
   const ood = view.shifted.filter((e) => a.evalSets.includes(e));
   if (ood.length === 0) return [];
   const sets = [clean, ...ood];
@@ -34,6 +38,7 @@ function oodSection(a: SweepAnalysis, clean: string, view: ReportView): Block[] 
     const ratioText = ratio !== null ? ` (×${withInterval(ratio, comparison?.errorSlopeRatioCI95, (x) => num(x, 2))})` : '';
     return `${num(c.error.scalingSlope)} / ${last ? num(last.accuracy.mean) : '—'}${ratioText}`;
   };
+  const rows = a.sources.filter((s) => layout.shown(s.name)).map((s) => [layout.label(s.name), ...sets.map((e) => cellText(s.name, e))]);
   return [
     heading(2, EVIDENCE_SECTIONS.ood),
     paragraph(
@@ -42,12 +47,16 @@ function oodSection(a: SweepAnalysis, clean: string, view: ReportView): Block[] 
         'synthetic data helps more under shift: there the synthetic/real slope ratio approaches or passes 1. Per source: ' +
         'error slope b, and accuracy at the largest N; ratio = b(source) / b(real) on the same set with its bootstrap 95% interval (— where a slope is withheld).',
     ),
-    paragraph('Cells: error slope b / accuracy at the largest N (×ratio to real).'),
-    table(
-      ['source', ...sets.map((e) => (e === clean ? `${e} (clean)` : shiftedTitle(e, view)))],
-      a.sources.map((s) => [s.name, ...sets.map((e) => cellText(s.name, e))]),
-    ),
+    ...foldedIf(rows.length * sets.length >= OOD_TABLE_OPEN_CELLS, `Error slope / accuracy / ratio per source on ${sets.length} eval sets`, [
+      paragraph('Cells: error slope b / accuracy at the largest N (×ratio to real).'),
+      table(['source', ...sets.map((e) => (e === clean ? `${e} (clean)` : shiftedTitle(e, view)))], rows),
+    ]),
   ];
+}
+
+/** `blocks` as they are, or folded under `summary` when `fold`. */
+function foldedIf(fold: boolean, summary: string, blocks: Block[]): Block[] {
+  return fold ? [{ kind: 'details', summary, blocks }] : blocks;
 }
 
 function clipSection(a: SweepAnalysis, clean: string, classCount: number | undefined): Block[] {

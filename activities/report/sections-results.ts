@@ -7,6 +7,7 @@ import { ci, duration, perEvalSet, slopeText, specDataset } from './format.js';
 import { METHOD_SECTION, SCALING_FIGURE } from './figures.js';
 import type { ReportMeta } from './render.js';
 import { geometryText, type ReportView } from './dataset-view.js';
+import { flatLayout, type ReportLayout } from './layout.js';
 
 /** The title and the sweep's facts in one line: what the Findings section comes right after. */
 export function titleSection(a: SweepAnalysis, meta: ReportMeta, view?: ReportView): Block[] {
@@ -43,26 +44,32 @@ export function methodSection(a: SweepAnalysis): Block[] {
   ];
 }
 
-export function headlineSection(a: SweepAnalysis, view?: ReportView): Block[] {
+export function headlineSection(a: SweepAnalysis, view?: ReportView, layout: ReportLayout = flatLayout()): Block[] {
   const out: Block[] = [heading(2, 'Headline')];
+  const maxN = a.sizes.length > 0 ? Math.max(...a.sizes) : 0;
+  const atN = maxN > 0 ? `N=${maxN}` : 'largest N';
   out.push(
     ...perEvalSet(a, (evalSet) => [
       table(
-        ['source', 'kind', 'error slope b [95% CI]', 'loss slope b [95% CI]', 'accuracy at largest N', 'ECE at largest N'],
+        ['source', 'kind', 'error slope b [95% CI]', 'loss slope b [95% CI]', `accuracy at ${atN}`, `ECE at ${atN}`],
         a.curves
-          .filter((c) => c.evalSet === evalSet)
+          .filter((c) => c.evalSet === evalSet && layout.shown(c.source))
           .map((c) => {
             const last = c.perN[c.perN.length - 1];
-            return [c.source, c.kind, slopeText(c.error), slopeText(c.loss), last ? `${ci(last.accuracy)} (N=${last.n})` : '—', last ? ci(last.ece) : '—'];
+            // The N only where it is not the sweep's largest (a source with fewer images).
+            const n = last && last.n !== maxN ? ` (N=${last.n})` : '';
+            return [layout.label(c.source), c.kind, slopeText(c.error), slopeText(c.loss), last ? `${ci(last.accuracy)}${n}` : '—', last ? ci(last.ece) : '—'];
           }),
       ),
     ], view),
   );
-  const flagged = a.curves.flatMap((c) =>
+  const flagged = a.curves.filter((c) => layout.shown(c.source)).flatMap((c) =>
     [c.loss, c.error].filter((m) => m.unreliable).map((m) => md`**${c.source}** (${c.evalSet}), ${m.metric}: ${m.reason ?? 'unreliable'}`),
   );
   if (flagged.length > 0) {
-    out.push(paragraph(md`**Slopes withheld.** A dash means the fit exists (see *Fits*) but is not a scaling law or fails a quality gate:`), list(flagged));
+    const intro = paragraph(md`**Slopes withheld.** A dash means the fit exists (see *Fits*) but is not a scaling law or fails a quality gate:`);
+    // A long list folds away: a large sweep withholds dozens.
+    out.push(...(flagged.length > 8 ? [intro, { kind: 'details', summary: `${flagged.length} slopes withheld`, blocks: [list(flagged)] } as Block] : [intro, list(flagged)]));
   }
   return out;
 }
@@ -74,6 +81,9 @@ export function generatorRealImages(s: SourceSummary, sources: readonly SourceSu
   return generated?.generatorRealImages !== undefined ? String(generated.generatorRealImages) : 'unknown';
 }
 
+/** From this many sources on, the sources table is folded (the summary and the figure's panels name them). */
+const SOURCES_TABLE_OPEN = 12;
+
 export function sourcesSection(a: SweepAnalysis): Block[] {
   const pairLabels = (p: NonNullable<SourceSummary['pairs']>) =>
     `own captions (${p.inputShards} img2dataset shards; class from metadata ${p.labels.metadata}, from caption ${p.labels.caption}, none ${p.labels.unlabeled})`;
@@ -84,7 +94,7 @@ export function sourcesSection(a: SweepAnalysis): Block[] {
         'drawn from a part of the training split disjoint from every real pool of the sweep; unknown for remote generators. A control source is the real ' +
         "source's images passed through the generator's representation (PCA projection and reconstruction).",
     ),
-    table(
+    foldedIf(a.sources.length >= SOURCES_TABLE_OPEN, `The ${a.sources.length} sources: kind, description, the generator's real images, CFG, prompts, images, generation time`, table(
       ['source', 'kind', 'description', 'real images the generator saw', 'CFG', 'prompts', 'images', 'generation time'],
       a.sources.map((s) => [
         s.name,
@@ -96,28 +106,54 @@ export function sourcesSection(a: SweepAnalysis): Block[] {
         String(s.images),
         s.generationSeconds !== undefined ? duration(s.generationSeconds) : '—',
       ]),
-    ),
+    )),
   ];
 }
 
-export function resultsSection(a: SweepAnalysis, view?: ReportView): Block[] {
+/** A block, or that block folded under `summary` when `fold`. */
+function foldedIf(fold: boolean, summary: string, block: Block): Block {
+  return fold ? { kind: 'details', summary, blocks: [block] } : block;
+}
+
+export function resultsSection(a: SweepAnalysis, view?: ReportView, layout: ReportLayout = flatLayout()): Block[] {
   return [
     heading(2, 'Results per N'),
-    paragraph('Mean ± 95% CI half-width over seeds. Error = 1 − accuracy. ECE: expected calibration error (15 bins).'),
+    paragraph('Mean ± 95% CI half-width over seeds, one row per source and one column per N. Error = 1 − accuracy. ECE: expected calibration error (15 bins).'),
     ...perEvalSet(a, (evalSet) => {
-      const curves = a.curves.filter((c) => c.evalSet === evalSet);
-      const rows = a.sizes.flatMap((n) =>
-        curves.flatMap((c) => {
-          const p = c.perN.find((x) => x.n === n);
-          return p ? [[String(n), c.source, String(p.seeds), ci(p.accuracy), ci(p.loss), ci(p.ece)]] : [];
-        }),
-      );
-      return [table(['N', 'source', 'seeds', 'top-1 accuracy', 'test loss', 'ECE'], rows)];
+      const curves = a.curves.filter((c) => c.evalSet === evalSet && layout.shown(c.source));
+      const pivot = (metric: 'accuracy' | 'loss' | 'ece') =>
+        table(
+          ['source', ...a.sizes.map((n) => `N=${n}`)],
+          curves.map((c) => [
+            layout.label(c.source),
+            ...a.sizes.map((n) => {
+              const p = c.perN.find((x) => x.n === n);
+              return p ? ci(p[metric]) : '—';
+            }),
+          ]),
+        );
+      const seeds = [...new Set(curves.flatMap((c) => c.perN.map((p) => p.seeds)))];
+      return [
+        paragraph(md`**Top-1 accuracy**${seeds.length === 1 ? ` (${seeds[0]} seeds per cell)` : ` (seeds per cell: ${seeds.join(', ')})`}`),
+        pivot('accuracy'),
+        { kind: 'details', summary: 'Test loss and ECE per N', blocks: [paragraph(md`**Test loss**`), pivot('loss'), paragraph(md`**ECE**`), pivot('ece')] },
+      ];
     }, view),
   ];
 }
 
-export function figureSection(): Block[] {
+export function figureSection(faceted = false): Block[] {
+  if (faceted) {
+    return [
+      heading(2, 'Figure'),
+      paragraph(
+        'Small multiples on the clean eval set, one panel per combination of the factors the synthetic sources vary along, colour for the last one; ' +
+          'the real source in black in every panel, the real, control and mixed sources in a panel of their own. Log-log axes, one y scale per metric. ' +
+          'Points: mean over seeds; bars: 95% CI over seeds; lines: fitted power law (omitted for curves flagged unreliable). The shifted eval sets are in the slope-ratio heatmap and the tables.',
+      ),
+      { kind: 'figure', file: SCALING_FIGURE.file, alt: 'scaling', raster: SCALING_FIGURE.raster },
+    ];
+  }
   return [
     heading(2, 'Figure'),
     paragraph(

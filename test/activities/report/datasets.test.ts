@@ -148,7 +148,7 @@ describe('a sweep on the lab\'s own RGB data with a second eval dataset', () => 
     assert.ok(html.includes(escapeHtml(`eval set 'sketch': split test of 'Sketchy & "odd"' (webdataset, gs://bucket/sketch/test-{000..003}.tar, 160 images)`)));
     assert.ok(html.includes(escapeHtml("eval set 'ood-blur-s3': split test of the sweep's dataset under the OOD suite blur, severity 3")));
     assert.ok(html.includes(escapeHtml("eval set 'test': split test of the sweep's dataset")));
-    assert.match(html, /<tr><td>train<\/td><td>1,200<\/td><td>300–300<\/td><\/tr>/);
+    assert.match(html, /<tr><td>train<\/td><td class="short">1,200<\/td><td class="short">300–300<\/td><\/tr>/);
     const section = sectionOf(markdown, 'Dataset');
     assert.ok(section.includes('**Lab \\<script>alert(1)\\</script> colours** (imagefolder, file:///data/lab)'), section);
     assert.ok(!/(?<!\\)<(script|img|b|\/)/.test(section), 'every "<" that could open a tag is escaped');
@@ -158,7 +158,8 @@ describe('a sweep on the lab\'s own RGB data with a second eval dataset', () => 
     for (const label of ['eval set: test', 'eval set: sketch · Sketchy &amp; "odd"', 'eval set: ood-blur-s3']) {
       assert.equal((svg.match(new RegExp(`>${label.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}<`, 'g')) ?? []).length, 2, `a loss and an error panel titled '${label}'`);
     }
-    assert.equal((html.match(/<h3>Eval set <code>sketch<\/code>: Sketchy &amp; &quot;odd&quot;, split test<\/h3>/g) ?? []).length, 4, 'headline, results, fits, comparison');
+    // Each folded under its eval set (the first one open): headline, results, fits, comparison.
+    assert.equal((html.match(/<details><summary>Eval set sketch: Sketchy &amp; &quot;odd&quot;, split test<\/summary>/g) ?? []).length, 4, 'headline, results, fits, comparison');
     assert.match(sectionOf(markdown, 'Out-of-distribution evaluation'), /\| source \| test \(clean\) \| sketch \(Sketchy & "odd"\) \| ood-blur-s3 \|/);
     const ood = analysis.findings.find((f) => f.claim === 'helps-ood')!;
     assert.deepEqual(ood.evidence.map((e) => e.label), ['synth on sketch', 'synth on ood-blur-s3']);

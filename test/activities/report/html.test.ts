@@ -56,11 +56,12 @@ describe('renderReport: HTML and PNGs', () => {
     }
     assert.equal((html.match(/<table>/g) ?? []).length, (markdown.match(/^\|---/gm) ?? []).length, 'one HTML table per Markdown table');
     assert.ok(html.includes('<p><strong>Caveat.</strong> These are') && html.includes('<strong>Measuring pitfall.</strong>'), 'inline markup becomes tags');
-    assert.ok(html.includes('<h3>Eval set <code>ood-invert</code></h3>'));
-    // Every chart inline: the scaling plot, the recognizability bars, then the CFG trade-off.
+    assert.ok(html.includes('<details><summary>Eval set ood-invert (shifted)</summary>'), 'the second eval set folded');
+    assert.ok(html.includes('<details open><summary>Eval set test</summary>'), 'the first eval set open');
+    // Every chart inline: the slope-ratio heatmap, the scaling plot, the recognizability bars, then the CFG trade-off.
     const svgs = html.match(/<svg\b[\s\S]*?<\/svg>/g) ?? [];
-    assert.equal(svgs.length, 3);
-    assert.ok(svgs[0]!.includes('Top-1 error vs N') && svgs[1]!.includes('Recognizability') && svgs[2]!.includes('CFG'));
+    assert.equal(svgs.length, 4);
+    assert.ok(svgs[0]!.includes('Error slope ratio') && svgs[1]!.includes('Top-1 error vs N') && svgs[2]!.includes('Recognizability') && svgs[3]!.includes('CFG'));
     assert.ok(!html.includes('<?xml'), 'no XML prolog inside the page');
     assert.ok(!/\sid="/.test(svgs.join('')), 'charts carry no ids that could collide in one page');
     // Markdown links the PNG copies next to the SVGs.

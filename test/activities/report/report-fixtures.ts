@@ -90,8 +90,8 @@ export function tags(html: string): { name: string; attributes: string[]; raw: s
   }));
 }
 
-const HTML_TAGS = 'html head meta title style body h1 h2 h3 p ul ol li nav a strong em code pre div table thead tbody tr th td figure figcaption img details summary';
-const SVG_TAGS = 'svg g path rect line text tspan';
+const HTML_TAGS = 'html head meta title style body h1 h2 h3 p ul ol li nav a strong em code pre div table thead tbody tr th td figure figcaption img details summary section form input label span';
+const SVG_TAGS = 'svg g path rect line text tspan defs lineargradient stop clippath';
 const ALLOWED_TAGS = new Set(`${HTML_TAGS} ${SVG_TAGS}`.split(' '));
 
 export function assertSelfContained(html: string): void {
@@ -105,6 +105,9 @@ export function assertSelfContained(html: string): void {
     assert.ok(!tag.attributes.some((a) => a.startsWith('on')), `event handler attribute in ${tag.raw.slice(0, 120)}`);
     if (tag.name === 'img') assert.match(tag.raw, /src="data:image\/png;base64,[A-Za-z0-9+/=]+"/, 'images are embedded PNGs');
     if (tag.name === 'a') assert.match(tag.raw, /href="#[a-z0-9-]+"/, 'links only to the page itself');
+    // The source legend's form: checkboxes and a reset button, nothing that submits anywhere.
+    if (tag.name === 'form') assert.ok(!tag.attributes.some((a) => a === 'action' || a === 'method' || a === 'target'), `a form that goes nowhere: ${tag.raw}`);
+    if (tag.name === 'input') assert.match(tag.raw, /type="(checkbox|reset)"/, `only checkboxes and reset buttons: ${tag.raw}`);
   }
 }
 

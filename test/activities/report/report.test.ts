@@ -62,7 +62,7 @@ describe('renderReport', () => {
     assert.match(markdown, /0\.528/, "the paper's real ImageNet slope, for context");
     assert.match(markdown, /not comparable/);
     assert.match(markdown, /!\[scaling\]\(scaling\.svg\)/);
-    assert.match(markdown, /## Stage timings/);
+    assert.match(markdown, /^## (Time|Stage timings)$/m);
     assert.match(markdown, /4 min 10 s/);
     assert.match(markdown, /## Comparison to real data/);
 
@@ -98,7 +98,7 @@ describe('renderReport: findings first', () => {
   it('leads with the findings, each linking to its evidence, then names the interval method', async () => {
     const analysis = analyzeSweep(makeCells(curves, SEEDS, 0.01), sources, { analysis: { bootstrapDraws: 300 }, seedDraws: 'data' });
     const { markdown, html } = await renderReport(analysis, meta);
-    assert.deepEqual(markdown.match(/^## .+$/gm)!.slice(0, 2), ['## Findings', '## Method'], 'Findings is the first section');
+    assert.deepEqual(markdown.match(/^## .+$/gm)!.slice(0, 3), ['## Summary', '## Findings', '## Method'], 'the one-screen summary, then Findings as the first section');
     for (const f of analysis.findings) assert.ok(markdown.includes(f.statement), f.claim);
     assert.match(markdown, /\| Classifier-free guidance .* \| \*\*supported\*\*: cfg1, cfg2, cfg7: accuracy peaks at CFG 2/);
     assert.match(markdown, /\*\*not testable with this sweep\*\*: no CLIP cells in this sweep/);
