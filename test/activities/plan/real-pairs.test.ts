@@ -79,11 +79,18 @@ test('fewer pairs than the largest N fails the plan with the importer’s words'
   assert.equal(err.message, "source 'laion' (sources.1.shards) has 60 usable pairs in its 2 shards, but the sweep needs 100 (its largest size): add shards, or lower sizes");
 });
 
-test('a brace range past the cap fails at once', async () => {
+test('a brace range past the cap fails at once, as a spec error naming the field', async () => {
   const t0 = performance.now();
-  const err = await planFailure([`file://${dir}/x/{0..99999999}.tar`]);
+  const err = await createPlanActivities(deps)
+    .planSweep({ spec: specWith([`file://${dir}/x/{0..99999999}.tar`]) })
+    .then(
+      () => undefined,
+      (e: unknown) => e,
+    );
   assert.ok(performance.now() - t0 < 1000);
-  assert.match(err.message, /^source 'laion' \(sources\.1\.shards\): .*names 100000000 shards, more than 100000 \(the cap on shards per source\); name fewer shards/);
+  assert.ok(err instanceof ApplicationFailure && err.nonRetryable, `expected a non-retryable failure, got ${String(err)}`);
+  assert.equal(err.type, 'InvalidSpec');
+  assert.match(err.message, /sources\[laion\]\.shards: .*names 100000000 shards, more than 100000 \(the cap on shards per source\); name fewer shards/);
 });
 
 test('as an activity, the check heartbeats its progress', async () => {
