@@ -42,7 +42,9 @@ temporal_cli() {
 
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
-alive() { [[ -f "$1" ]] && kill -0 "$(cat "$1")" 2>/dev/null; }
+# A killed process stays a zombie until PID 1 reaps it (seconds on some machines): not alive.
+pid_alive() { kill -0 "$1" 2>/dev/null && [[ "$(ps -o stat= -p "$1" 2>/dev/null)" != Z* ]]; }
+alive() { [[ -f "$1" ]] && pid_alive "$(cat "$1")"; }
 
 start_server() {
   if alive "$RUN/server.pid"; then log "Temporal server already running (pid $(cat "$RUN/server.pid"))"; return; fi
@@ -78,7 +80,7 @@ stop_pidfile() {
   if alive "$pidfile"; then
     local pid; pid="$(cat "$pidfile")"
     kill "$pid" 2>/dev/null || true
-    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    for _ in $(seq 1 100); do pid_alive "$pid" || break; sleep 0.1; done
     kill -9 "$pid" 2>/dev/null || true
     log "stopped $name (pid $pid)"
   fi

@@ -1,6 +1,7 @@
 // Test harness: a dedicated Temporal dev server and real worker processes (via infra/stack.sh),
 // isolated in a temp dir and on their own ports so they never touch a developer's stack.
 import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { connectClient, startSweep } from '../../cli/client.js';
 import type { SweepSpec } from '../../contracts/spec/sweep.js';
@@ -61,14 +62,7 @@ export async function startTestStack(port: number, opts: { workers?: boolean } =
     async killWorker(queue) {
       const pid = Number((await readFile(join(home, 'run', `worker-${queue}.pid`), 'utf8')).trim());
       process.kill(pid, 'SIGKILL');
-      for (let i = 0; i < 100; i++) {
-        try {
-          process.kill(pid, 0);
-        } catch {
-          break;
-        }
-        await new Promise((r) => setTimeout(r, 50));
-      }
+      for (let i = 0; i < 100 && processAlive(pid); i++) await new Promise((r) => setTimeout(r, 50));
       return pid;
     },
     async teardown() {
@@ -76,6 +70,21 @@ export async function startTestStack(port: number, opts: { workers?: boolean } =
       if (!process.env.SYNTHSCALE_KEEP_TEST_HOME) await rm(home, { recursive: true, force: true });
     },
   };
+}
+
+/** Running, not a zombie waiting for PID 1 to reap it (which takes seconds on some machines). */
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  try {
+    // /proc/<pid>/stat: "pid (comm) S ...": the state letter follows the command's closing parenthesis.
+    return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ').at(-1)?.[0] !== 'Z';
+  } catch {
+    return false;
+  }
 }
 
 /** A TCP port free on loopback right now (for a server a test starts itself). */
