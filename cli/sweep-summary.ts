@@ -88,9 +88,20 @@ export async function headlineLines(result: SweepResult): Promise<string[]> {
     if (!root) throw new Error('its URI has no /reports/ part');
     const store = openStore(root);
     const bytes = await store.get(store.keyOf(uri), { maxBytes: MAX_REPORT_JSON_BYTES });
-    const doc = JSON.parse(Buffer.from(bytes).toString('utf8')) as { analysis?: ReportAnalysis };
-    return slopeLines(doc.analysis ?? {});
+    const doc = JSON.parse(Buffer.from(bytes).toString('utf8')) as { analysis?: ReportAnalysis; cost?: unknown };
+    return [...slopeLines(doc.analysis ?? {}), ...(await costLines(doc.cost))];
   } catch (err) {
     return [`headline slopes: in ${localPath(uri)} (analysis.curves[].error.scalingSlope), not readable here: ${(err as Error).message.split('\n')[0]}`];
+  }
+}
+
+/** report.json's cost section (untrusted: a malformed one is a line saying so, not a crash). */
+async function costLines(cost: unknown): Promise<string[]> {
+  if (!cost || typeof cost !== 'object') return ['cost: not in report.json (a report from before cost tracking)'];
+  const { formatCost } = await import('./cost-view.js');
+  try {
+    return formatCost(cost as Parameters<typeof formatCost>[0]);
+  } catch {
+    return ['cost: report.json has a cost section this CLI cannot read'];
   }
 }

@@ -48,6 +48,16 @@ async function printFinished(result: SweepResult, wallSeconds?: number): Promise
   for (const line of lines) console.log(line);
 }
 
+/** The running sweep's cost so far, from the workers' usage records, when this machine reaches the store. */
+async function printLiveCost(workflowId: string): Promise<void> {
+  try {
+    const [{ formatCost, loadSweepCost }, { depsFromEnv }] = await Promise.all([import('./cost-view.js'), import('../core/activity-deps.js')]);
+    for (const line of formatCost(await loadSweepCost(depsFromEnv().store, workflowId, { running: true }))) console.log(line);
+  } catch (err) {
+    console.log(`cost: the store is not readable from here (${(err as Error).message.split('\n')[0]})`);
+  }
+}
+
 const idArg = { type: 'positional', description: 'sweep id or its workflow id (demo-fashion-mnist or sweep-demo-fashion-mnist)', required: true } as const;
 
 const start = defineCommand({
@@ -155,7 +165,10 @@ const status = defineCommand({
       console.log(`${workflowId}: ${state}  ${uiLink(workflowId)}`);
       if (state === 'RUNNING') {
         if (args.watch) await printFinished(await follow(handle));
-        else console.log((await import('./progress-view.js')).formatProgress(await handle.query<SweepProgress>('progress')));
+        else {
+          console.log((await import('./progress-view.js')).formatProgress(await handle.query<SweepProgress>('progress')));
+          await printLiveCost(handle.workflowId);
+        }
       } else if (state === 'COMPLETED') {
         const chain = await sweepChain(client, workflowId);
         await printFinished((await handle.result()) as SweepResult, chain ? wallSeconds(chain) : undefined);

@@ -6,11 +6,18 @@ import { joinKey, keySegment } from '../../core/keys.js';
 import { getJson } from '../../core/storage.js';
 import type { ActivityDeps } from '../../core/activity-deps.js';
 import type { AnalysisDocument } from '../../contracts/analysis.js';
-import { DIVERSITY_FIGURE, RECOGNIZABILITY_FIGURE, renderReport, SCALING_FIGURE } from './render.js';
+import { DIVERSITY_FIGURE, RECOGNIZABILITY_FIGURE, renderReport, SCALING_FIGURE, SLOPE_RATIO_FIGURE } from './render.js';
+import { sourceImageDigests } from './image-digest.js';
 import { buildSampleSheets } from './samples.js';
 import type { SweepStats } from '../../contracts/sweep.js';
 import type { DatasetInfo } from '../../contracts/plan.js';
 import type { EvalSetSpec } from '../../contracts/types.js';
+import { CostAggregator, EXECUTION_START_ACTIVITY, type SweepCost } from '../../contracts/cost.js';
+import { pricesOf } from '../../contracts/spec/cost.js';
+import { forEachUsageRecord } from '../../core/usage/read.js';
+import type { BlobStore } from '../../core/storage.js';
+import type { ReportMeta } from './render.js';
+import type { CostReportMeta } from './sections-context.js';
 
 /** What the run did, in words, for the report's notes. */
 export function describeRun(stats: SweepStats): string[] {
@@ -32,7 +39,9 @@ export function describeRun(stats: SweepStats): string[] {
 // report-5: Findings first, the interval method, bootstrap intervals, quality gates, held-out checks,
 // generators' real images, accuracy against CFG, diversity and the CFG trade-off figure.
 // report-6: the Dataset section, eval sets of other datasets as their own panels, sample sheets at any geometry (RGB in colour), data made inert in report.md.
-export const REPORT_CODE_VERSION = 'report-6';
+// report-7: the Time section (wall spans vs summed activity time) and the Cost section, from the workers' usage records.
+// report-8: one-screen summary, small multiples by the spec's factors, slope-ratio heatmap, source legend, tables folded per eval set, sources with identical images shown once, log-axis ticks.
+export const REPORT_CODE_VERSION = 'report-8';
 
 export interface RenderReportInput {
   sweepId: string;
@@ -47,6 +56,37 @@ export interface RenderReportInput {
   evalDatasets?: Record<string, DatasetInfo>;
   /** plan.evalSets: every eval set, with its split, dataset and shift. */
   evalSets?: EvalSetSpec[];
+  /**
+   * When this execution of the sweep started (epoch ms, the workflow's startedAt): usage records
+   * before it belong to earlier runs under the same workflow id. Default: the start of its last
+   * planSweep attempt 1 in the usage records.
+   */
+  sweepStartedAt?: number;
+}
+
+/**
+ * The sweep's cost so far, from the workers' usage records under its workflow id (bounded: one
+ * listing, records read a few at a time and folded; see core/usage/read.ts). Prices from the
+ * spec's `cost` field, when it has one.
+ */
+export async function sweepCostOf(
+  store: BlobStore,
+  input: { workflowId: string; spec: unknown; sweepStartedAt?: number },
+  onProgress?: (read: number, of: number) => void,
+): Promise<SweepCost> {
+  const aggregator = new CostAggregator(input.workflowId);
+  const summary = await forEachUsageRecord(
+    store,
+    input.workflowId,
+    { executionStart: EXECUTION_START_ACTIVITY, ...(input.sweepStartedAt === undefined ? {} : { since: input.sweepStartedAt }), ...(onProgress ? { onProgress } : {}) },
+    (record) => aggregator.add(record),
+  );
+  return aggregator.finish({
+    prices: pricesOf(input.spec),
+    since: summary.since,
+    until: Date.now(),
+    records: { read: summary.read, skipped: summary.skipped, truncated: summary.truncated, problems: summary.problems },
+  });
 }
 
 export interface RenderReportOutput {
@@ -63,6 +103,8 @@ export interface RenderReportOutput {
   recognizabilityPngUri?: string;
   /** cfg-tradeoff.png, when the sweep has sources that differ only in CFG. */
   diversityPngUri?: string;
+  /** The slope-ratio heatmap (source x eval set), when there is a ratio to show. */
+  slopeRatioPngUri?: string;
   /** samples-<source>.png by source name. */
   sampleSheetUris?: Record<string, string>;
 }
@@ -80,22 +122,28 @@ export function createReportActivities(deps: ActivityDeps) {
       // Timings differ between runs and are left out of the key; what the run did (cache hits, retries) is in it, and the datasets when given.
       const keyed = { analysis: input.analysisUri, spec: input.spec, notes, ...(Object.keys(datasets).length > 0 ? { datasets } : {}) };
       const dir = joinKey('reports', keySegment(input.sweepId, 'sweepId'), inputHash('report', REPORT_CODE_VERSION, keyed));
-      const { sheets, problems } = await buildSampleSheets(deps.store, doc.sources, { onSource: (source) => heartbeat({ stage: 'samples', source }) });
+      // Sources whose images are identical (e.g. a generator that ignores the prompt) are shown once.
+      const { digests: imageDigests, problems: digestProblems } = await sourceImageDigests(deps.store, doc.sources, {
+        onSource: (source) => heartbeat({ stage: 'image-digests', source }),
+      });
+      const { sheets, problems } = await buildSampleSheets(deps.store, doc.sources, { imageDigests, onSource: (source) => heartbeat({ stage: 'samples', source }) });
+      const cost = await sweepCostOf(deps.store, input, (read, of) => heartbeat({ stage: 'cost', read, of }));
       heartbeat({ stage: 'render' });
-      const rendered = await renderReport(
-        doc.analysis,
-        {
-          sweepId: input.sweepId,
-          spec: input.spec,
-          stageTimings: input.stageSeconds,
-          generatedAt: new Date().toISOString(),
-          cacheHits: input.stats.cellsCached,
-          notes,
-          ...datasets,
-        },
-        { sampleSheets: sheets, sampleProblems: problems },
-      );
-      const json = JSON.stringify({ ...JSON.parse(rendered.json), run: input.stats, sources: doc.sources, cells: doc.cells }, null, 1);
+      // The cost reaches the sections through the meta (sections-context.ts reads it); report.json holds it once, at the top.
+      const meta: ReportMeta & CostReportMeta = {
+        sweepId: input.sweepId,
+        spec: input.spec,
+        stageTimings: input.stageSeconds,
+        generatedAt: new Date().toISOString(),
+        cacheHits: input.stats.cellsCached,
+        notes,
+        ...datasets,
+        cost,
+      };
+      const rendered = await renderReport(doc.analysis, meta, { sampleSheets: sheets, sampleProblems: [...problems, ...digestProblems], imageDigests });
+      const { meta: renderedMeta, ...renderedRest } = JSON.parse(rendered.json) as { meta: Record<string, unknown> };
+      const { cost: _inMeta, ...metaWithoutCost } = renderedMeta;
+      const json = JSON.stringify({ meta: metaWithoutCost, ...renderedRest, run: input.stats, cost, sources: doc.sources, cells: doc.cells }, null, 1);
       const encoder = new TextEncoder();
       const put = async (file: string, data: Uint8Array | string) => (await deps.store.put(`${dir}/${file}`, typeof data === 'string' ? encoder.encode(data) : data)).uri;
       const plotUri = await put(SCALING_FIGURE.file, rendered.svg);
@@ -110,6 +158,11 @@ export function createReportActivities(deps: ActivityDeps) {
         await put(DIVERSITY_FIGURE.file, rendered.diversitySvg);
         diversityPngUri = await put(DIVERSITY_FIGURE.raster, rendered.diversityPng.png);
       }
+      let slopeRatioPngUri: string | undefined;
+      if (rendered.slopeRatioSvg !== null && rendered.slopeRatioPng !== null) {
+        await put(SLOPE_RATIO_FIGURE.file, rendered.slopeRatioSvg);
+        slopeRatioPngUri = await put(SLOPE_RATIO_FIGURE.raster, rendered.slopeRatioPng.png);
+      }
       const sampleSheetUris: Record<string, string> = {};
       for (const sheet of sheets) sampleSheetUris[sheet.source] = await put(sheet.file, sheet.image.png);
       const reportHtmlUri = await put('report.html', rendered.html);
@@ -123,6 +176,7 @@ export function createReportActivities(deps: ActivityDeps) {
         plotPngUri,
         ...(recognizabilityPngUri ? { recognizabilityPngUri } : {}),
         ...(diversityPngUri ? { diversityPngUri } : {}),
+        ...(slopeRatioPngUri ? { slopeRatioPngUri } : {}),
         sampleSheetUris,
       };
     },

@@ -6,6 +6,8 @@ import { duration } from './format.js';
 import type { ReportExtras, ReportMeta } from './render.js';
 import type { SampleSheet } from './samples.js';
 import { geometryText } from './dataset-view.js';
+import { costSections } from './sections-cost.js';
+import type { SweepCost } from '../../contracts/cost.js';
 
 /** Figure 1 of Fan et al. (CVPR 2024): supervised "scaling ability" slopes on ImageNet-trained classifiers, read off ±0.005. */
 export const PAPER_FIGURE1_SLOPES: readonly { source: string; imagenet: number; sketch: number; r: number }[] = [
@@ -62,17 +64,52 @@ export function paperContextSection(a: SweepAnalysis, dataset: string | null): B
   ];
 }
 
-export function runSections(a: SweepAnalysis, meta: ReportMeta): Block[] {
+/** What the report activity adds to ReportMeta: the sweep's cost from the workers' usage records. */
+export interface CostReportMeta {
+  cost?: SweepCost;
+}
+
+export function runSections(a: SweepAnalysis, meta: ReportMeta & CostReportMeta): Block[] {
   const out: Block[] = [];
   const curveWarnings = a.curves.flatMap((c) => c.warnings.map((w) => `${c.source} (${c.evalSet}): ${w}`));
   if (a.warnings.length > 0 || curveWarnings.length > 0) out.push(heading(2, 'Warnings'), list([...a.warnings, ...curveWarnings]));
-  const timings = Object.entries(meta.stageTimings ?? {});
-  if (timings.length > 0) {
-    const total = timings.reduce((s, [, v]) => s + (Number.isFinite(v) ? v : 0), 0);
-    out.push(heading(2, 'Stage timings'), table(['stage', 'wall time'], [...timings.map(([k, v]) => [k, duration(v)]), [md`**total**`, duration(total)]]));
-  }
+  out.push(...timeSection(meta), ...costSections(meta.cost));
   if (meta.notes && meta.notes.length > 0) out.push(heading(2, 'Notes'), list(meta.notes));
   return out;
+}
+
+/**
+ * Wall time and activity time, side by side and never summed into each other: stages run in
+ * parallel, so their spans overlap and add up to more than the sweep's elapsed time.
+ */
+function timeSection(meta: ReportMeta & CostReportMeta): Block[] {
+  const cost = meta.cost;
+  if (cost && cost.stages.length > 0) {
+    const attempts = (n: number, failed: number) => (failed > 0 ? `${n} (${failed} failed)` : String(n));
+    return [
+      heading(2, 'Time'),
+      paragraph(
+        `The sweep ran for ${duration(cost.wall.seconds)} of wall time (from its start to this report). A stage's wall span runs from its first attempt's start ` +
+          'to its last attempt\'s end; stages run side by side, so spans overlap and do not add up to the sweep\'s time. Activity time sums the attempts\' ' +
+          'own durations: workers busy at once each count.',
+      ),
+      table(
+        ['stage', 'wall span (overlapping)', 'activity time (summed)', 'attempts'],
+        [
+          ...cost.stages.map((s) => [s.stage, duration(s.wall.seconds), duration(s.activitySeconds), attempts(s.attempts, s.failedAttempts)]),
+          [md`**sweep**`, md`${duration(cost.wall.seconds)} (elapsed)`, duration(cost.totals.activitySeconds), attempts(cost.totals.attempts, cost.totals.failedAttempts)],
+        ],
+      ),
+    ];
+  }
+  // No usage records (workers from before them): the workflow's own phase timings, without a misleading total.
+  const timings = Object.entries(meta.stageTimings ?? {});
+  if (timings.length === 0) return [];
+  return [
+    heading(2, 'Time'),
+    paragraph('Wall time of each phase of the sweep workflow. Phases run side by side (data sources in parallel, cells while sources finish), so these overlap and are not added up.'),
+    table(['phase', 'wall time (overlapping)'], timings.map(([k, v]) => [k, duration(v)])),
+  ];
 }
 
 /** How the sheets show their images: "32x32 RGB images shown at 64 px, scaled up without smoothing"; several phrases when sources differ. */

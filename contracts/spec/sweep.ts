@@ -7,6 +7,7 @@ import { A1111GeneratorSchema, OpenAiImagesGeneratorSchema } from './generators.
 import { PromptConfigSchema, PROMPT_STRATEGY_NAMES } from './prompts.js';
 import { OodSelectionSchema } from './ood.js';
 import { ClipTrainingSchema } from './clip.js';
+import { CostPricesSchema } from './cost.js';
 import { totalCells } from '../grid.js';
 import { specErrorOf } from './errors.js';
 import { specIssuesOf, type Locate } from './issues.js';
@@ -285,6 +286,7 @@ export const SweepSpecSchema = z
       .max(32)
       .refine((e) => new Set(e.map((x) => x.name)).size === e.length, 'eval set names must be unique')
       .default([{ name: 'test', split: 'test' }]),
+    cost: CostPricesSchema.optional().describe("prices for the report's cost section, e.g. { cpuHourUsd: 0.05, gpuHourUsd: 2.5 }"),
     ood: OodSelectionSchema.default([]).describe(
       "out-of-distribution eval suites (corrupted real test images), each reported separately: 'default', 'none' or a list of { suite, severity }",
     ),

@@ -37,6 +37,8 @@ export async function analyzeAndReport(run: SweepRun, plan: SweepPlan): Promise<
     spec,
     stageSeconds,
     stats,
+    // Usage records from before this start (an earlier run under the same workflow id) are not this sweep's cost.
+    sweepStartedAt: run.startedAt,
     ...(plan.dataset ? { dataset: plan.dataset } : {}),
     ...(plan.evalDatasets ? { evalDatasets: plan.evalDatasets } : {}),
     ...(plan.evalSets ? { evalSets: plan.evalSets } : {}),
