@@ -46,8 +46,27 @@ port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 pid_alive() { kill -0 "$1" 2>/dev/null && [[ "$(ps -o stat= -p "$1" 2>/dev/null)" != Z* ]]; }
 alive() { [[ -f "$1" ]] && pid_alive "$(cat "$1")"; }
 
+# start-dev registers --search-attribute only in a new database: a server kept from an older
+# synthscale (same sqlite file) lacks the attributes added since, and every workflow task that sets
+# one fails. Create the missing ones (idempotent).
+ensure_search_attributes() {
+  local cli="$1" existing sa
+  existing="$("$cli" operator search-attribute list --address "127.0.0.1:$PORT" 2>/dev/null)" || return 0
+  for sa in "${SEARCH_ATTRIBUTES[@]}"; do
+    if ! grep -qw -- "${sa%%=*}" <<<"$existing"; then
+      log "registering search attribute $sa (missing on this server)"
+      "$cli" operator search-attribute create --address "127.0.0.1:$PORT" --name "${sa%%=*}" --type "${sa#*=}" >/dev/null 2>&1 ||
+        log "could not register $sa; fix: synthscale temporal operator search-attribute create --name ${sa%%=*} --type ${sa#*=}"
+    fi
+  done
+}
+
 start_server() {
-  if alive "$RUN/server.pid"; then log "Temporal server already running (pid $(cat "$RUN/server.pid"))"; return; fi
+  if alive "$RUN/server.pid"; then
+    log "Temporal server already running (pid $(cat "$RUN/server.pid"))"
+    ensure_search_attributes "$(temporal_cli)"
+    return
+  fi
   if port_open "$PORT"; then
     log "port $PORT already answers: using the Temporal server that is there (set SYNTHSCALE_TEMPORAL_PORT to start our own)"
     return
@@ -66,6 +85,7 @@ start_server() {
       # The frontend accepts before the namespace is ready; wait until the CLI can list workflows.
       if "$cli" workflow list --address "127.0.0.1:$PORT" --limit 1 >/dev/null 2>&1; then
         log "Temporal server up on 127.0.0.1:$PORT (UI http://localhost:$UI_PORT), db $DATA/temporal.sqlite"
+        ensure_search_attributes "$cli"
         return
       fi
     fi
