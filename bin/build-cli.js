@@ -96,7 +96,41 @@ function missingModulePlugin(absent) {
   };
 }
 
-/** Remove builds other than `keep` (best effort: a running CLI may still be reading an old one). */
+/**
+ * Mark the build of `main` as used by this process until it exits: a long command (`sweep start
+ * --wait`) loads its lazy chunks late, so a build another CLI replaced must stay while it runs.
+ */
+export function markBuildInUse(main) {
+  const marker = join(dirname(main), `.in-use-${process.pid}`);
+  try {
+    writeFileSync(marker, '');
+    process.on('exit', () => rmSync(marker, { force: true }));
+  } catch {
+    /* best effort: without the marker the build is only kept for a minute */
+  }
+}
+
+/** A build some live process marked in use (a marker of a dead process is stale). */
+function buildInUse(dir) {
+  let names;
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return false;
+  }
+  return names.some((name) => {
+    const pid = Number(/^\.in-use-(\d+)$/.exec(name)?.[1]);
+    if (!pid) return false;
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+}
+
+/** Remove builds other than `keep` that no running CLI uses. */
 function pruneOldBuilds(keep) {
   let entries;
   try {
@@ -106,9 +140,10 @@ function pruneOldBuilds(keep) {
   }
   for (const entry of entries) {
     if (!entry.isDirectory() || entry.name === keep) continue;
-    // Leave builds from the last minute alone: another process may have just made and be using one.
-    const age = Date.now() - statSync(join(DIST, entry.name)).mtimeMs;
-    if (age > 60_000) rmSync(join(DIST, entry.name), { recursive: true, force: true });
+    const dir = join(DIST, entry.name);
+    // Leave builds from the last minute alone too: another process may have just made one and not marked it yet.
+    const age = Date.now() - statSync(dir).mtimeMs;
+    if (age > 60_000 && !buildInUse(dir)) rmSync(dir, { recursive: true, force: true });
   }
 }
 

@@ -3,7 +3,7 @@
 // when it is fresh, so a command starts without compiling TypeScript; builds it when it is missing
 // or stale; runs cli/main.ts through tsx when the build fails or SYNTHSCALE_CLI_BUILD=0.
 import { pathToFileURL } from 'node:url';
-import { buildCli, freshBuild } from './build-cli.js';
+import { buildCli, freshBuild, markBuildInUse } from './build-cli.js';
 
 async function builtMain() {
   if (process.env.SYNTHSCALE_CLI_BUILD === '0') return null;
@@ -18,6 +18,7 @@ async function builtMain() {
 
 const main = await builtMain();
 if (main) {
+  markBuildInUse(main);
   // Commands that load TypeScript by path at run time (`synthscale worker`) register tsx themselves.
   globalThis[Symbol.for('synthscale.cli.prebuilt')] = true;
   await import(pathToFileURL(main).href);

@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { cp, mkdtemp, readFile, rm, utimes, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
@@ -86,4 +87,29 @@ test('the usage lists every command without loading them; a group without a comm
   assert.match(none, /No command specified.*synthscale --help/);
   const unknown = await synthscale(['sweeps']).then(() => '', (e: { stderr: string }) => e.stderr);
   assert.match(unknown, /Unknown command.*sweeps/);
+});
+
+test('a build a running CLI still uses survives a rebuild; unused ones are pruned', { timeout: 120_000 }, async () => {
+  await synthscale(['--help']);
+  const used = (await stamp()).dir;
+  const usedDir = join(copy, '.synthscale', 'cli-dist', used);
+  // As `sweep start --wait` leaves it: its marker (this process stands in for it), older than a minute.
+  await writeFile(join(usedDir, `.in-use-${process.pid}`), '');
+  const old = new Date(Date.now() - 5 * 60_000);
+  await utimes(usedDir, old, old);
+  const later = new Date(Date.now() + 10_000);
+  await utimes(join(copy, 'cli', 'sweep.ts'), later, later);
+  await synthscale(['--help']);
+  const next = (await stamp()).dir;
+  assert.notEqual(next, used, 'rebuilt');
+  assert.ok(existsSync(join(usedDir, 'main.js')), 'the build in use is kept');
+
+  // Its user gone (the marker names a pid that does not run), the next rebuild removes it.
+  await rm(join(usedDir, `.in-use-${process.pid}`));
+  await writeFile(join(usedDir, '.in-use-999999999'), '');
+  await utimes(usedDir, old, old);
+  const latest = new Date(Date.now() + 20_000);
+  await utimes(join(copy, 'cli', 'sweep.ts'), latest, latest);
+  await synthscale(['--help']);
+  assert.equal(existsSync(usedDir), false, 'an unused old build is pruned');
 });
