@@ -56,7 +56,7 @@ export function summarySection(a: SweepAnalysis, layout: ReportLayout, view?: Re
   const sizes = a.sizes.length > 0 ? `N = ${Math.min(...a.sizes)}…${Math.max(...a.sizes)} (${a.sizes.length} sizes)` : 'no N';
   const same = layout.groups.length > 0 ? `, ${shownSources} distinct (${layout.groups.length} groups of sources with the same images, shown once)` : '';
   const blocks: Block[] = [
-    paragraph(md`**${a.sources.length} sources**${same} · **${a.evalSets.length} eval sets** · ${sizes} · ${a.seeds.length} seeds · ${a.cellCount} evaluations (cells x eval sets).`),
+    paragraph(md`**${a.sources.length} sources**${same} · **${a.evalSets.length} eval sets** · ${sizes} · ${a.seeds.length} seeds · ${a.cellCount} evaluations.`),
   ];
   const evalSets = a.evalSets.slice(0, 12);
   if (evalSets.length > 0) {

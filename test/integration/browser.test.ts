@@ -4,19 +4,17 @@
 // self-contained report.html. Screenshots land in $SYNTHSCALE_ARTIFACTS (default .synthscale/artifacts).
 // Without Chromium (and no apt to install it, see infra/browser.sh) the test skips; with CI=true it fails instead.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdir, readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { after, before, test } from 'node:test';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { promisify } from 'node:util';
 import { PNG } from 'pngjs';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { validateSpec } from '../../contracts/spec/sweep.js';
 import { connectClient, startSweep, sweepWorkflowId } from '../../cli/client.js';
 import type { SweepResult } from '../../contracts/sweep.js';
-import { ROOT, startTestStack, type TestStack } from './stack.js';
+import { findChromium, IN_CI, ROOT, startTestStack, type TestStack } from './stack.js';
 
 const PORT = 7833; // Temporal frontend; the dev server's UI is on PORT + 1000 (see stack.ts)
 const UI = `http://127.0.0.1:${PORT + 1000}`;
@@ -41,17 +39,7 @@ const spec = validateSpec({
 });
 
 // ---- Is there a browser? ----------------------------------------------------------------------
-async function findChromium(): Promise<{ path: string } | { missing: string }> {
-  try {
-    const { stdout } = await promisify(execFile)('bash', [join(ROOT, 'infra/browser.sh'), 'path'], { cwd: ROOT });
-    return { path: stdout.trim() };
-  } catch (err) {
-    const why = String((err as { stderr?: string }).stderr || (err as Error).message).trim().replace(/^\[browser\] /gm, '').replace(/\n+/g, '; ');
-    return { missing: `no headless Chromium for the browser checks: ${why}${why.includes('Fix:') ? '' : '. Fix: bash infra/browser.sh ensure (as root; it uses apt-get)'}` };
-  }
-}
 const found = await findChromium();
-const inCI = /^(1|true|yes)$/i.test(process.env.CI ?? '');
 
 // ---- Timing and screenshot helpers ------------------------------------------------------------
 const timings: [string, number][] = [];
@@ -100,7 +88,7 @@ async function waitForText(page: Page, want: string[], what: string, timeoutMs =
 }
 
 // ---- The checks -------------------------------------------------------------------------------
-if ('missing' in found && !inCI) {
+if ('missing' in found && !IN_CI) {
   test('browser checks (Temporal UI, report.html)', { skip: found.missing }, () => {});
 } else if ('missing' in found) {
   test('browser checks (Temporal UI, report.html)', () => {

@@ -13,11 +13,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
-import { validateSpec } from '../../contracts/spec/sweep.js';
 import { readLedger, type LedgerEntry } from '../../core/work-ledger.js';
 import { connectClient, startSweep } from '../../cli/client.js';
 import type { SweepResult } from '../../contracts/sweep.js';
-import { ROOT } from './stack.js';
+import { NINE_CELL_SOURCES, ROOT, tinySweepSpec } from './stack.js';
 
 const run = promisify(execFile);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -37,21 +36,7 @@ const reason = unavailable();
 const skip = reason && process.env.CI !== 'true' ? reason : false;
 
 // The same tiny sweep as test/integration/sweep.test.ts (9 cells), so its time compares with the dev server's.
-const spec = validateSpec({
-  sweepId: 'it-cluster',
-  dataset: 'fashion-mnist',
-  sources: [
-    { name: 'real', kind: 'real' },
-    { name: 'cfg1-5', kind: 'synthetic', prompts: { strategy: 'classnames' }, cfgScale: 1.5, generator: { name: 'embedded-gmm', pcaDims: 16, componentsPerClass: 3, steps: 10 } },
-    { name: 'cfg7-5', kind: 'synthetic', prompts: { strategy: 'clip-templates' }, cfgScale: 7.5, generator: { name: 'embedded-gmm', pcaDims: 16, componentsPerClass: 3, steps: 10 } },
-  ],
-  sizes: [100, 200, 400],
-  seeds: [0],
-  generation: { shardSize: 150, seed: 0, maxConcurrentShards: 2 },
-  training: { hidden: [32], epochs: 3, minSteps: 20, batchSize: 32, checkpointEvery: 10 },
-  eval: [{ name: 'fmnist-test', split: 'test' }],
-  maxConcurrentCells: 2,
-});
+const spec = tinySweepSpec('it-cluster', { sources: NINE_CELL_SOURCES, sizes: [100, 200, 400] });
 
 let home = '';
 let env: NodeJS.ProcessEnv = {};

@@ -6,28 +6,14 @@ import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
 import { MockActivityEnvironment } from '@temporalio/testing';
-import { validateSpec } from '../../contracts/spec/sweep.js';
 import { sweepWorkflowId } from '../../cli/client.js';
 import { formatCost, loadSweepCost } from '../../cli/cost-view.js';
 import { createReportActivities, type RenderReportOutput } from '../../activities/report/activity.js';
 import { openStore } from '../../core/storage.js';
 import type { SweepCost } from '../../contracts/cost.js';
-import { runSweepToEnd, startTestStack, type TestStack } from './stack.js';
+import { runSweepToEnd, startTestStack, tinySweepSpec, type TestStack } from './stack.js';
 
-const spec = validateSpec({
-  sweepId: 'it-cost',
-  dataset: 'fashion-mnist',
-  sources: [
-    { name: 'real', kind: 'real' },
-    { name: 'cfg2', kind: 'synthetic', prompts: { strategy: 'classnames' }, cfgScale: 2, generator: { name: 'embedded-gmm', pcaDims: 16, componentsPerClass: 3, steps: 10 } },
-  ],
-  sizes: [100, 200],
-  seeds: [0],
-  generation: { shardSize: 150, seed: 0, maxConcurrentShards: 2 },
-  training: { hidden: [32], epochs: 2, minSteps: 20, batchSize: 32, checkpointEvery: 10 },
-  eval: [{ name: 'fmnist-test', split: 'test' }],
-  maxConcurrentCells: 2,
-});
+const spec = tinySweepSpec('it-cost', { training: { hidden: [32], epochs: 2, minSteps: 20, batchSize: 32, checkpointEvery: 10 } });
 const PRICES = { cpuHourUsd: 0.05, gpuHourUsd: 2.5 };
 
 let stack: TestStack;

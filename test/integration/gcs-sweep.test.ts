@@ -8,9 +8,8 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
 import { Storage } from '@google-cloud/storage';
-import { validateSpec } from '../../contracts/spec/sweep.js';
 import { getJson, openStore } from '../../core/storage.js';
-import { ROOT, freePort, startTestStack, type TestStack, runSweepToEnd } from './stack.js';
+import { ROOT, freePort, startTestStack, tinySweepSpec, type TestStack, runSweepToEnd } from './stack.js';
 
 const run = promisify(execFile);
 const BUCKET = 'it-sweeps';
@@ -41,20 +40,7 @@ after(async () => {
 });
 
 test('a tiny sweep with its store in a gs:// bucket: shards, models, evaluations and report all live there', { timeout: 600_000 }, async () => {
-  const spec = validateSpec({
-    sweepId: 'it-gcs',
-    dataset: 'fashion-mnist',
-    sources: [
-      { name: 'real', kind: 'real' },
-      { name: 'cfg2', kind: 'synthetic', prompts: { strategy: 'classnames' }, cfgScale: 2, generator: { name: 'embedded-gmm', pcaDims: 16, componentsPerClass: 3, steps: 10 } },
-    ],
-    sizes: [100, 200],
-    seeds: [0],
-    generation: { shardSize: 150, seed: 0, maxConcurrentShards: 2 },
-    training: { hidden: [32], epochs: 3, minSteps: 20, batchSize: 32, checkpointEvery: 10 },
-    eval: [{ name: 'fmnist-test', split: 'test' }],
-    maxConcurrentCells: 2,
-  });
+  const spec = tinySweepSpec('it-gcs');
   const result = await runSweepToEnd(spec);
   assert.equal(result.cells, 4);
   for (const uri of [result.reportUri, result.reportMarkdownUri, result.plotUri]) assert.ok(uri.startsWith(`${STORE}/reports/it-gcs/`), uri);

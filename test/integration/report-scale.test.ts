@@ -8,16 +8,15 @@
 // SYNTHSCALE_UPDATE_DOCS=1 the top screen is also written to docs/report-paper-after.png.
 // Without Chromium the test skips (with CI=true it fails instead). No Temporal stack is needed.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { after, before, test } from 'node:test';
 import { pathToFileURL } from 'node:url';
-import { promisify } from 'node:util';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { renderReport, type RenderedReport } from '../../activities/report/render.js';
 import { paperFixture, type PaperFixture } from '../activities/report/paper-fixture.js';
 import { assertSelfContained } from '../activities/report/report-fixtures.js';
+import { findChromium, IN_CI } from './stack.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const ARTIFACTS = resolve(ROOT, process.env.SYNTHSCALE_ARTIFACTS ?? '.synthscale/artifacts');
@@ -26,19 +25,9 @@ const MAX_PAGE_HEIGHT = 15_000;
 const SCREEN = { width: 1280, height: 800 };
 const WEAK_GROUP = 'weak-classnames-cfg2 = weak-clip-templates-cfg2 = weak-captions-cfg2';
 
-async function findChromium(): Promise<{ path: string } | { missing: string }> {
-  try {
-    const { stdout } = await promisify(execFile)('bash', [join(ROOT, 'infra/browser.sh'), 'path'], { cwd: ROOT });
-    return { path: stdout.trim() };
-  } catch (err) {
-    const why = String((err as { stderr?: string }).stderr || (err as Error).message).trim().replace(/^\[browser\] /gm, '').replace(/\n+/g, '; ');
-    return { missing: `no headless Chromium for the report checks: ${why}${why.includes('Fix:') ? '' : '. Fix: bash infra/browser.sh ensure (as root; it uses apt-get)'}` };
-  }
-}
 const found = await findChromium();
-const inCI = /^(1|true|yes)$/i.test(process.env.CI ?? '');
 
-if ('missing' in found && !inCI) {
+if ('missing' in found && !IN_CI) {
   test('the paper-scale report in a browser', { skip: found.missing }, () => {});
 } else if ('missing' in found) {
   test('the paper-scale report in a browser', () => assert.fail(`CI=true and ${found.missing}. In CI the browser checks must run, not skip.`));

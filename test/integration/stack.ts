@@ -4,7 +4,7 @@ import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { connectClient, startSweep } from '../../cli/client.js';
-import type { SweepSpec } from '../../contracts/spec/sweep.js';
+import { validateSpec, type SweepSpec, type SweepSpecInput } from '../../contracts/spec/sweep.js';
 import type { SweepResult } from '../../contracts/sweep.js';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -106,5 +106,48 @@ export async function runSweepToEnd(spec: SweepSpec): Promise<SweepResult> {
     return (await (await startSweep(client, spec)).result()) as SweepResult;
   } finally {
     await close();
+  }
+}
+
+/** The embedded generator at its smallest: a shard in seconds. */
+export const TINY_GENERATOR = { name: 'embedded-gmm', pcaDims: 16, componentsPerClass: 3, steps: 10 } as const;
+
+/** The 9-cell sweep's sources (test/integration/sweep.test.ts; cluster.test.ts runs it too, to compare times). */
+export const NINE_CELL_SOURCES: SweepSpecInput['sources'] = [
+  { name: 'real', kind: 'real' },
+  { name: 'cfg1-5', kind: 'synthetic', prompts: { strategy: 'classnames' }, cfgScale: 1.5, generator: TINY_GENERATOR },
+  { name: 'cfg7-5', kind: 'synthetic', prompts: { strategy: 'clip-templates' }, cfgScale: 7.5, generator: TINY_GENERATOR },
+];
+
+/** A real and a synthetic source at N = 100, 200: a sweep an integration test runs in tens of seconds. `overrides` replace whole fields. */
+export function tinySweepSpec(sweepId: string, overrides: Partial<SweepSpecInput> = {}): SweepSpec {
+  return validateSpec({
+    sweepId,
+    dataset: 'fashion-mnist',
+    sources: [
+      { name: 'real', kind: 'real' },
+      { name: 'cfg2', kind: 'synthetic', prompts: { strategy: 'classnames' }, cfgScale: 2, generator: TINY_GENERATOR },
+    ],
+    sizes: [100, 200],
+    seeds: [0],
+    generation: { shardSize: 150, seed: 0, maxConcurrentShards: 2 },
+    training: { hidden: [32], epochs: 3, minSteps: 20, batchSize: 32, checkpointEvery: 10 },
+    eval: [{ name: 'fmnist-test', split: 'test' }],
+    maxConcurrentCells: 2,
+    ...overrides,
+  });
+}
+
+/** CI=true: checks that need a tool must run there (a missing tool fails them instead of skipping). */
+export const IN_CI = /^(1|true|yes)$/i.test(process.env.CI ?? '');
+
+/** The headless Chromium that infra/browser.sh provides, or why there is none (with the fix). */
+export async function findChromium(): Promise<{ path: string } | { missing: string }> {
+  try {
+    const { stdout } = await promisify(execFile)('bash', [join(ROOT, 'infra/browser.sh'), 'path'], { cwd: ROOT });
+    return { path: stdout.trim() };
+  } catch (err) {
+    const why = String((err as { stderr?: string }).stderr || (err as Error).message).trim().replace(/^\[browser\] /gm, '').replace(/\n+/g, '; ');
+    return { missing: `no headless Chromium for the browser checks: ${why}${why.includes('Fix:') ? '' : '. Fix: bash infra/browser.sh ensure (as root; it uses apt-get)'}` };
   }
 }

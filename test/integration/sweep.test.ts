@@ -7,26 +7,11 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { validateSpec } from '../../contracts/spec/sweep.js';
 import { connectClient, startSweep } from '../../cli/client.js';
 import type { SweepResult } from '../../contracts/sweep.js';
-import { ROOT, startTestStack, type TestStack } from './stack.js';
+import { NINE_CELL_SOURCES, ROOT, startTestStack, tinySweepSpec, type TestStack } from './stack.js';
 
-const spec = validateSpec({
-  sweepId: 'it-tiny',
-  dataset: 'fashion-mnist',
-  sources: [
-    { name: 'real', kind: 'real' },
-    { name: 'cfg1-5', kind: 'synthetic', prompts: { strategy: 'classnames' }, cfgScale: 1.5, generator: { name: 'embedded-gmm', pcaDims: 16, componentsPerClass: 3, steps: 10 } },
-    { name: 'cfg7-5', kind: 'synthetic', prompts: { strategy: 'clip-templates' }, cfgScale: 7.5, generator: { name: 'embedded-gmm', pcaDims: 16, componentsPerClass: 3, steps: 10 } },
-  ],
-  sizes: [100, 200, 400],
-  seeds: [0],
-  generation: { shardSize: 150, seed: 0, maxConcurrentShards: 2 },
-  training: { hidden: [32], epochs: 3, minSteps: 20, batchSize: 32, checkpointEvery: 10 },
-  eval: [{ name: 'fmnist-test', split: 'test' }],
-  maxConcurrentCells: 2,
-});
+const spec = tinySweepSpec('it-tiny', { sources: NINE_CELL_SOURCES, sizes: [100, 200, 400] });
 
 let stack: TestStack;
 before(async () => {

@@ -6,11 +6,9 @@
 // playwright-core) looks at the sweep's page. SYNTHSCALE_UI_SHOT=<path> also saves its screenshot
 // there (docs/ui-sweep-after.png). Without Chromium the browser part skips; with CI=true it fails.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { copyFile, mkdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { after, before, test } from 'node:test';
-import { promisify } from 'node:util';
 import { PNG } from 'pngjs';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import type { Client } from '@temporalio/client';
@@ -19,7 +17,7 @@ import { cellWorkflowPart, sourceWorkflowPart } from '../../contracts/keys.js';
 import { validateSpec } from '../../contracts/spec/sweep.js';
 import type { CellWorkflowOutput, SweepResult } from '../../contracts/sweep.js';
 import { SIZE } from '../../workflows/search-attributes.js';
-import { ROOT, startTestStack, type TestStack } from './stack.js';
+import { findChromium, IN_CI, ROOT, startTestStack, type TestStack } from './stack.js';
 
 const PORT = 7810;
 const UI = `http://127.0.0.1:${PORT + 1000}`;
@@ -143,15 +141,7 @@ test('every finished workflow of the sweep ends at SynthscaleStage="done"', { ti
 });
 
 // ---- The browser part -------------------------------------------------------------------------
-async function findChromium(): Promise<string | { missing: string }> {
-  try {
-    return (await promisify(execFile)('bash', [join(ROOT, 'infra/browser.sh'), 'path'], { cwd: ROOT })).stdout.trim();
-  } catch (err) {
-    return { missing: `no headless Chromium: ${String((err as Error).message).trim()}. Fix: bash infra/browser.sh ensure` };
-  }
-}
-const chromiumPath = await findChromium();
-const inCI = /^(1|true|yes)$/i.test(process.env.CI ?? '');
+const found = await findChromium();
 
 /**
  * The page's visible text, its markup (the timeline draws labels in SVG) and its frames' text (the UI
@@ -183,13 +173,13 @@ async function screenshot(page: Page, name: string, docsSuffix = ''): Promise<vo
   console.log(`[ui-labels] saved ${path} (${png.width}x${png.height})${docs ? ` and ${docs}` : ''}`);
 }
 
-if (typeof chromiumPath !== 'string') {
-  test('the Temporal UI labels the sweep\'s children and shows its progress', { skip: inCI ? false : chromiumPath.missing }, () => {
-    assert.fail(`CI=true and ${chromiumPath.missing}`);
+if ('missing' in found) {
+  test('the Temporal UI labels the sweep\'s children and shows its progress', { skip: IN_CI ? false : found.missing }, () => {
+    assert.fail(`CI=true and ${found.missing}`);
   });
 } else {
   test('the Temporal UI labels the sweep\'s children and shows its progress', { timeout: 180_000 }, async () => {
-    const browser: Browser = await chromium.launch({ executablePath: chromiumPath, headless: true, chromiumSandbox: false, args: ['--disable-dev-shm-usage'] });
+    const browser: Browser = await chromium.launch({ executablePath: found.path, headless: true, chromiumSandbox: false, args: ['--disable-dev-shm-usage'] });
     try {
       // Tall enough that the timeline shows every child of the tiny sweep.
       const page = await browser.newPage({ viewport: { width: 1600, height: 1800 } });
