@@ -2,7 +2,7 @@
 // mirror pairs.ts (img2dataset: image + caption + optional metadata; what a real-pairs source
 // imports) and webdataset.ts (synthscale's own: `{key}.png` + `{key}.json` with a label), and so do
 // the messages, so a check names a problem in the words the import would fail with.
-import { DEFAULT_PAIR_SHARD_LIMITS, normalizeCaption } from './pairs.js';
+import { DEFAULT_PAIR_SHARD_LIMITS, normalizeCaption, pairMetaOf } from './pairs.js';
 import { unsafeName } from './tar.js';
 
 export type ShardLayoutName = 'img2dataset' | 'webdataset';
@@ -40,25 +40,10 @@ const PAIR_IMAGE_EXTS: ReadonlySet<string> = new Set(['jpg', 'jpeg', 'png', 'web
 const OUR_ENTRY = /^([a-z0-9][a-z0-9_-]{0,127})\.(png|json)$/;
 const utf8 = () => new TextDecoder('utf-8', { fatal: true });
 
-/** `{key}.json` of a pair: a JSON object; bare NaN/Infinity (Python's json) read as null, as pairs.ts does. */
+/** `{key}.json` of a pair: a JSON object, read as pairs.ts reads it. */
 function pairMetaProblem(bytes: Uint8Array): string | undefined {
-  let text: string;
-  try {
-    text = utf8().decode(bytes);
-  } catch {
-    return 'metadata is not valid UTF-8';
-  }
-  let meta: unknown;
-  try {
-    meta = JSON.parse(text);
-  } catch {
-    try {
-      meta = JSON.parse(text.replace(/"(?:[^"\\]|\\.)*"|-?\b(?:NaN|Infinity)\b/g, (m) => (m.startsWith('"') ? m : 'null')));
-    } catch (err) {
-      return `metadata is not valid JSON (${(err as Error).message})`;
-    }
-  }
-  return !meta || typeof meta !== 'object' || Array.isArray(meta) ? 'metadata is not a JSON object' : undefined;
+  const parsed = pairMetaOf(bytes);
+  return 'problem' in parsed ? parsed.problem : undefined;
 }
 
 const img2dataset: CheckLayout = {

@@ -185,13 +185,16 @@ export async function unpackPairShard(bytes: Uint8Array, shard: string, limits: 
   return (await readPairShard(bytes, shard, limits)).samples;
 }
 
-/** `{key}.json`: a JSON object; bare NaN/Infinity (Python's json for missing floats) read as null. */
-function parseMeta(bytes: Uint8Array, shard: string, key: string): Record<string, unknown> {
+/**
+ * `{key}.json` of a pair: a JSON object; bare NaN/Infinity (Python's json for missing floats) read
+ * as null. The reason it is not one, else the object (shared with the preflight check, ./check-layouts.ts).
+ */
+export function pairMetaOf(bytes: Uint8Array): { meta: Record<string, unknown> } | { problem: string } {
   let text: string;
   try {
     text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
   } catch {
-    throw new ShardFormatError(shard, key, 'metadata is not valid UTF-8');
+    return { problem: 'metadata is not valid UTF-8' };
   }
   let meta: unknown;
   try {
@@ -200,11 +203,17 @@ function parseMeta(bytes: Uint8Array, shard: string, key: string): Record<string
     try {
       meta = JSON.parse(text.replace(/"(?:[^"\\]|\\.)*"|-?\b(?:NaN|Infinity)\b/g, (m) => (m.startsWith('"') ? m : 'null')));
     } catch (err) {
-      throw new ShardFormatError(shard, key, `metadata is not valid JSON (${(err as Error).message})`);
+      return { problem: `metadata is not valid JSON (${(err as Error).message})` };
     }
   }
-  if (!meta || typeof meta !== 'object' || Array.isArray(meta)) throw new ShardFormatError(shard, key, 'metadata is not a JSON object');
-  return meta as Record<string, unknown>;
+  if (!meta || typeof meta !== 'object' || Array.isArray(meta)) return { problem: 'metadata is not a JSON object' };
+  return { meta: meta as Record<string, unknown> };
+}
+
+function parseMeta(bytes: Uint8Array, shard: string, key: string): Record<string, unknown> {
+  const parsed = pairMetaOf(bytes);
+  if ('problem' in parsed) throw new ShardFormatError(shard, key, parsed.problem);
+  return parsed.meta;
 }
 
 export interface DecodePairImageOptions {
