@@ -5,7 +5,9 @@
 #                                          separate processes, namespace + search attributes; with
 #                                          --hosts also `hosts up N`
 #   infra/cluster.sh hosts up N | down     N network namespaces on a private link, each running its workers
+#   infra/cluster.sh hosts link K down|up   cut host K off the link (its veth's root side) / back
 #   infra/cluster.sh service start|stop NAME   one Temporal service (frontend, history, matching, worker)
+#   infra/cluster.sh postgres start|stop   PostgreSQL alone (the fault tests restart it under the services)
 #   infra/cluster.sh down | status | env   stop everything / each part's state / the clients' variables
 # Environment: SYNTHSCALE_CLUSTER_HOME (.synthscale/cluster), SYNTHSCALE_CLUSTER_CACHE (the build,
 # outside the checkout: ~/.cache/synthscale/temporal-v1.32.2), SYNTHSCALE_CLUSTER_PORT (frontend
@@ -13,7 +15,7 @@
 # SYNTHSCALE_CLUSTER_GCS_PORT (9323), SYNTHSCALE_CLUSTER_LINK=0 (loopback only, no hosts),
 # SYNTHSCALE_CLUSTER_STORE (gs://synthscale-cluster/store), SYNTHSCALE_CLUSTER_HOST_QUEUES.
 set -euo pipefail
-if [[ "${1:-}" =~ ^(up|down|hosts|service)$ && $EUID -ne 0 ]]; then
+if [[ "${1:-}" =~ ^(up|down|hosts|service|postgres)$ && $EUID -ne 0 ]]; then
   echo "[cluster] '$1' needs root (network namespaces, and PostgreSQL runs as its own user through runuser). Fix: sudo bash infra/cluster.sh $1" >&2
   exit 1
 fi
@@ -216,12 +218,18 @@ case "${1:-}" in
       if [[ "$CLUSTER_STORE" == gs://* ]]; then echo "STORAGE_EMULATOR_HOST=http://$LINK_ROOT_IP:$GCS_PORT"; fi
     fi ;;
   hosts)
-    case "${2:-}" in up) hosts_up "${3:-2}" ;; down) hosts_down ;; status) hosts_status ;; *) log "usage: $0 hosts up N|down|status"; exit 2 ;; esac ;;
+    case "${2:-}" in
+      up) hosts_up "${3:-2}" ;; down) hosts_down ;; status) hosts_status ;;
+      link) host_link "${3:?host number}" "${4:?down or up}" ;;
+      *) log "usage: $0 hosts up N|down|status|link K down|up"; exit 2 ;;
+    esac ;;
+  postgres)
+    case "${2:-}" in start) pg_start ;; stop) pg_stop ;; *) log "usage: $0 postgres start|stop"; exit 2 ;; esac ;;
   service)
     case "${2:-}" in
       start) service_start "${3:?service name}" ;;
       stop) stop_pidfile "$RUN/${3:?service name}.pid" "$3" ;;
       *) log "usage: $0 service start|stop frontend|history|matching|worker"; exit 2 ;;
     esac ;;
-  *) echo "usage: $0 {build|up [--hosts N]|down|status|env|hosts up N|hosts down|service start|stop NAME}" >&2; exit 2 ;;
+  *) echo "usage: $0 {build|up [--hosts N]|down|status|env|hosts up N|hosts down|hosts link K down|up|service start|stop NAME|postgres start|stop}" >&2; exit 2 ;;
 esac

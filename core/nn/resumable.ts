@@ -58,6 +58,9 @@ export async function trainResumable<P extends LoopProgress, R extends { steps: 
         run.onProgress(p);
       },
       onCheckpoint: async (checkpoint) => {
+        // The checkpoint's steps ran even if the attempt dies before its next progress report.
+        if (checkpoint.step > lastStep) run.onSteps(lastStep, checkpoint.step);
+        lastStep = Math.max(lastStep, checkpoint.step);
         await run.saveCheckpoint(checkpoint);
       },
     });

@@ -56,6 +56,16 @@ host_netns_up() {
   fi
 }
 
+# Cut host k off the link, or bring it back: only the root-side end of its own veth pair changes
+# state (the namespace's end loses its carrier with it), so its processes keep running, unreachable.
+host_link() {
+  local k="$1" state="$2" root_end="syn-h$1r"
+  [[ "$k" =~ ^[1-9][0-9]?$ && "$state" =~ ^(up|down)$ ]] || { log "hosts link takes a host number and up or down, not '$k $state'"; exit 2; }
+  ip link show "$root_end" >/dev/null 2>&1 || { log "host $k has no link ($root_end); hosts up first"; exit 1; }
+  ip link set "$root_end" "$state"
+  log "host $HOST_PREFIX$k link $state ($root_end)"
+}
+
 gcs_python() {
   SYNTHSCALE_HOME="$ROOT/.synthscale" bash "$ROOT/infra/gcs-emulator.sh" ensure
   if python3 -c 'import gcp_storage_emulator' >/dev/null 2>&1; then command -v python3; else echo "$ROOT/.synthscale/gcs-emulator-venv/bin/python"; fi

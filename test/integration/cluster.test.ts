@@ -6,105 +6,17 @@
 // Needs root (network namespaces; PostgreSQL runs as its own user). Ports: frontend 17233, the
 // other services 17234-17241, PostgreSQL 15432, the GCS emulator 10.231.0.1:9323.
 import assert from 'node:assert/strict';
-import { execFile, execFileSync } from 'node:child_process';
-import { existsSync, readlinkSync } from 'node:fs';
-import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { promisify } from 'node:util';
-import { readLedger, type LedgerEntry } from '../../core/work-ledger.js';
+import type { LedgerEntry } from '../../core/work-ledger.js';
 import { connectClient, startSweep } from '../../cli/client.js';
-import type { SweepResult } from '../../contracts/sweep.js';
-import { NINE_CELL_SOURCES, ROOT, tinySweepSpec } from './stack.js';
-
-const run = promisify(execFile);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Why this machine cannot run the cluster, or null when it can. */
-function unavailable(): string | null {
-  if (process.getuid?.() !== 0) return 'needs root (network namespaces, PostgreSQL as its own user)';
-  try {
-    execFileSync('ip', ['netns', 'list'], { stdio: 'ignore' });
-  } catch {
-    return '`ip netns` is unavailable (iproute2 missing or no network namespaces)';
-  }
-  return null;
-}
-const reason = unavailable();
-// In CI the cluster test must run: a missing prerequisite fails it instead of skipping it.
-const skip = reason && process.env.CI !== 'true' ? reason : false;
+import { NINE_CELL_SOURCES, tinySweepSpec } from './stack.js';
+import { cluster, ledger, netns, pidOf, reason, resultOf, setUpCluster, skip, sleep, tearDownCluster, timings } from './cluster-harness.js';
 
 // The same tiny sweep as test/integration/sweep.test.ts (9 cells), so its time compares with the dev server's.
 const spec = tinySweepSpec('it-cluster', { sources: NINE_CELL_SOURCES, sizes: [100, 200, 400] });
 
-let home = '';
-let env: NodeJS.ProcessEnv = {};
-const timings: string[] = [];
-
-async function cluster(...args: string[]): Promise<{ output: string; seconds: number }> {
-  const t0 = Date.now();
-  const { stdout, stderr } = await run('bash', [join(ROOT, 'infra/cluster.sh'), ...args], { env, cwd: ROOT, maxBuffer: 16 << 20, timeout: 900_000 });
-  return { output: stdout + stderr, seconds: (Date.now() - t0) / 1000 };
-}
-
-before(
-  async () => {
-    if (reason) return;
-    home = await mkdtemp(join(tmpdir(), 'synthscale-cluster-'));
-    await chmod(home, 0o755); // PostgreSQL's own user keeps its data dir below this
-    env = {
-      ...process.env,
-      SYNTHSCALE_CLUSTER_HOME: home,
-      SYNTHSCALE_DATA: join(home, 'data'),
-      SYNTHSCALE_WORK_LEDGER: join(home, 'ledger'),
-      SYNTHSCALE_CLUSTER_HOST_QUEUES: 'cpu,generate train',
-    };
-    const build = await cluster('build');
-    timings.push(`build ${/cache hit/.test(build.output) ? 'cache hit' : 'from scratch'} ${build.seconds.toFixed(1)} s`);
-    const up = await cluster('up');
-    timings.push(`cluster up ${up.seconds.toFixed(1)} s`);
-    const hosts = await cluster('hosts', 'up', '2');
-    timings.push(`2 worker hosts up ${hosts.seconds.toFixed(1)} s`);
-    // This process is the client: it reaches the frontend and the store over the link like the hosts.
-    const clientEnv = Object.fromEntries((await cluster('env')).output.trim().split('\n').map((l) => l.split(/=(.*)/s).slice(0, 2)));
-    Object.assign(process.env, clientEnv);
-    Object.assign(env, clientEnv);
-    console.log(`cluster: ${(await cluster('status')).output.trim().replace(/\n/g, '; ')}`);
-  },
-  { timeout: 1_200_000 },
-);
-
-after(async () => {
-  if (!home) return;
-  if (process.env.SYNTHSCALE_KEEP_TEST_HOME) return console.log(`cluster left up in ${home}`);
-  await cluster('down').catch((err) => console.log(`cluster down failed: ${String(err)}`));
-  await rm(home, { recursive: true, force: true });
-});
-
-function ledger(): LedgerEntry[] {
-  const dir = join(home, 'ledger');
-  return existsSync(dir) ? readLedger(dir) : [];
-}
-
-async function pidOf(name: string): Promise<number> {
-  return Number((await readFile(join(home, 'run', `${name}.pid`), 'utf8')).trim());
-}
-
-const netns = (pid: number | 'self') => readlinkSync(`/proc/${pid}/ns/net`);
-
-/** The result, riding out the seconds when the frontend answers but history is away. */
-async function resultOf(handle: { result(): Promise<unknown> }): Promise<SweepResult> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return (await handle.result()) as SweepResult;
-    } catch (err) {
-      const name = (err as Error).name;
-      if (attempt >= 30 || name === 'WorkflowFailedError') throw err;
-      await sleep(2000);
-    }
-  }
-}
+before(setUpCluster, { timeout: 1_200_000 });
+after(tearDownCluster);
 
 test('a sweep on the cluster with workers on two hosts survives kill -9 of the history service', { skip, timeout: 900_000 }, async () => {
   if (reason) throw new Error(`CI=true, but the cluster cannot run here: ${reason}`);
