@@ -11,16 +11,13 @@ import { connectClient, startSweep } from '../cli/client.js';
 import { createPlanActivities } from '../activities/plan/activity.js';
 import { projectDataDir } from '../core/activity-deps.js';
 import { openStore } from '../core/storage.js';
-import type { createCpuActivities, createGenerateActivities, createTrainActivities } from '../activities/index.js';
 import { validateSpec } from '../contracts/spec/sweep.js';
 import { startTestStack, type TestStack } from '../test/integration/stack.js';
 import { bundlerOptions } from '../workers/run-worker.js';
 import { TASK_QUEUES } from '../workflows/task-queues.js';
 import type { SweepResult } from '../contracts/sweep.js';
 import { BENCH_DIR, load1, median, progress, type Row } from './lib.js';
-import type { BenchActivities } from './workflows.js';
-
-type Activities = ReturnType<typeof createCpuActivities> & ReturnType<typeof createGenerateActivities> & ReturnType<typeof createTrainActivities>;
+import { standInActivities } from './stand-ins.js';
 
 const SIZES = Array.from({ length: 10 }, (_, i) => 100 + i * 10);
 const SEEDS = Array.from({ length: 50 }, (_, i) => i);
@@ -75,7 +72,6 @@ export async function benchOrchestration(shardSeconds: number): Promise<{ rows: 
 
     // The stack's temp store; the dataset from wherever the project finds it (planSweep fingerprints it).
     const plan = createPlanActivities({ store: openStore(stack.store), dataDir: projectDataDir() });
-    let trained = 0;
     const spec = validateSpec({
       sweepId: 'bench-sweep',
       dataset: 'fashion-mnist',
@@ -85,18 +81,8 @@ export async function benchOrchestration(shardSeconds: number): Promise<{ rows: 
       maxConcurrentCells: WINDOW,
       cellsPerRun: CELLS_PER_RUN,
     });
-    const stubs: Partial<Activities> & BenchActivities = {
-      planSweep: plan.planSweep,
-      writeRealShards: async (input) => ({ manifestUri: `file:///stub/${input.source}.json`, totalSamples: input.count, failedItems: 0, cached: false }),
-      trainClassifier: async (input) => {
-        trained++;
-        return { cellPrefix: `cells/n${input.size}s${input.seed}`, modelUri: 'file:///stub/model.bin', steps: 1, stepsRun: 1, attempt: 1, seconds: 0, backend: 'stub', resumedFromStep: 0, cached: false };
-      },
-      evaluateClassifier: async () => ({ resultUri: 'file:///stub/eval.json', loss: 1, accuracy: 0.5, ece: 0, perClassAccuracy: [], cached: false, attempt: 1 }),
-      analyzeSweepResults: async () => ({ analysisUri: 'file:///stub/analysis.json', cells: CELLS, slopes: [], cached: false }),
-      renderSweepReport: async () => ({ reportJsonUri: 'file:///stub/report.json', reportMarkdownUri: 'file:///stub/report.md', plotUri: 'file:///stub/scaling.svg' }),
-      benchNoop: async (input) => input,
-    };
+    const standIns = standInActivities(plan, CELLS);
+    const stubs = standIns.activities;
     try {
       Runtime.install({ logger: new DefaultLogger('WARN') }); // the workers' INFO lines would drown the progress output
     } catch {
@@ -148,8 +134,8 @@ export async function benchOrchestration(shardSeconds: number): Promise<{ rows: 
     t = performance.now();
     const result = (await race((async () => (await startSweep(client, spec)).result())())) as SweepResult;
     const sweepSeconds = (performance.now() - t) / 1000;
-    if (result.cells !== CELLS || result.stats.cellsDone !== CELLS || trained !== CELLS) {
-      throw new Error(`sweep finished with cells=${result.cells} done=${result.stats.cellsDone} trained=${trained}, expected ${CELLS}`);
+    if (result.cells !== CELLS || result.stats.cellsDone !== CELLS || standIns.trained() !== CELLS) {
+      throw new Error(`sweep finished with cells=${result.cells} done=${result.stats.cellsDone} trained=${standIns.trained()}, expected ${CELLS}`);
     }
     const sweepLoad = load1();
     info.sweep = { seconds: sweepSeconds, runs: result.stats.runs, stageSeconds: result.stageSeconds };

@@ -9,13 +9,14 @@
 #   infra/cluster.sh service start|stop NAME   one Temporal service (frontend, history, matching, worker)
 #   infra/cluster.sh postgres start|stop   PostgreSQL alone (the fault tests restart it under the services)
 #   infra/cluster.sh down | status | env   stop everything / each part's state / the clients' variables
+#   infra/cluster.sh dbsize                bytes of the persistence and visibility databases (benchmarks)
 # Environment: SYNTHSCALE_CLUSTER_HOME (.synthscale/cluster), SYNTHSCALE_CLUSTER_CACHE (the build,
 # outside the checkout: ~/.cache/synthscale/temporal-v1.32.2), SYNTHSCALE_CLUSTER_PORT (frontend
 # gRPC, 17233; the other services use the next 8 ports), SYNTHSCALE_CLUSTER_PG_PORT (15432),
 # SYNTHSCALE_CLUSTER_GCS_PORT (9323), SYNTHSCALE_CLUSTER_LINK=0 (loopback only, no hosts),
 # SYNTHSCALE_CLUSTER_STORE (gs://synthscale-cluster/store), SYNTHSCALE_CLUSTER_HOST_QUEUES.
 set -euo pipefail
-if [[ "${1:-}" =~ ^(up|down|hosts|service|postgres)$ && $EUID -ne 0 ]]; then
+if [[ "${1:-}" =~ ^(up|down|hosts|service|postgres|dbsize)$ && $EUID -ne 0 ]]; then
   echo "[cluster] '$1' needs root (network namespaces, and PostgreSQL runs as its own user through runuser). Fix: sudo bash infra/cluster.sh $1" >&2
   exit 1
 fi
@@ -210,6 +211,8 @@ case "${1:-}" in
   up) shift; up "$@" ;;
   down) down ;;
   status) status ;;
+  dbsize)
+    for db in temporal temporal_visibility; do echo "$db $(pg_psql -tAc "SELECT pg_database_size('$db')")"; done ;;
   env)
     echo "TEMPORAL_ADDRESS=$ADDRESS"; echo "TEMPORAL_NAMESPACE=$NAMESPACE"
     # The hosts' shared store exists only with the link (`hosts up` starts it).
@@ -231,5 +234,5 @@ case "${1:-}" in
       stop) stop_pidfile "$RUN/${3:?service name}.pid" "$3" ;;
       *) log "usage: $0 service start|stop frontend|history|matching|worker"; exit 2 ;;
     esac ;;
-  *) echo "usage: $0 {build|up [--hosts N]|down|status|env|hosts up N|hosts down|hosts link K down|up|service start|stop NAME|postgres start|stop}" >&2; exit 2 ;;
+  *) echo "usage: $0 {build|up [--hosts N]|down|status|env|hosts up N|hosts down|hosts link K down|up|service start|stop NAME|postgres start|stop|dbsize}" >&2; exit 2 ;;
 esac
