@@ -16,6 +16,7 @@ import { createClipActivities } from './clip/activity.js';
 import { createAnalyzeActivities } from './analyze/activity.js';
 import { createReportActivities } from './report/activity.js';
 import { createNotifyActivities } from './notify/activity.js';
+import { createAdaptActivities } from './analyze/adapt/activity.js';
 
 /**
  * Storage calls retry transient failures with backoff and time out when they hang (the fault
@@ -42,6 +43,7 @@ export function createCpuActivities(rawDeps: ActivityDeps) {
     ...createShardActivities(deps),
     ...createPairActivities(deps),
     ...createAnalyzeActivities(deps),
+    ...createAdaptActivities(deps),
     ...createReportActivities(deps),
     // Reads SYNTHSCALE_WEBHOOK_URL / _SECRET on each call: no deps.
     ...createNotifyActivities(),

@@ -39,7 +39,7 @@ const main = defineCommand({
     dev: lazy({ name: 'dev', description: 'Start the embedded stack: a Temporal dev server (SQLite, UI on 8233) and the cpu, generate and train workers' }, () =>
       import('./stack-commands.js').then((m) => m.dev),
     ),
-    sweep: lazy({ name: 'sweep', description: 'Scaling sweeps: start, rerun, list, status, pause, resume, cancel, report' }, () => import('./sweep.js').then((m) => m.sweep)),
+    sweep: lazy({ name: 'sweep', description: 'Scaling sweeps: start, rerun, list, status, pause, resume, steer, cancel, report' }, () => import('./sweep.js').then((m) => m.sweep)),
     dataset: lazy({ name: 'dataset', description: 'Write a built-in dataset as an image folder or labelled shards (to try importing your own images)' }, () =>
       import('./make-dataset.js').then((m) => m.datasetCommand),
     ),

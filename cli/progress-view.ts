@@ -15,7 +15,21 @@ function clock(seconds: number | null): string {
 export function formatProgress(p: SweepProgress): string {
   const eta = p.etaSeconds === null ? '' : `, ETA ${clock(p.etaSeconds)}`;
   const images = p.images.total ? ` images ${p.images.done}/${p.images.total}` : '';
-  return `[${p.sweepId}] stage=${p.stage}${p.paused ? ' (paused)' : ''} sources ${p.sources.done}/${p.sources.total}${images} cells ${p.cells.done}/${p.cells.total} (running ${p.cells.running}, cached ${p.cells.cached}), ${clock(p.elapsedSeconds)} elapsed${eta}`;
+  const line = `[${p.sweepId}] stage=${p.stage}${p.paused ? ' (paused)' : ''} sources ${p.sources.done}/${p.sources.total}${images} cells ${p.cells.done}/${p.cells.total} (running ${p.cells.running}, cached ${p.cells.cached}), ${clock(p.elapsedSeconds)} elapsed${eta}`;
+  return p.adaptive ? [line, ...adaptiveLines(p.adaptive)].join('\n') : line;
+}
+
+/** An adaptive sweep: its round, and each target's interval against the half-width wanted. */
+export function adaptiveLines(a: NonNullable<SweepProgress['adaptive']>): string[] {
+  const head = `  adaptive: round ${a.round}, ${a.cellsAdded} cells added${a.stop ? `, stopped (${a.stop.reason}: ${a.stop.detail})` : ''}`;
+  return [
+    head,
+    ...a.intervals.map((t) => {
+      const width = t.halfWidth === null ? `no interval yet${t.reason ? ` (${t.reason})` : ''}` : `±${t.halfWidth.toPrecision(2)} of ±${t.wanted} wanted`;
+      const estimate = t.estimate === null ? '' : `${t.estimate.toPrecision(3)} `;
+      return `  ${t.met ? '[met] ' : '[open]'} ${t.label}: ${estimate}${width}`;
+    }),
+  ];
 }
 
 export interface ProgressView {

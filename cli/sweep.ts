@@ -5,6 +5,7 @@ import { defineCommand } from 'citty';
 import type { WorkflowHandle } from '@temporalio/client';
 import type { SweepProgress, SweepResult } from '../contracts/sweep.js';
 import type { ConnectedClient } from './client.js';
+import type { AdaptiveSteer, SteerResult } from '../contracts/adaptive-run.js';
 
 /** Connect, run `fn`, close; Temporal errors come back with their fix. */
 async function withClient<T>(fn: (c: ConnectedClient) => Promise<T>): Promise<T> {
@@ -218,6 +219,26 @@ function controlCommand(name: 'pause' | 'resume' | 'cancel', description: string
   });
 }
 
+const steer = defineCommand({
+  meta: { name: 'steer', description: "Change an adaptive sweep's targets or budget while it runs (taken by its next decision)" },
+  args: {
+    id: idArg,
+    target: { type: 'string', description: "targets replacing the current ones: 'quantity=slopeRatio,source=syn,metric=error,halfWidth=0.05' (several: separate with ';')" },
+    budget: { type: 'string', description: "a new budget: 'cells=300,images=2000000,hours=24' (any of them)" },
+  },
+  async run({ args }) {
+    const { formatSteerResult, parseSteer } = await import('./steer.js');
+    const { resolveSweep } = await import('./sweep-runs.js');
+    const change = parseSteer({ ...(args.target ? { target: args.target } : {}), ...(args.budget ? { budget: args.budget } : {}) });
+    await withClient(async ({ client }) => {
+      const { workflowId } = await resolveSweep(client, args.id);
+      // The latest run (an adaptive sweep continues as new between rounds).
+      const result = await client.workflow.getHandle(workflowId).executeUpdate<SteerResult, [AdaptiveSteer]>('steer', { args: [change] });
+      for (const line of formatSteerResult(workflowId, result)) console.log(line);
+    });
+  },
+});
+
 export const sweep = defineCommand({
   meta: { name: 'sweep', description: 'Scaling sweeps' },
   subCommands: {
@@ -228,6 +249,7 @@ export const sweep = defineCommand({
     report,
     pause: controlCommand('pause', 'Stop starting new cells and shards (running ones finish)'),
     resume: controlCommand('resume', 'Resume a paused sweep'),
+    steer,
     cancel: controlCommand('cancel', 'Cancel a sweep: activities stop at their next heartbeat; finished artifacts stay'),
   },
 });

@@ -9,6 +9,7 @@ import type { Correlation } from '../core/stats/recognizability.js';
 import type { PercentileInterval } from '../core/stats/bootstrap.js';
 import type { DiversityMetrics } from '../core/stats/diversity.js';
 import type { SweepSpec } from './spec/sweep.js';
+import type { DecisionDocument } from './adaptive-run.js';
 
 export type { PercentileInterval } from '../core/stats/bootstrap.js';
 
@@ -276,4 +277,6 @@ export interface AnalysisDocument {
   cells: CellMetrics[];
   sources: SourceSummary[];
   analysis: SweepAnalysis;
+  /** spec.adaptive: every round's decision, in order (the report tells the loop's story from them). */
+  adaptive?: { decisions: DecisionDocument[] };
 }

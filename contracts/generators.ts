@@ -2,13 +2,15 @@
 // steps a shard is made with, and how the kind is named in reports and artifact labels. The code
 // that generates lives in activities/generate (its own registry); adding a kind adds an entry
 // here, a schema in spec/generators.ts and a backend there.
-import type { EmbeddedGeneratorSpec, GeneratorSpec } from './spec/sweep.js';
+import type { EmbeddedDenoiserGeneratorSpec, EmbeddedGeneratorSpec, GeneratorSpec } from './spec/sweep.js';
 
 type GeneratorOf<N extends GeneratorSpec['name']> = Extract<GeneratorSpec, { name: N }>;
 
 export interface GeneratorKind<G extends GeneratorSpec> {
   /** True when the sweep fits the generator's model before it samples (fitGenerator activity). */
   fitted: boolean;
+  /** The model family the report groups sources by in its generator-type section. */
+  family: GeneratorFamily;
   /** Sampler steps a shard is generated with (0 where the API takes none). */
   steps(g: G): number;
   /** One line for the report, e.g. "embedded-gmm (48 PCA dims, 12 comps/class, 40 DDIM steps)". */
@@ -20,18 +22,28 @@ export interface GeneratorKind<G extends GeneratorSpec> {
 export const GENERATOR_KINDS: { readonly [N in GeneratorSpec['name']]: GeneratorKind<GeneratorOf<N>> } = {
   'embedded-gmm': {
     fitted: true,
+    family: 'gaussian-mixture',
     steps: (g) => g.steps,
-    describe: (g) => `embedded-gmm (${g.pcaDims} PCA dims, ${g.componentsPerClass} comps/class, ${g.steps} DDIM steps)`,
+    describe: (g) => `${presetPrefix(g)}embedded-gmm (${g.pcaDims} PCA dims, ${g.componentsPerClass} comps/class, ${g.steps} DDIM steps)`,
+    label: (g, modelUri) => `${g.name}@${modelUri?.split('/').slice(-2, -1)[0] ?? ''}`,
+  },
+  'embedded-denoiser': {
+    fitted: true,
+    family: 'neural-denoiser',
+    steps: (g) => g.steps,
+    describe: (g) => `${presetPrefix(g)}embedded-denoiser (${g.pcaDims} PCA dims, MLP ${g.hidden.join('-')}, ${g.trainSteps} steps x ${g.batchSize}, ${g.steps} DDIM steps)`,
     label: (g, modelUri) => `${g.name}@${modelUri?.split('/').slice(-2, -1)[0] ?? ''}`,
   },
   a1111: {
     fitted: false,
+    family: 'remote',
     steps: (g) => g.steps,
     describe: (g) => `A1111 txt2img at ${hostOf(g.baseUrl)} (${g.steps} steps, ${g.samplerName}, ${g.width}x${g.height})`,
     label: (g) => `${g.name}@${hostOf(g.baseUrl)}`,
   },
   'openai-images': {
     fitted: false,
+    family: 'remote',
     steps: () => 0,
     describe: (g) => `OpenAI images API at ${hostOf(g.baseUrl)} (model ${g.model}, ${g.size})`,
     label: (g) => `${g.name}@${hostOf(g.baseUrl)}`,
@@ -44,7 +56,19 @@ export function generatorKind<G extends GeneratorSpec>(g: G): GeneratorKind<G> {
 }
 
 /** Generator specs whose model the sweep fits first (the fitGenerator activity's input). */
-export type FittedGeneratorSpec = EmbeddedGeneratorSpec;
+export type FittedGeneratorSpec = EmbeddedGeneratorSpec | EmbeddedDenoiserGeneratorSpec;
+
+/** Generator types as the paper compares them (Stable Diffusion vs Imagen vs Muse): here, the embedded families and remote servers. */
+export type GeneratorFamily = 'gaussian-mixture' | 'neural-denoiser' | 'remote';
+
+export function generatorFamily(g: GeneratorSpec): GeneratorFamily {
+  return GENERATOR_KINDS[g.name].family;
+}
+
+/** "neural-small: " when the spec came from a preset, so the report names it. */
+function presetPrefix(g: { preset?: string | undefined }): string {
+  return g.preset ? `${g.preset}: ` : '';
+}
 
 export function isFittedGenerator(g: GeneratorSpec): g is FittedGeneratorSpec {
   return GENERATOR_KINDS[g.name].fitted;

@@ -1,6 +1,7 @@
 // The cell grid: which (source, task, N, seed) cells a sweep trains, in which order, how many
 // images each source must hold, and what a mixed source adds. The sweep workflow, the analysis
 // and the CLI all enumerate cells through this module. Zod-free, so workflow code can import it.
+import { initialGrid } from './adaptive.js';
 import { SOURCE_KINDS } from './sources.js';
 import type { MixedSourceSpec, SourceSpec, SweepSpec } from './spec/sweep.js';
 import { TASKS } from './tasks.js';
@@ -76,6 +77,16 @@ export function cellAt(spec: GridSpec, name: string, index: number, sizes = sort
   if (task === undefined || index < 0) throw new Error(`source '${name}' has no cell ${index} (it has ${cellCountOf(spec, name)})`);
   const within = index % perTask;
   return { source: name, task, size: sizes[Math.floor(within / spec.seeds.length)]!, seed: spec.seeds[within % spec.seeds.length]!, index };
+}
+
+/**
+ * The grid a sweep runs first: the whole grid, or for an adaptive sweep (spec.adaptive) its first
+ * round (contracts/adaptive.ts initialGrid: `adaptive.initial`, by default 3 log-spread sizes and
+ * the first 2 seeds). Later rounds add cells one by one (workflows/sweep/adaptive.ts). Cells keep
+ * the full spec's data (seed windows, the largest N): only which run first changes.
+ */
+export function firstRoundGrid<S extends GridSpec & Partial<Pick<SweepSpec, 'adaptive'>>>(spec: S): S {
+  return spec.adaptive ? { ...spec, ...initialGrid(spec, spec.adaptive) } : spec;
 }
 
 /** Every cell of a source, in run order. */

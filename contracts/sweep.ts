@@ -5,6 +5,7 @@ import type { EvalSetSpec, SourceSummary } from './types.js';
 import type { SweepPlan } from './plan.js';
 import type { TaskName } from './tasks.js';
 import type { DataPart } from './cells.js';
+import type { AdaptiveRunState } from './adaptive-run.js';
 
 export type { RealSourceSpec } from './spec/sweep.js';
 /** A shard as a manifest lists it (the format is core/shards/manifest.ts's). */
@@ -34,6 +35,8 @@ export interface SweepState {
   recognizability?: RecognizabilityRef[];
   /** Finished cells' losses per curve and N (the first eval set), for the live slopes of the sweep's details. */
   liveLosses?: LiveLosses;
+  /** spec.adaptive: the loop's rounds, decisions and targets now. */
+  adaptive?: AdaptiveRunState;
 }
 
 /** Per curve (source or `clip:<source>`), per N: the sum and count of finished cells' losses. */
@@ -56,6 +59,8 @@ export interface SweepProgress {
   elapsedSeconds: number;
   /** Naive ETA from the mean rate of finished cells (null until one finishes). */
   etaSeconds: number | null;
+  /** spec.adaptive: the round, the intervals against their targets, and why the loop stopped. */
+  adaptive?: Pick<AdaptiveRunState, 'round' | 'intervals' | 'stop' | 'budget' | 'cellsAdded'>;
 }
 
 export interface SweepResult {

@@ -5,7 +5,7 @@
 import { ApplicationFailure, ContinueAsNew, continueAsNew, isCancellation, patched, upsertMemo, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { DatasetImportOutput } from '../contracts/datasets.js';
 import { FAILURE_TYPES } from '../contracts/failures.js';
-import { judgeSourceOf, totalCells } from '../contracts/grid.js';
+import { firstRoundGrid, judgeSourceOf, totalCells } from '../contracts/grid.js';
 import type { SweepPlan } from '../contracts/plan.js';
 import type { SweepResult, SweepState } from '../contracts/sweep.js';
 import type { SourceSummary } from '../contracts/types.js';
@@ -13,6 +13,7 @@ import { summary } from './labels.js';
 import { cpu, importer } from './proxies.js';
 import { SWEEP_ID } from './search-attributes.js';
 import { Semaphore } from './semaphore.js';
+import { adaptiveRounds, installSteering, startAdaptive } from './sweep/adaptive.js';
 import { runCells } from './sweep/cells.js';
 import { mixedSummary, sourceData } from './sweep/data.js';
 import { analyzeAndReport } from './sweep/finish.js';
@@ -24,6 +25,7 @@ import { SweepRun } from './sweep/run.js';
 export async function scalingSweepWorkflow(specInput: unknown, carried?: SweepState): Promise<SweepResult> {
   const run = new SweepRun(carried);
   run.installHandlers();
+  installSteering(run);
   try {
     const result = await runSweep(run, specInput, carried);
     // Runs recorded before notices were sent completed without one.
@@ -43,7 +45,9 @@ async function runSweep(run: SweepRun, specInput: unknown, carried: SweepState |
   run.showProgress();
   const plan = run.plan ?? (await planSweep(run, specInput));
   const { spec } = plan;
-  run.stats.cellsTotal = totalCells(spec);
+  // An adaptive sweep: its first round's grid, plus the cells its decisions added so far.
+  run.adaptive ??= startAdaptive(plan);
+  run.stats.cellsTotal = totalCells(firstRoundGrid(spec)) + (run.adaptive?.cellsAdded ?? 0);
   if (!carried) run.cursors = Object.fromEntries(spec.sources.map((s) => [s.name, 0]));
   const cellWindow = new Semaphore(spec.maxConcurrentCells);
 
@@ -65,6 +69,7 @@ async function runSweep(run: SweepRun, specInput: unknown, carried: SweepState |
     // A page of cells is done: start a fresh history, carrying only cursors and counters.
     await continueAsNew<typeof scalingSweepWorkflow>(specInput, run.carried(plan));
   }
+  if (run.adaptive) await adaptiveRounds(run, plan, cellWindow, specInput);
   return analyzeAndReport(run, plan);
 }
 

@@ -1,5 +1,6 @@
 // Signals and queries shared by the sweep and its children.
-import { defineQuery, defineSignal } from '@temporalio/workflow';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { AdaptiveSteer, SteerResult } from '../contracts/adaptive-run.js';
 
 /** Pause stops starting new cells and shards; running ones finish. Resume continues. */
 export const pauseSignal = defineSignal('pause');
@@ -14,3 +15,6 @@ export interface SourceProgressUpdate {
 export const sourceProgressSignal = defineSignal<[SourceProgressUpdate]>('sourceProgress');
 
 export const progressQuery = defineQuery<unknown>('progress');
+
+/** An adaptive sweep's targets or budget, changed while it runs (`synthscale sweep steer`). */
+export const steerUpdate = defineUpdate<SteerResult, [AdaptiveSteer]>('steer');

@@ -9,7 +9,9 @@ import { getJson, hasValidObject, putJson } from '../../core/storage.js';
 import type { ActivityDeps } from '../../core/activity-deps.js';
 import type { EvalMetrics } from '../../core/nn/metrics.js';
 import type { SweepSpec } from '../../contracts/spec/sweep.js';
-import { cellData, cellsOf, cellsPerTask, tasksOf, type Cell, type Task } from '../../contracts/grid.js';
+import { cellData, cellsOf, firstRoundGrid, tasksOf, type Cell, type Task } from '../../contracts/grid.js';
+import type { CellRef } from '../../contracts/adaptive-run.js';
+import { readDecisions } from './adapt/decisions.js';
 import { TASKS } from '../../contracts/tasks.js';
 import { clipCurveName, DEFAULT_ANALYSIS_SETTINGS, type AnalysisDocument, type AnalyzeOptions } from '../../contracts/analysis.js';
 import {
@@ -37,6 +39,8 @@ export interface AnalyzeInput {
   evalSets?: EvalSetSpec[];
   /** Recognizability results per synthetic source (spec.recognizability). */
   recognizability?: { source: string; resultUri: string }[];
+  /** spec.adaptive: each round's stored decision (the cells it added, and why). */
+  adaptive?: { decisionUris: string[] };
 }
 
 /** Headline numbers small enough to return through the workflow. */
@@ -70,10 +74,12 @@ const TASK_READERS: Record<Task, TaskReader> = {
  */
 const TASK_READ_ORDER: readonly Task[] = ['clip', 'classifier'];
 
-function cellsInReadOrder(spec: SweepSpec, name: string): Cell[] {
-  const perTask = cellsPerTask(spec);
+function cellsInReadOrder(spec: SweepSpec, name: string, added: readonly CellRef[]): Cell[] {
   const rank = (cell: Cell) => TASK_READ_ORDER.indexOf(cell.task);
-  return cellsOf(spec, name).sort((p, q) => (p.index % perTask) - (q.index % perTask) || rank(p) - rank(q));
+  const seedRank = (cell: Cell) => spec.seeds.indexOf(cell.seed);
+  // An adaptive sweep's cells: its first round's grid and the classifier cells its decisions added.
+  const extra = added.filter((c) => c.source === name).map((c): Cell => ({ source: name, task: 'classifier', size: c.size, seed: c.seed, index: -1 }));
+  return [...cellsOf(firstRoundGrid(spec), name), ...extra].sort((p, q) => p.size - q.size || seedRank(p) - seedRank(q) || rank(p) - rank(q));
 }
 
 /** A manifest's checksum (part of every cell key that reads it), fetched once per manifest. */
@@ -99,12 +105,13 @@ export async function collectCells(
   spec: SweepSpec,
   sources: SourceSummary[],
   evalSets: EvalSetSpec[] = legacyEvalSets(spec),
+  added: readonly CellRef[] = [],
 ): Promise<CellMetrics[]> {
   const cells: CellMetrics[] = [];
   const shaOf = manifestShas(deps);
   const summaryOf = (name: string) => sources.find((s) => s.name === name);
   for (const source of sources) {
-    const order = cellsInReadOrder(spec, source.name);
+    const order = cellsInReadOrder(spec, source.name, added);
     for (const [i, cell] of order.entries()) {
       // Which images the cell trained on: its seed's manifest from its seed's window on (contracts/grid.ts), as the sweep ran it.
       const where = cellData(spec, summaryOf, cell);
@@ -197,7 +204,8 @@ async function readRecognizability(deps: ActivityDeps, refs: { source: string; r
 export function createAnalyzeActivities(deps: ActivityDeps) {
   return {
     async analyzeSweepResults(input: AnalyzeInput): Promise<AnalyzeOutput> {
-      const cells = await collectCells(deps, input.spec, input.sources, input.evalSets);
+      const decisions = await readDecisions(deps, input.adaptive?.decisionUris ?? []);
+      const cells = await collectCells(deps, input.spec, input.sources, input.evalSets, decisions.flatMap((d) => d.decision.cells));
       const recognizability = await readRecognizability(deps, input.recognizability ?? []);
       const otherDatasets = otherDatasetEvalSets(input.spec);
       const options: AnalyzeSweepOptions = {
@@ -213,7 +221,8 @@ export function createAnalyzeActivities(deps: ActivityDeps) {
       const analysis = cached
         ? (await getJson<AnalysisDocument>(deps.store, key, 256 * 1024 * 1024)).analysis
         : analyzeSweep(cells, analysedSources(input.spec, input.sources), options);
-      if (!cached) await putJson(deps.store, key, { sweepId: input.sweepId, cells, sources: input.sources, analysis } satisfies AnalysisDocument);
+      const adaptive = decisions.length > 0 ? { adaptive: { decisions } } : {};
+      if (!cached) await putJson(deps.store, key, { sweepId: input.sweepId, cells, sources: input.sources, analysis, ...adaptive } satisfies AnalysisDocument);
       return {
         analysisUri: deps.store.uri(key),
         cells: cells.length,

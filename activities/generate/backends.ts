@@ -3,6 +3,7 @@
 // HTTP API: its request/response module under ./http, wrapped by httpGeneratorBackend).
 import type { HttpGeneratorSpec } from '../../contracts/spec/generators.js';
 import type { GeneratorSpec } from '../../contracts/spec/sweep.js';
+import { EMBEDDED_DENOISER_BACKEND } from './denoiser/backend.js';
 import { EMBEDDED_GMM_BACKEND } from './gmm/backend.js';
 import type { GeneratorBackend, ShardGenerator, ShardRequest } from './generator-backend.js';
 import { a1111Api } from './http/a1111.js';
@@ -17,6 +18,7 @@ type GeneratorOf<N extends GeneratorSpec['name']> = Extract<GeneratorSpec, { nam
 
 export const GENERATOR_BACKENDS: { readonly [N in GeneratorSpec['name']]: GeneratorBackend<GeneratorOf<N>> } = {
   'embedded-gmm': EMBEDDED_GMM_BACKEND,
+  'embedded-denoiser': EMBEDDED_DENOISER_BACKEND,
   a1111: httpGeneratorBackend(a1111Api),
   'openai-images': httpGeneratorBackend(openAiImagesApi),
 };

@@ -1,10 +1,11 @@
 // The generation stage's activity inputs and outputs, as workflows see them (through
 // ReturnType<typeof createGenerateActivities>), and its heartbeat details.
-import type { EmbeddedGeneratorSpec, GeneratorSpec } from '../../contracts/spec/sweep.js';
+import type { GeneratorSpec } from '../../contracts/spec/sweep.js';
+import type { FittedGeneratorSpec } from '../../contracts/generators.js';
 import type { ShardRecord } from '../../core/shards/manifest.js';
 
 export interface FitGeneratorInput {
-  generator: EmbeddedGeneratorSpec;
+  generator: FittedGeneratorSpec;
   classes: string[];
   datasetFingerprint: string;
 }

@@ -1,5 +1,6 @@
 // Report stage: report.json, report.md, report.html and the figures (scaling.svg/.png,
 // recognizability.svg/.png, one samples-<source>.png per source) side by side under the sweep's report key.
+import { ADAPTIVE_FIGURE } from './sections-adaptive.js';
 import { heartbeat } from '@temporalio/activity';
 import { inputHash } from '../../core/hash.js';
 import { joinKey, keySegment } from '../../core/keys.js';
@@ -140,10 +141,15 @@ export function createReportActivities(deps: ActivityDeps) {
         ...datasets,
         cost,
       };
-      const rendered = await renderReport(doc.analysis, meta, { sampleSheets: sheets, sampleProblems: [...problems, ...digestProblems], imageDigests });
+      const rendered = await renderReport(doc.analysis, meta, {
+        sampleSheets: sheets,
+        sampleProblems: [...problems, ...digestProblems],
+        imageDigests,
+        ...(doc.adaptive ? { adaptive: doc.adaptive.decisions } : {}),
+      });
       const { meta: renderedMeta, ...renderedRest } = JSON.parse(rendered.json) as { meta: Record<string, unknown> };
       const { cost: _inMeta, ...metaWithoutCost } = renderedMeta;
-      const json = JSON.stringify({ meta: metaWithoutCost, ...renderedRest, run: input.stats, cost, sources: doc.sources, cells: doc.cells }, null, 1);
+      const json = JSON.stringify({ meta: metaWithoutCost, ...renderedRest, run: input.stats, cost, sources: doc.sources, cells: doc.cells, ...(doc.adaptive ? { adaptive: doc.adaptive } : {}) }, null, 1);
       const encoder = new TextEncoder();
       const put = async (file: string, data: Uint8Array | string) => (await deps.store.put(`${dir}/${file}`, typeof data === 'string' ? encoder.encode(data) : data)).uri;
       const plotUri = await put(SCALING_FIGURE.file, rendered.svg);
@@ -162,6 +168,10 @@ export function createReportActivities(deps: ActivityDeps) {
       if (rendered.slopeRatioSvg !== null && rendered.slopeRatioPng !== null) {
         await put(SLOPE_RATIO_FIGURE.file, rendered.slopeRatioSvg);
         slopeRatioPngUri = await put(SLOPE_RATIO_FIGURE.raster, rendered.slopeRatioPng.png);
+      }
+      if (rendered.adaptiveSvg !== null && rendered.adaptivePng !== null) {
+        await put(ADAPTIVE_FIGURE.file, rendered.adaptiveSvg);
+        await put(ADAPTIVE_FIGURE.raster, rendered.adaptivePng.png);
       }
       const sampleSheetUris: Record<string, string> = {};
       for (const sheet of sheets) sampleSheetUris[sheet.source] = await put(sheet.file, sheet.image.png);

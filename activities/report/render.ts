@@ -5,6 +5,8 @@
 // sections-fits.ts (what was measured), sections-paper.ts, sections-cfg.ts and sections-diversity.ts
 // (the paper's analyses), sections-context.ts (samples, the paper's slopes, the run); format.ts
 // formats their numbers.
+import type { DecisionDocument } from '../../contracts/adaptive-run.js';
+import { ADAPTIVE_FIGURE, adaptiveSections, renderAdaptiveSvg, widthRows } from './sections-adaptive.js';
 import type { SweepAnalysis } from '../../contracts/analysis.js';
 import { renderChartSvg, renderRecognizabilitySvg } from './charts.js';
 import { toMarkdown, type Block } from './document.js';
@@ -60,6 +62,8 @@ export interface ReportExtras {
   sampleProblems?: string[];
   /** Source name -> digest of its images (image-digest.ts): sources with equal digests are shown once. */
   imageDigests?: Record<string, string>;
+  /** spec.adaptive: the loop's decisions in order (sections-adaptive.ts). */
+  adaptive?: DecisionDocument[];
 }
 
 export interface RenderedReport {
@@ -81,6 +85,9 @@ export interface RenderedReport {
   /** The slope-ratio heatmap (slope-ratios.svg, .png), when the sweep has comparisons to real data. */
   slopeRatioSvg: string | null;
   slopeRatioPng: RasterImage | null;
+  /** An adaptive sweep's interval widths against cells spent (adaptive-widths.svg, .png). */
+  adaptiveSvg: string | null;
+  adaptivePng: RasterImage | null;
 }
 
 /** The whole report as one document, in reading order: the findings first, linking to the sections after them. */
@@ -100,6 +107,7 @@ export function reportDocument(a: SweepAnalysis, meta: ReportMeta, extras: Repor
     ...resultsSection(a, view, layout),
     ...fitsSection(a, view, layout),
     ...comparisonSection(a, view, layout),
+    ...adaptiveSections(extras.adaptive, extras.adaptive !== undefined && widthRows(extras.adaptive).length > 0),
     ...paperSections(a, view, layout),
     ...cfgSection(a, view, layout),
     ...diversitySections(a, view.clean),
@@ -126,14 +134,36 @@ export async function renderReport(analysis: SweepAnalysis, meta: ReportMeta, ex
   const slopeRatioSvg = heatmap ? await toSvg(heatmap) : null;
   const recognizabilitySvg = await renderRecognizabilitySvg(analysis);
   const diversitySvg = await renderDiversitySvg(analysis, view.clean);
+  const adaptiveSvg = await renderAdaptiveSvg(extras.adaptive);
   const raster = (s: string | null) => (s === null ? null : rasterizeSvg(s));
-  const [png, recognizabilityPng, diversityPng, slopeRatioPng] = await Promise.all([rasterizeSvg(svg), raster(recognizabilitySvg), raster(diversitySvg), raster(slopeRatioSvg)]);
+  const [png, recognizabilityPng, diversityPng, slopeRatioPng, adaptivePng] = await Promise.all([
+    rasterizeSvg(svg),
+    raster(recognizabilitySvg),
+    raster(diversitySvg),
+    raster(slopeRatioSvg),
+    raster(adaptiveSvg),
+  ]);
   const blocks = reportDocument(analysis, meta, extras, layout);
   const figures = new Map<string, HtmlFigure>([[SCALING_FIGURE.file, { svg }]]);
   if (slopeRatioSvg !== null) figures.set(SLOPE_RATIO_FIGURE.file, { svg: slopeRatioSvg });
   if (recognizabilitySvg !== null) figures.set(RECOGNIZABILITY_FIGURE.file, { svg: recognizabilitySvg });
   if (diversitySvg !== null) figures.set(DIVERSITY_FIGURE.file, { svg: diversitySvg });
+  if (adaptiveSvg !== null) figures.set(ADAPTIVE_FIGURE.file, { svg: adaptiveSvg });
   for (const sheet of extras.sampleSheets ?? []) figures.set(sheet.file, sheet.image);
   const html = toHtml(blocks, { title: `Scaling report: ${meta.sweepId}`, figures });
-  return { json, markdown: toMarkdown(blocks), html, svg, png, recognizabilitySvg, recognizabilityPng, diversitySvg, diversityPng, slopeRatioSvg, slopeRatioPng };
+  return {
+    json,
+    markdown: toMarkdown(blocks),
+    html,
+    svg,
+    png,
+    recognizabilitySvg,
+    recognizabilityPng,
+    diversitySvg,
+    diversityPng,
+    slopeRatioSvg,
+    slopeRatioPng,
+    adaptiveSvg,
+    adaptivePng,
+  };
 }

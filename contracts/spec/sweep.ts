@@ -9,6 +9,9 @@ import { OodSelectionSchema } from './ood.js';
 import { ClipTrainingSchema } from './clip.js';
 import { CostPricesSchema } from './cost.js';
 import { totalCells } from '../grid.js';
+import { adaptiveSpecIssues } from '../adaptive.js';
+import { AdaptiveSchema } from './adaptive.js';
+import { expandGeneratorPreset, presetField } from './generator-presets.js';
 import { specErrorOf } from './errors.js';
 import { specIssuesOf, type Locate } from './issues.js';
 import { readSpecText } from './text.js';
@@ -46,6 +49,7 @@ export const PROMPT_STRATEGIES = PROMPT_STRATEGY_NAMES;
 export const EmbeddedGeneratorSchema = z
   .object({
     name: z.literal('embedded-gmm').describe('the embedded CPU text-to-image generator'),
+    preset: presetField,
     pcaDims: z.number().int().min(4).max(256).default(48),
     componentsPerClass: z.number().int().min(1).max(64).default(12),
     steps: z.number().int().min(2).max(1000).default(40),
@@ -63,8 +67,40 @@ export const EmbeddedGeneratorSchema = z
 /** The embedded generator with its defaults: what a synthetic or control source gets when it names none. */
 export const DEFAULT_EMBEDDED_GENERATOR = { name: 'embedded-gmm', pcaDims: 48, componentsPerClass: 12, steps: 40, fitSeed: 0, fitImages: 10000 } as const;
 
-/** The embedded generator, or a text-to-image server over the A1111 or OpenAI images API. */
-export const GeneratorSchema = z.discriminatedUnion('name', [EmbeddedGeneratorSchema, A1111GeneratorSchema, OpenAiImagesGeneratorSchema]);
+/**
+ * The second embedded family: a learned MLP epsilon-denoiser trained in TF.js in the same PCA
+ * space, conditioned on the same text encoding, with condition dropout so classifier-free guidance
+ * is the real thing (eps_u + s (eps_c - eps_u)). Its errors are a learned model's (smoothing,
+ * dropped modes), where the mixture samples its fit exactly.
+ */
+export const EmbeddedDenoiserGeneratorSchema = z
+  .object({
+    name: z.literal('embedded-denoiser').describe('the embedded neural generator: an MLP epsilon-denoiser trained in TF.js in the embedded PCA space'),
+    preset: presetField,
+    pcaDims: z.number().int().min(4).max(256).default(48),
+    hidden: z.array(z.number().int().min(8).max(4096)).min(1).max(8).default([256, 256, 256]).describe('hidden layer widths of the MLP'),
+    trainSteps: z.number().int().min(1).max(1_000_000).default(3000),
+    batchSize: z.number().int().min(1).max(8192).default(256),
+    learningRate: z.number().positive().max(0.1).default(1e-3),
+    condDropout: z.number().gt(0).lt(1).default(0.15).describe('share of training steps with the null condition, which classifier-free guidance needs'),
+    steps: z.number().int().min(2).max(1000).default(40).describe('DDIM sampling steps'),
+    fitSeed: z.number().int().default(0),
+    fitImages: z
+      .number()
+      .int()
+      .min(100)
+      .max(30000)
+      .default(10000)
+      .describe("real training images the generator is trained on, from the dataset's generator split (disjoint from every real pool of the sweep)"),
+    checkpointEvery: z.number().int().min(1).max(1_000_000).default(500).describe('training steps between checkpoints (a killed fit resumes from the last)'),
+  })
+  .strict();
+
+/** The embedded generators (either family), or a text-to-image server over the A1111 or OpenAI images API; `{ preset }` names one. */
+export const GeneratorSchema = z.preprocess(
+  expandGeneratorPreset,
+  z.discriminatedUnion('name', [EmbeddedGeneratorSchema, EmbeddedDenoiserGeneratorSchema, A1111GeneratorSchema, OpenAiImagesGeneratorSchema]),
+);
 
 /** Where img2dataset-layout pair shards live: file:// or gs:// URIs, with WebDataset brace ranges. */
 const shardUri = z
@@ -109,7 +145,8 @@ export const SourceSchema = z.discriminatedUnion('kind', [
         .describe(
           "the real source's images passed through the embedded generator's representation (PCA projection and reconstruction): the part of the real-synthetic gap the representation explains",
         ),
-      generator: EmbeddedGeneratorSchema.default(DEFAULT_EMBEDDED_GENERATOR),
+      // The control is the mixture family's PCA round trip (a denoiser's PCA is the same basis).
+      generator: z.preprocess(expandGeneratorPreset, EmbeddedGeneratorSchema).default(DEFAULT_EMBEDDED_GENERATOR),
     })
     .strict(),
   z
@@ -315,6 +352,9 @@ export const SweepSpecSchema = z
       })
       .strict()
       .default({ bootstrapDraws: 2000, bootstrapSeed: 0, minSizes: 5, minDecades: 1.5, minR2: 0.9 }),
+    adaptive: AdaptiveSchema.optional().describe(
+      'an adaptive sweep: sizes and seeds become the envelope the loop may use; it runs a first grid (initial), then picks cells until every target interval is as narrow as wanted or the budget is spent',
+    ),
     maxConcurrentCells: z.number().int().min(1).max(500).default(4),
     cellsPerRun: z
       .number()
@@ -333,6 +373,9 @@ export const SweepSpecSchema = z
         path: [],
         message: `the grid has ${cells} cells (${spec.sources.length} sources x tasks x ${spec.sizes.length} sizes x ${spec.seeds.length} seeds); at most ${SPEC_LIMITS.cells} fit one sweep: ${SPLIT_HINT}, e.g. one per group of sources, or use fewer sizes or seeds`,
       });
+    }
+    if (spec.adaptive) {
+      for (const issue of adaptiveSpecIssues(spec, spec.adaptive)) ctx.addIssue({ code: 'custom', path: issue.path, message: issue.message });
     }
     if (spec.recognizability && !spec.sources.some((s) => s.kind === 'real')) {
       ctx.addIssue({ code: 'custom', path: ['recognizability'], message: 'needs a real source to train its judge on: add { name: real, kind: real } to sources' });
@@ -375,6 +418,7 @@ export type RealPairsSourceSpec = Extract<SourceSpec, { kind: 'real-pairs' }>;
 
 export type GeneratorSpec = z.output<typeof GeneratorSchema>;
 export type EmbeddedGeneratorSpec = z.output<typeof EmbeddedGeneratorSchema>;
+export type EmbeddedDenoiserGeneratorSpec = z.output<typeof EmbeddedDenoiserGeneratorSchema>;
 export type TrainingRecipe = z.output<typeof TrainingSchema>;
 
 /**

@@ -11,7 +11,7 @@ test('every kind the spec accepts has a registry entry, and every entry is accep
   for (const dataset of Object.keys(DATASETS)) assert.equal(validateSpec({ sweepId: 'x', dataset, sources: [{ name: 'real', kind: 'real' }], sizes: [100], seeds: [0] }).dataset, dataset);
   assert.throws(() => validateSpec({ sweepId: 'x', dataset: 'cifar-10', sources: [{ name: 'real', kind: 'real' }], sizes: [100], seeds: [0] }), /dataset/);
   assert.deepEqual(Object.keys(SOURCE_KINDS).sort(), ['control', 'mixed', 'real', 'real-pairs', 'synthetic']);
-  assert.deepEqual(Object.keys(GENERATOR_KINDS).sort(), ['a1111', 'embedded-gmm', 'openai-images']);
+  assert.deepEqual(Object.keys(GENERATOR_KINDS).sort(), ['a1111', 'embedded-denoiser', 'embedded-gmm', 'openai-images']);
 });
 
 test('descriptions come from the registries, as the report printed them before', () => {

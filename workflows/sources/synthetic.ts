@@ -97,8 +97,9 @@ function generateShards(run: SourceRun<SyntheticSourceSpec>, modelUri: string | 
           steps: kind.steps(generator),
           generationSeed: input.generationSeed,
           generatorLabel,
-          // A fitted generator's shard input stays as it was (its model URI says it all).
-          ...(modelUri !== undefined ? {} : { generator, classes: input.classes, datasetFingerprint: input.datasetFingerprint }),
+          // A Gaussian-mixture shard input stays as it was (its model URI says it all); other
+          // kinds carry their spec, so the shard opens the model with its own backend.
+          ...(modelUri !== undefined && generator.name === 'embedded-gmm' ? {} : { generator, classes: input.classes, datasetFingerprint: input.datasetFingerprint }),
         };
         const label = `generate · ${source.name} · shard ${shard + 1} of ${run.shardsTotal} · images ${firstIndex}–${firstIndex + count - 1} · CFG ${source.cfgScale}`;
         const out = await generate.generateShard.executeWithOptions(summary(label), [shardInput]);

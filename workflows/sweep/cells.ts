@@ -1,7 +1,7 @@
 // The cells phase: each source's cells as child workflows in a sliding window shared by all
 // sources, a page at a time (the sweep continues as new between pages).
 import { condition, executeChild, ParentClosePolicy, workflowInfo } from '@temporalio/workflow';
-import { cellAt, cellCountOf, cellData, sortedSizes } from '../../contracts/grid.js';
+import { cellAt, cellCountOf, cellData, firstRoundGrid, sortedSizes, type Cell } from '../../contracts/grid.js';
 import { cellWorkflowPart } from '../../contracts/keys.js';
 import type { SweepPlan } from '../../contracts/plan.js';
 import type { CellWorkflowInput } from '../../contracts/sweep.js';
@@ -25,10 +25,11 @@ function pageFull(run: SweepRun, plan: SweepPlan): boolean {
 
 /** Runs the source's cells from its cursor until they are done or the page is full; advances the cursor. */
 export async function runCells(run: SweepRun, plan: SweepPlan, summary: SourceSummary, cellWindow: Semaphore): Promise<void> {
-  const { spec } = plan;
+  // An adaptive sweep's first round is a sub-grid of its sizes and seeds; later rounds are decided (./adaptive.ts).
+  const grid = firstRoundGrid(plan.spec);
   const name = summary.name;
-  const sizes = sortedSizes(spec);
-  const cellsPerSource = cellCountOf(spec, name);
+  const sizes = sortedSizes(grid);
+  const cellsPerSource = cellCountOf(grid, name);
   // Cells start in order; a page ends only after all started cells finish, so [0, cursor) is done.
   const jobs: Promise<void>[] = [];
   for (let index = run.cursors[name]!; index < cellsPerSource; index++) {
@@ -41,11 +42,11 @@ export async function runCells(run: SweepRun, plan: SweepPlan, summary: SourceSu
     run.inFlight.cells++;
     run.inFlight.started++;
     run.showProgress();
-    const cell = cellAt(spec, name, index, sizes);
+    const cell = cellAt(grid, name, index, sizes);
     jobs.push(
       (async () => {
         try {
-          await runCell(run, plan, summary, cell);
+          await runCellOf(run, plan, cell);
         } finally {
           run.inFlight.cells--;
           cellWindow.release();
@@ -58,7 +59,8 @@ export async function runCells(run: SweepRun, plan: SweepPlan, summary: SourceSu
   run.cursors[name] = run.cursors[name]! + jobs.length;
 }
 
-async function runCell(run: SweepRun, plan: SweepPlan, summary: SourceSummary, cell: ReturnType<typeof cellAt>): Promise<void> {
+/** One cell as a child workflow, on its seed's data (whichever round chose it). */
+export async function runCellOf(run: SweepRun, plan: SweepPlan, cell: Cell): Promise<void> {
   const { spec } = plan;
   // Which images: the source's manifest for the cell's seed, from the seed's window on (contracts/grid.ts).
   const data = cellData(spec, (name) => run.summaryOf(name), cell);

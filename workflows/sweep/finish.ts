@@ -21,6 +21,7 @@ export async function analyzeAndReport(run: SweepRun, plan: SweepPlan): Promise<
       sources,
       ...(plan.evalSets ? { evalSets: plan.evalSets } : {}),
       ...(recognizability ? { recognizability } : {}),
+      ...(run.adaptive ? { adaptive: { decisionUris: run.adaptive.decisionUris } } : {}),
     },
   ]);
   run.addSeconds('analyze', t0);

@@ -22,6 +22,7 @@ export function progressMarkdown(progress: SweepProgress, slopes: SlopeLine[]): 
     const shown = slopes.map((s) => `${s.curve} ${s.b === null ? 'withheld' : s.b.toFixed(3)}${s.sizes !== undefined ? ` (${s.sizes} N)` : ''}`);
     lines.push(`loss slopes b (${slopes[0]!.from === 'fitted' ? 'fitted' : 'live, from finished cells'}): ${shown.join(' · ')}`);
   }
+  if (progress.adaptive) lines.push(...adaptiveLines(progress.adaptive));
   // Two spaces before the newline: a markdown line break, so the UI shows one fact per line.
   return lines.join('  \n');
 }
@@ -41,6 +42,19 @@ export function liveSlopes(losses: LiveLosses): SlopeLine[] {
     if (sxx > 0) out.push({ curve, b: -sxy / sxx, from: 'live', sizes: points.length });
   }
   return out;
+}
+
+/** The adaptive loop: its round, each target's interval against the half-width wanted, and why it stopped. */
+function adaptiveLines(adaptive: NonNullable<SweepProgress['adaptive']>): string[] {
+  const head = `adaptive round ${adaptive.round} · ${adaptive.cellsAdded} cells added${adaptive.stop ? ` · stopped: ${adaptive.stop.reason}` : ''}`;
+  const targets = adaptive.intervals.map(
+    (t) => `${t.met ? 'met' : 'open'} ${t.label}: ${t.halfWidth === null ? `no interval yet${t.reason ? ` (${t.reason})` : ''}` : `±${fmt(t.halfWidth)} of ±${fmt(t.wanted)} wanted`}`,
+  );
+  return [head, ...targets];
+}
+
+function fmt(x: number): string {
+  return Math.abs(x) >= 100 ? x.toFixed(0) : Math.abs(x) >= 1 ? x.toFixed(2) : x.toPrecision(2);
 }
 
 function duration(seconds: number): string {

@@ -13,6 +13,7 @@ import {
   type SweepStats,
 } from '../../contracts/sweep.js';
 import type { SourceSummary } from '../../contracts/types.js';
+import type { AdaptiveRunState } from '../../contracts/adaptive-run.js';
 import { childId } from '../data-source.js';
 import { STAGE } from '../search-attributes.js';
 import { pauseSignal, progressQuery, resumeSignal, sourceProgressSignal } from '../signals.js';
@@ -40,6 +41,8 @@ export class SweepRun {
   /** Finished cells' losses per curve and N (carried), and the analysis's slopes once it ran. */
   readonly liveLosses: LiveLosses;
   fittedSlopes: SlopeLine[] | undefined;
+  /** spec.adaptive: the loop's state (./adaptive.ts). */
+  adaptive: AdaptiveRunState | undefined;
   /** When the progress memo was last written, and what it said (see publishProgressMemo). */
   private memo = { at: 0, stage: '', allDone: false };
   private readonly imagesBySource = new Map<string, { done: number; total: number }>();
@@ -57,6 +60,7 @@ export class SweepRun {
     this.cursors = carried?.cursors ?? {};
     this.recognizability = carried?.recognizability;
     this.liveLosses = carried?.liveLosses ?? {};
+    this.adaptive = carried?.adaptive;
   }
 
   installHandlers(): void {
@@ -96,6 +100,9 @@ export class SweepRun {
       stats,
       elapsedSeconds: (Date.now() - this.startedAt) / 1000,
       etaSeconds: cellsThisRun > 0 && remaining > 0 ? ((Date.now() - this.runStarted) / 1000 / cellsThisRun) * remaining : null,
+      ...(this.adaptive
+        ? { adaptive: { round: this.adaptive.round, intervals: this.adaptive.intervals, stop: this.adaptive.stop, budget: this.adaptive.budget, cellsAdded: this.adaptive.cellsAdded } }
+        : {}),
     };
   }
 
@@ -163,6 +170,7 @@ export class SweepRun {
       paused: this.paused,
       ...(this.recognizability ? { recognizability: this.recognizability } : {}),
       ...(Object.keys(this.liveLosses).length > 0 ? { liveLosses: this.liveLosses } : {}),
+      ...(this.adaptive ? { adaptive: this.adaptive } : {}),
     };
   }
 }
