@@ -4,7 +4,7 @@
 import type { TopLevelSpec } from 'vega-lite';
 import type { DecisionDocument, TargetInterval } from '../../contracts/adaptive-run.js';
 import { toSvg } from './charts.js';
-import { heading, list, md, paragraph, table, type Block, type Text } from './document.js';
+import { heading, list, paragraph, table, type Block, type Text } from './document.js';
 
 export const ADAPTIVE_FIGURE = { file: 'adaptive-widths.svg', raster: 'adaptive-widths.png' } as const;
 
@@ -61,7 +61,7 @@ export function adaptiveSections(decisions: readonly DecisionDocument[] | undefi
   const out: Block[] = [
     heading(2, 'Adaptive sweep'),
     paragraph(
-      md`The sweep chose its own cells after a first grid: ${String(decisions.length)} decisions, ${String(spent.cells)} cells (${spent.images.toLocaleString('en-US')} training images) in all. ` +
+      `The sweep chose its own cells after a first grid: ${decisions.length} decisions, ${spent.cells} cells (${spent.images.toLocaleString('en-US')} training images) in all. ` +
         `${met} of ${intervals.length} targets met; it stopped because ${stop ? `${stop.reason}: ${stop.detail}` : 'the last decision was still running cells'}.` +
         (steered ? ' Targets or budget were changed while it ran (sweep steer): each decision below lists what it was taken on.' : ''),
     ),

@@ -106,7 +106,7 @@ test('an adaptive sweep meets its steered target with fewer cells than its envel
     assert.ok(decisions.slice(0, -1).every((d) => d.decision.cells.length > 0 && d.decision.actions.every((a) => a.reason.length > 20)));
 
     const markdown = new TextDecoder().decode(await store.get(store.keyOf(result.reportMarkdownUri)));
-    assert.match(markdown, /## Adaptive sweep/);
+    assert.match(markdown, /## Adaptive sweep\n\nThe sweep chose its own cells after a first grid: \d+ decisions/);
     assert.match(markdown, /Targets or budget were changed while it ran/);
     assert.match(markdown, /Round 1 \(after 6 cells/);
     assert.ok(await store.head(store.keyOf(result.reportMarkdownUri).replace(/report\.md$/, 'adaptive-widths.svg')), 'the width figure');
