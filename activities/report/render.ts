@@ -5,6 +5,7 @@
 // sections-fits.ts (what was measured), sections-paper.ts, sections-cfg.ts and sections-diversity.ts
 // (the paper's analyses), sections-context.ts (samples, the paper's slopes, the run); format.ts
 // formats their numbers.
+import { generatorTypeSection } from './sections-generators.js';
 import type { DecisionDocument } from '../../contracts/adaptive-run.js';
 import { ADAPTIVE_FIGURE, adaptiveSections, renderAdaptiveSvg, widthRows } from './sections-adaptive.js';
 import type { SweepAnalysis } from '../../contracts/analysis.js';
@@ -110,6 +111,7 @@ export function reportDocument(a: SweepAnalysis, meta: ReportMeta, extras: Repor
     ...adaptiveSections(extras.adaptive, extras.adaptive !== undefined && widthRows(extras.adaptive).length > 0),
     ...paperSections(a, view, layout),
     ...cfgSection(a, view, layout),
+    ...generatorTypeSection(a, meta.spec, view, layout),
     ...diversitySections(a, view.clean),
     ...samplesSection(extras),
     ...paperContextSection(a, view.dataset?.title ?? specDataset(meta.spec)),

@@ -26,6 +26,10 @@ export interface PaperFixture {
 
 type SpecSource = SweepSpec['sources'][number];
 
+function isNeural(s: SpecSource): boolean {
+  return 'generator' in s && (s.generator as { name?: string } | undefined)?.name === 'embedded-denoiser';
+}
+
 function isWeak(s: SpecSource): boolean {
   return 'generator' in s && (s.generator as { componentsPerClass?: number } | undefined)?.componentsPerClass === 1;
 }
@@ -48,7 +52,7 @@ function summaryOf(s: SpecSource): SourceSummary {
   return {
     ...base,
     kind: 'synthetic',
-    description: `embedded-gmm${isWeak(s) ? ' (weak: 8 PCA dims, 1 component per class)' : ''}, ${s.prompts.strategy}, CFG ${s.cfgScale}`,
+    description: `${isNeural(s) ? 'neural-small: embedded-denoiser' : 'embedded-gmm'}${isWeak(s) ? ' (weak: 8 PCA dims, 1 component per class)' : ''}, ${s.prompts.strategy}, CFG ${s.cfgScale}`,
     cfgScale: s.cfgScale,
     promptStrategy: s.prompts.strategy,
     generatorRealImages: g.fitImages ?? 10_000,
@@ -68,6 +72,8 @@ function slopeOf(s: SpecSource): number {
   const prompt: Record<string, number> = { classnames: 0, 'clip-templates': 0.015, captions: 0.025, 'classname-description': 0.01, 'classname-hypernym': 0.005, word2sentence: 0.02 };
   const fit = ((s.generator ?? {}) as { fitImages?: number }).fitImages;
   const fitTerm = fit === 1000 ? -0.05 : fit === 30000 ? 0.02 : 0;
+  // The learned family: a little flatter than the mixture it shares its PCA space with.
+  if (isNeural(s)) return cfgTerm - 0.03 + (prompt[s.prompts.strategy] ?? 0);
   return isWeak(s) ? 0.09 + 0.3 * (cfgTerm - 0.15) : cfgTerm + (prompt[s.prompts.strategy] ?? 0) + fitTerm;
 }
 
