@@ -3,7 +3,8 @@
 //
 // Sections, in order (each prints progress lines):
 //   1. MLP and CNN training vs 1/3 of inference, per TF.js backend (a child process each)
-//   2. embedded generator vs its dominant kernel; one real generateShard activity
+//   2. embedded generator vs its dominant kernel; one real generateShard activity; the neural
+//      denoiser's training and sampling vs its forward pass
 //   3. shard write/read vs raw PNG encode/decode of the same 1000 generated images
 //   4. train worker peak RSS for N = 1k..60k real images (a child process each)
 //   5. orchestration on a dedicated Temporal dev server: sweep cells/s, activity round trip
@@ -14,6 +15,7 @@ import { join } from 'node:path';
 import { projectDataDir } from '../core/activity-deps.js';
 import { loadSplit, locateFashionMnist } from '../core/datasets/fashion-mnist.js';
 import { benchGenerator } from './generator.js';
+import { benchDenoiser } from './denoiser.js';
 import { BENCH_DIR, elapsed, fmt, load1, progress, ROOT, runChild, type Row } from './lib.js';
 import { benchOrchestration } from './orchestration.js';
 import { benchRss, type RssResult } from './rss.js';
@@ -243,6 +245,12 @@ ok = (await section('generator', async () => {
   rows.push(...out.rows);
   shardSeconds = out.shardSeconds;
   sections.generator = out.info;
+})) && ok;
+
+ok = (await section('denoiser', async () => {
+  const out = await benchDenoiser(train);
+  rows.push(...out.rows);
+  sections.denoiser = out.info;
 })) && ok;
 
 // 4. Train worker RSS -------------------------------------------------------------------------------
