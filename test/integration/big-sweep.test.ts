@@ -6,15 +6,13 @@ import { after, before, test } from 'node:test';
 import { Worker, NativeConnection } from '@temporalio/worker';
 import { validateSpec } from '../../contracts/spec/sweep.js';
 import { connectClient, startSweep } from '../../cli/client.js';
-import type { createCpuActivities, createGenerateActivities, createTrainActivities } from '../../activities/index.js';
 import { createPlanActivities } from '../../activities/plan/activity.js';
 import { depsFromEnv } from '../../core/activity-deps.js';
 import { bundlerOptions, WORKFLOWS_PATH } from '../../workers/run-worker.js';
 import { TASK_QUEUES } from '../../workflows/task-queues.js';
 import type { SweepResult } from '../../contracts/sweep.js';
+import { standInActivities } from '../../bench/stand-ins.js';
 import { startTestStack, type TestStack } from './stack.js';
-
-type Activities = ReturnType<typeof createCpuActivities> & ReturnType<typeof createGenerateActivities> & ReturnType<typeof createTrainActivities>;
 
 let stack: TestStack;
 before(async () => {
@@ -44,18 +42,9 @@ test('a sweep of many cells continues as new in pages, keeping each history boun
   });
   const cells = sizes.length * seeds.length;
   const plan = createPlanActivities(depsFromEnv());
-  let trained = 0;
-  const stubs: Partial<Activities> = {
-    planSweep: plan.planSweep,
-    writeRealShards: async (input) => ({ manifestUri: `file:///stub/${input.source}.json`, totalSamples: input.count, failedItems: 0, cached: false }),
-    trainClassifier: async (input) => {
-      trained++;
-      return { cellPrefix: `cells/n${input.size}s${input.seed}`, modelUri: 'file:///stub/model.bin', steps: 1, stepsRun: 1, attempt: 1, seconds: 0, backend: 'stub', resumedFromStep: 0, cached: false };
-    },
-    evaluateClassifier: async () => ({ resultUri: 'file:///stub/eval.json', loss: 1, accuracy: 0.5, ece: 0, perClassAccuracy: [], cached: false, attempt: 1 }),
-    analyzeSweepResults: async () => ({ analysisUri: 'file:///stub/analysis.json', cells, slopes: [], cached: false }),
-    renderSweepReport: async () => ({ reportJsonUri: 'file:///stub/report.json', reportMarkdownUri: 'file:///stub/report.md', plotUri: 'file:///stub/scaling.svg' }),
-  };
+  // The bench's stand-ins (bench/stand-ins.ts): the real plan, instant train/evaluate/analyze/report.
+  const standIns = standInActivities(plan, cells);
+  const stubs = standIns.activities;
   const connection = await NativeConnection.connect({ address: stack.env.TEMPORAL_ADDRESS! });
   const workers = await Promise.all(
     Object.values(TASK_QUEUES).map((taskQueue) =>
@@ -79,7 +68,7 @@ test('a sweep of many cells continues as new in pages, keeping each history boun
     const seconds = (Date.now() - t0) / 1000;
     assert.equal(result.cells, cells);
     assert.equal(result.stats.cellsDone, cells, 'progress counters survive continue-as-new');
-    assert.equal(trained, cells, 'each cell trained exactly once');
+    assert.equal(standIns.trained(), cells, 'each cell trained exactly once');
     assert.ok(result.stats.runs >= cells / cellsPerRun, `continued as new: ${result.stats.runs} runs`);
     const runLengths: number[] = [];
     for await (const execution of client.workflow.list({ query: `WorkflowId = 'sweep-big-sweep'` })) runLengths.push(execution.historyLength);
