@@ -34,11 +34,12 @@ export const STAGE_OF_ACTIVITY: Readonly<Record<string, string>> = {
   evaluateClip: 'evaluate',
   measureRecognizability: 'recognizability',
   analyzeSweepResults: 'analyze',
+  decideNextCells: 'adapt',
   renderSweepReport: 'report',
   notifySweep: 'notify',
 };
 
-const STAGE_ORDER = ['plan', 'datasets', 'prompts', 'fit-generator', 'generate', 'shards', 'train', 'evaluate', 'recognizability', 'analyze', 'report', 'notify'];
+const STAGE_ORDER = ['plan', 'datasets', 'prompts', 'fit-generator', 'generate', 'shards', 'train', 'evaluate', 'recognizability', 'adapt', 'analyze', 'report', 'notify'];
 
 export function stageOfActivity(activityType: string): string {
   return STAGE_OF_ACTIVITY[activityType] ?? activityType;

@@ -1,6 +1,7 @@
 // How a large sweep's sources are laid out in the report: the spec's factors they vary along
 // (prompt strategy, CFG scale, generator), read from each source's spec entry, and groups of
 // sources whose images are identical (the same image digest, image-digest.ts), shown once.
+import { GENERATOR_PRESETS } from '../../contracts/spec/generator-presets.js';
 import type { SourceSummary } from '../../contracts/types.js';
 
 export type FactorName = 'generator' | 'strategy' | 'cfg';
@@ -56,6 +57,10 @@ function generatorLabels(entries: SpecSourceEntry[]): Map<SpecSourceEntry, strin
     entries.map((e) => {
       if (key(e) === common) return [e, 'default'];
       const g = e.generator ?? {};
+      // A preset is its name, and what is given beside it; another family is its name.
+      const preset = typeof g.preset === 'string' ? (GENERATOR_PRESETS as Record<string, { spec: Record<string, unknown> }>)[g.preset] : undefined;
+      if (preset) return [e, [g.preset as string, ...Object.keys(g).filter((k) => k !== 'preset' && show(g[k]) !== show(preset.spec[k])).map((k) => `${k} ${show(g[k])}`)].join(', ')];
+      if (base.name !== undefined && g.name !== undefined && g.name !== base.name) return [e, show(g.name)];
       const fields = [...new Set([...Object.keys(base), ...Object.keys(g)])].filter((k) => show(g[k]) !== show(base[k]));
       return [e, fields.map((k) => (k === 'name' ? show(g[k]) || 'default' : `${k} ${show(g[k]) || '—'}`)).join(', ')];
     }),

@@ -88,7 +88,7 @@ test('a spec file with problems reports file:line:col, escaped', async () => {
     [
       `${path} is invalid:`,
       `${path}:6:13: training.epocs: unknown key 'epocs'; did you mean 'epochs'?`,
-      `${path}:7:1: \\x1b]0;pwned\\x07: unknown key '\\x1b]0;pwned\\x07' (known keys here: sweepId, dataset, image, sources, sizes, seeds, generation, training, tasks, clip, eval, cost, ood, recognizability, seedDraws, analysis, maxConcurrentCells, cellsPerRun)`,
+      `${path}:7:1: \\x1b]0;pwned\\x07: unknown key '\\x1b]0;pwned\\x07' (known keys here: sweepId, dataset, image, sources, sizes, seeds, generation, training, tasks, clip, eval, cost, ood, recognizability, seedDraws, analysis, adaptive, maxConcurrentCells, cellsPerRun)`,
     ].join('\n'),
   );
   assert.equal(await readSpecFile(path), `${VALID}training: { epocs: 3 }\n"\\e]0;pwned\\a": 1\n`);

@@ -79,7 +79,10 @@ describe('the paper spec at scale', () => {
     const plan = facetPlan(f.analysis, layout, clean);
     assert.equal(plan.colourFactor, 'cfg');
     assert.deepEqual(plan.panelFactors, ['generator', 'strategy']);
-    assert.equal(plan.panels.length, 10, plan.panels.map((p) => p.title).join(' | '));
+    assert.equal(plan.panels.length, 11, plan.panels.map((p) => p.title).join(' | '));
+    // The learned family's panel is named by its preset.
+    const neural = plan.panels.find((p) => p.title === 'generator neural-small · prompts classnames')!;
+    assert.deepEqual(neural.curves.map((c) => c.source), ['neural-classnames-cfg1-5', 'neural-classnames-cfg2', 'neural-classnames-cfg7-5', 'real']);
     const weak = plan.panels.find((p) => p.title.startsWith('generator pcaDims 8'))!;
     assert.deepEqual(weak.same, ['clip-templates', 'captions']);
     assert.deepEqual(weak.curves.map((c) => c.source), ['weak-classnames-cfg1-5', 'weak-classnames-cfg2', 'weak-classnames-cfg7-5', 'real']);
@@ -110,7 +113,7 @@ describe('the paper spec at scale', () => {
     assert.match(markdown, /^## Summary$/m);
     const folded = html.match(/<details( open)?><summary>Eval set [^<]+<\/summary>/g) ?? [];
     assert.equal(folded.filter((d) => d.includes('open')).length, folded.length / 9, 'one open eval set per per-eval-set section');
-    assert.equal((html.match(/<input type="checkbox" id="show-\d+" checked>/g) ?? []).length, 22, 'one checkbox per distinct source');
+    assert.equal((html.match(/<input type="checkbox" id="show-\d+" checked>/g) ?? []).length, 25, 'one checkbox per distinct source');
     assert.ok(html.includes('body:has(#show-1:not(:checked)) svg [aria-label="real"] { display: none; }'));
   });
 });
