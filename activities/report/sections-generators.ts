@@ -58,29 +58,28 @@ export function generatorTypeSection(a: SweepAnalysis, spec: unknown, view: Repo
         d ? `${num(d.precision, 2)} / ${num(d.recall, 2)} / ${num(d.coverage, 2)}` : '—',
       ];
     });
+  const intro =
+    `The paper's third factor, the type of text-to-image model: ${[...families].map((f) => FAMILY_NAMES[f]).join('; ')}. ` +
+    `On ${clean}: error slope b [t over per-N means], ratio to real [seed bootstrap], accuracy at the largest N (± 95% t), recognizability, precision / recall / coverage. ` +
+    "What this can say: how a learned generator's errors move the curve against exact sampling, all else equal (prompts, text encoding, PCA space, real images). " +
+    'What it cannot say: how Stable Diffusion, Imagen and Muse compare (both families are small models of 28x28 images).';
+  const pairs = matchedPairs(sources, at);
+  const body = [table(TYPE_HEADER, rows), ...(pairs.length > 0 ? [heading(3, 'Same prompts and CFG, different generator family'), list(pairs)] : [])];
+  // Many sources (the paper spec's): folded, like the CFG section's table, so the page reads at the study's scale.
+  const folded = rows.length + pairs.length > 12;
+  if (!folded) return [heading(2, 'Generator types'), paragraph(intro), ...body];
   return [
     heading(2, 'Generator types'),
-    paragraph(
-      `The paper's third factor: the type of text-to-image model. This sweep's synthetic sources come from ${families.size} families: ` +
-        [...families].map((f) => FAMILY_NAMES[f]).join('; ') +
-        `. On ${clean}: the error slope b with its t-interval over per-N means, the slope ratio to real with its seed-bootstrap interval, ` +
-        'accuracy at the largest N (mean ± 95% t-interval over seeds), recognizability, and precision / recall / coverage against real images.',
-    ),
-    table(['family', 'source', 'generator', 'error slope b', 'slope ratio to real', 'accuracy at largest N', 'recognizability', 'precision / recall / coverage'], rows),
-    ...matchedPairs(sources, at),
-    paragraph(
-      'What this can say: how a learned generator\'s errors (smoothed images, dropped modes, guidance that sharpens classes at the cost of variety) ' +
-        "move the curve against a model that samples its fit exactly, with the same prompts, text encoding, PCA space and real-image budget. What it cannot say: " +
-        "how Stable Diffusion, Imagen and Muse compare; both embedded families are small models of a 28x28 dataset, and their ranking need not carry over to billion-parameter generators.",
-    ),
+    paragraph(`The paper's third factor, the type of text-to-image model: ${families.size} families here (${[...families].join(', ')}).`),
+    { kind: 'details', summary: `The ${rows.length} synthetic sources by generator family, and ${pairs.length} pairs that differ only in it`, blocks: [paragraph(intro), ...body] },
   ];
 }
 
-/** Sources that share prompts and CFG but not their generator's family: accuracy at the largest N and slope ratio, side by side. */
+/** Sources that share prompts and CFG but not their generator's family: accuracy at the largest N and slope ratio, side by side, one line each. */
 function matchedPairs(
   sources: { name: string; generator: GeneratorSpec; match: string }[],
   at: (name: string) => { comparison: SweepAnalysis['comparisons'][number] | undefined; last: SweepAnalysis['curves'][number]['perN'][number] | undefined },
-): Block[] {
+): string[] {
   const items: string[] = [];
   for (const [i, p] of sources.entries()) {
     for (const q of sources.slice(i + 1)) {
@@ -96,5 +95,8 @@ function matchedPairs(
       );
     }
   }
-  return items.length > 0 ? [heading(3, 'Same prompts and CFG, different generator family'), list(items)] : [];
+  return items;
 }
+
+const TYPE_HEADER = ['family', 'source', 'generator', 'error slope b', 'slope ratio to real', 'accuracy at largest N', 'recognizability', 'precision / recall / coverage'];
+

@@ -43,7 +43,7 @@ test('a sweep with a Gaussian-mixture and a neural-denoiser source: both generat
   const store = openStore(stack.store);
   const markdown = new TextDecoder().decode(await store.get(store.keyOf(result.reportMarkdownUri)));
   const types = markdown.slice(markdown.indexOf('## Generator types'), markdown.indexOf('\n## ', markdown.indexOf('## Generator types') + 4));
-  assert.match(types, /from 2 families: Gaussian mixture/);
+  assert.match(types, /the type of text-to-image model: Gaussian mixture .*; neural denoiser/);
   assert.match(types, /\| neural-denoiser \| neural-cfg2 \| neural-small: embedded-denoiser \(16 PCA dims, MLP 64-64, 240 steps x 128, 10 DDIM steps\)/);
   assert.match(types, /\| gaussian-mixture \| gmm-cfg2 \|/);
   assert.match(types, /gmm-cfg2 vs neural-cfg2 \(same prompts and CFG\): accuracy at N=200 differs by/);

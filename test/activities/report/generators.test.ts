@@ -16,7 +16,7 @@ const section = (markdown: string, title: string) => {
 test('the paper spec compares its generator families: one row per synthetic source, matched pairs, and what it cannot say', () => {
   const markdown = toMarkdown(reportDocument(f.analysis, f.meta, { imageDigests: f.imageDigests }));
   const types = section(markdown, 'Generator types');
-  assert.match(types, /from 2 families: Gaussian mixture .*; neural denoiser/);
+  assert.match(types, /the type of text-to-image model: Gaussian mixture .*; neural denoiser/);
   const rows = types.split('\n').filter((l) => /^\| (gaussian-mixture|neural-denoiser) \|/.test(l));
   // Sources with the same images (the weak generator ignores its prompts) are shown once, as everywhere in the report.
   const distinctImages = new Set(f.spec.sources.filter((s) => s.kind === 'synthetic').map((s) => f.imageDigests[s.name])).size;
