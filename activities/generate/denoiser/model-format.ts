@@ -4,6 +4,7 @@
 // LE arrays: mean, basis, eigenvalues, then each layer's W and b. Serialization is a function of
 // the model alone (fixed key order), so equal models give equal bytes and the stored blob can be
 // content-addressed. ~840 KB at 28x28 grey with 48 dims and hidden [256, 256, 256].
+import { readContainerHeader } from '../model-container.js';
 import { checkGeometry, geometryLabel, pixelsPerImage, type ImageGeometry } from '../../../core/image/geometry.js';
 import { DENOISER_FORMAT_VERSION, DenoiserModelFormatError, layerShapes, weightSizes, type DenoiserGeneratorModel, type DenoiserTrainingRecord } from './model.js';
 
@@ -132,28 +133,13 @@ function align4(x: number): number {
 
 /** Parse and validate a serialized model (untrusted input): throws DenoiserModelFormatError when malformed. */
 export function deserializeDenoiserModel(bytes: Uint8Array): DenoiserGeneratorModel {
-  if (!(bytes instanceof Uint8Array)) fail('input is not a Uint8Array');
-  if (bytes.length < 12) fail(`${bytes.length} bytes is too short for a model`);
-  for (let i = 0; i < 4; i++) if (bytes[i] !== MAGIC[i]) fail('bad magic bytes (not a synthscale denoiser model)');
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const version = view.getUint32(4, true);
-  if (version !== DENOISER_FORMAT_VERSION) fail(`unsupported format version ${version} (this code reads ${DENOISER_FORMAT_VERSION})`);
-  const headerLength = view.getUint32(8, true);
-  if (headerLength > MAX_HEADER_BYTES || 12 + headerLength > bytes.length) fail(`header length ${headerLength} exceeds the data`);
-  let raw: unknown;
-  try {
-    raw = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(12, 12 + headerLength)));
-  } catch (err) {
-    fail(`header is not valid JSON (${(err as Error).message})`);
-  }
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) fail('header is not an object');
+  const { header: raw, view, dataStart } = readContainerHeader(bytes, { magic: MAGIC, version: DENOISER_FORMAT_VERSION, what: 'denoiser', maxHeaderBytes: MAX_HEADER_BYTES, fail });
   const h = raw as Partial<ModelHeader>;
   if (h.format !== 'synthscale-denoiser') fail(`header format is ${JSON.stringify(h.format)}`);
-  if (h.formatVersion !== version) fail('header format version does not match');
+  if (h.formatVersion !== DENOISER_FORMAT_VERSION) fail('header format version does not match');
   checkHeaderFields(h);
   const head = h as ModelHeader;
   const sizes = arraySizes(head);
-  const dataStart = align4(12 + headerLength);
   const expected = dataStart + 4 * sizes.reduce((s, x) => s + x, 0);
   if (bytes.length !== expected) fail(`${bytes.length} bytes, expected ${expected}`);
   let off = dataStart;
@@ -164,7 +150,7 @@ export function deserializeDenoiserModel(bytes: Uint8Array): DenoiserGeneratorMo
   });
   const { training: t, geometry: g } = head;
   const model: DenoiserGeneratorModel = {
-    formatVersion: version,
+    formatVersion: DENOISER_FORMAT_VERSION,
     codeVersion: head.codeVersion,
     classes: [...head.classes],
     geometry: { size: g.size, channels: g.channels },

@@ -1,6 +1,7 @@
 // The embedded generator's model as bytes, and the checks a model (fitted or read back) must pass.
 // The header records the geometry only when it is not 28x28 grey, so models fitted at 28x28 grey
 // serialize to the bytes they had before geometries (and models from then read as 28x28 grey).
+import { readContainerHeader } from '../model-container.js';
 import { checkGeometry, FASHION_MNIST_GEOMETRY, geometryLabel, pixelsPerImage, sameGeometry, type ImageGeometry } from '../../../core/image/geometry.js';
 import { GMM_FORMAT_VERSION, GmmModelFormatError, type GmmGeneratorModel } from './model.js';
 
@@ -139,24 +140,10 @@ function isInt(v: unknown, min: number, max: number): v is number {
 
 /** Parse and validate a serialized model (untrusted input): throws GmmModelFormatError when malformed. */
 export function deserializeGmmModel(bytes: Uint8Array): GmmGeneratorModel {
-  if (!(bytes instanceof Uint8Array)) fail('input is not a Uint8Array');
-  if (bytes.length < 12) fail(`${bytes.length} bytes is too short for a model`);
-  for (let i = 0; i < 4; i++) if (bytes[i] !== MAGIC[i]) fail('bad magic bytes (not a synthscale GMM model)');
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const version = view.getUint32(4, true);
-  if (version !== GMM_FORMAT_VERSION) fail(`unsupported format version ${version} (this code reads ${GMM_FORMAT_VERSION})`);
-  const headerLength = view.getUint32(8, true);
-  if (headerLength > MAX_HEADER_BYTES || 12 + headerLength > bytes.length) fail(`header length ${headerLength} exceeds the data`);
-  let raw: unknown;
-  try {
-    raw = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(12, 12 + headerLength)));
-  } catch (err) {
-    fail(`header is not valid JSON (${(err as Error).message})`);
-  }
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) fail('header is not an object');
+  const { header: raw, view, dataStart } = readContainerHeader(bytes, { magic: MAGIC, version: GMM_FORMAT_VERSION, what: 'GMM', maxHeaderBytes: MAX_HEADER_BYTES, fail });
   const h = raw as Partial<Record<keyof ModelHeader, unknown>>;
   if (h.format !== 'synthscale-gmm') fail(`header format is ${JSON.stringify(h.format)}`);
-  if (h.formatVersion !== version) fail('header format version does not match');
+  if (h.formatVersion !== GMM_FORMAT_VERSION) fail('header format version does not match');
   if (typeof h.codeVersion !== 'string' || h.codeVersion.length > 200) fail('header codeVersion is not a string');
   const geometry = h.geometry === undefined ? FASHION_MNIST_GEOMETRY : checkModelGeometry(h.geometry);
   const pixels = pixelsPerImage(geometry);
@@ -181,7 +168,6 @@ export function deserializeGmmModel(bytes: Uint8Array): GmmGeneratorModel {
   const K = componentClass.length;
   const sizes = [P, D * P, D, C, K, K * D, K * D];
   const floats = sizes.reduce((s, x) => s + x, 0);
-  const dataStart = align4(12 + headerLength);
   if (bytes.length !== dataStart + floats * 4) {
     fail(`${bytes.length} bytes, expected ${dataStart + floats * 4} for ${D} dims, ${C} classes and ${K} components`);
   }
@@ -195,7 +181,7 @@ export function deserializeGmmModel(bytes: Uint8Array): GmmGeneratorModel {
     Float32Array, Float32Array, Float32Array, Float32Array, Float32Array, Float32Array, Float32Array,
   ];
   const model: GmmGeneratorModel = {
-    formatVersion: version,
+    formatVersion: GMM_FORMAT_VERSION,
     codeVersion: h.codeVersion,
     classes,
     geometry,
